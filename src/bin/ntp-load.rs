@@ -1,0 +1,2 @@
+//! NTP load generator and bare UDP reflector.
+fn main() {}

@@ -1,0 +1,17 @@
+//! GNSS ingestion: framer, UBX and NMEA decoders, receiver model, receiver
+//! configuration and the serial task.
+
+pub mod decode;
+mod types;
+
+pub use types::*;
+
+use serde::Serialize;
+
+/// Receiver view in the status snapshot.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ReceiverStatus {}
+
+/// Serial link view in the status snapshot.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SerialStatus {}

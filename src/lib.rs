@@ -1,0 +1,21 @@
+//! gnss-timeserver: a GNSS-disciplined stratum-1 time server.
+//!
+//! Data flows one way (see docs/ARCHITECTURE.md):
+//! serial bytes → `gnss` → `discipline` (with `pps` edges) → `clock` → `status::Snapshot`
+//! → NTP server, panel, SNMP, metrics, store.
+//!
+//! Cores (framer, decoders, receiver model, pairing, servo, lock state, holdover,
+//! leap, NTP request handling) are sans-IO: they take time as a value and never
+//! touch a clock, socket or file. The shells around them are thin.
+
+pub mod app;
+pub mod clock;
+pub mod config;
+pub mod discipline;
+pub mod gnss;
+pub mod ntp;
+pub mod pps;
+pub mod sim;
+pub mod status;
+pub mod store;
+pub mod time;

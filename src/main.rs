@@ -1,0 +1,75 @@
+//! CLI only: parse arguments and hand over to the library.
+
+use clap::{Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "gnss-timeserver",
+    version,
+    about = "GNSS-disciplined stratum-1 time server"
+)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// Run the appliance daemon from a config file.
+    Run {
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// Run everything with no hardware and no root: fake receiver on a pty,
+    /// simulated PPS, virtual clock, NTP on a high port.
+    Demo(gnss_timeserver::app::DemoOptions),
+    /// Decode a raw receiver capture; one JSON object per epoch on stdout.
+    Decode { file: PathBuf },
+    /// Validate a config file; exits 2 when it is invalid.
+    CheckConfig { file: PathBuf },
+    /// Print the status snapshot of a running daemon.
+    Status {
+        /// Control socket of the daemon (default: the demo's data dir socket).
+        #[arg(long)]
+        socket: Option<PathBuf>,
+        /// HTTP address of the daemon (alternative to the socket).
+        #[arg(long)]
+        http: Option<SocketAddr>,
+    },
+    /// Run a timing scenario fast and deterministically with the simulated clock.
+    Simulate {
+        #[arg(long)]
+        scenario: PathBuf,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    gnss_timeserver::app::init_logging();
+    let result = match cli.cmd {
+        Cmd::Run { config } => gnss_timeserver::app::run_blocking(&config),
+        Cmd::Demo(opts) => gnss_timeserver::app::demo_blocking(opts),
+        Cmd::Decode { file } => gnss_timeserver::gnss::decode::run_cli(&file),
+        Cmd::CheckConfig { file } => gnss_timeserver::config::check_config_cli(&file),
+        Cmd::Status { socket, http } => gnss_timeserver::status::client::run_cli(socket, http),
+        Cmd::Simulate {
+            scenario,
+            seed,
+            out,
+        } => gnss_timeserver::sim::timing::run_cli(&scenario, seed, &out),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

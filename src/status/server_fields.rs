@@ -1,0 +1,76 @@
+//! The small, lock-free copy of the server fields that the NTP hot path reads.
+
+use arc_swap::ArcSwap;
+use serde::Serialize;
+use std::sync::Arc;
+
+/// NTP leap indicator (RFC 5905 LI field).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum LeapIndicator {
+    NoWarning = 0,
+    InsertSecond = 1,
+    DeleteSecond = 2,
+    /// Clock unsynchronized.
+    #[default]
+    Unsynchronized = 3,
+}
+
+/// What an NTP reply advertises about this server.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ServerFields {
+    pub leap: LeapIndicator,
+    /// 1 when synchronized to GNSS, 16 when unsynchronized.
+    pub stratum: u8,
+    /// Reference ID, e.g. `*b"GPS\0"`.
+    pub refid: [u8; 4],
+    /// log2 seconds of the clock-read resolution.
+    pub precision: i8,
+    pub root_delay_ns: u64,
+    /// The current time-error bound; grows during holdover.
+    pub root_dispersion_ns: u64,
+    /// Last servo update (UTC ns); 0 when never.
+    pub reference_time_ns: i64,
+}
+
+impl Default for ServerFields {
+    fn default() -> Self {
+        Self {
+            leap: LeapIndicator::Unsynchronized,
+            stratum: 16,
+            refid: *b"GPS\0",
+            precision: -20,
+            root_delay_ns: 0,
+            root_dispersion_ns: 0,
+            reference_time_ns: 0,
+        }
+    }
+}
+
+impl ServerFields {
+    pub fn synchronized(&self) -> bool {
+        self.leap != LeapIndicator::Unsynchronized && self.stratum < 16
+    }
+}
+
+/// Shared, lock-free cell: the discipline loop stores, NTP workers load.
+#[derive(Debug, Clone)]
+pub struct ServerFieldsCell(Arc<ArcSwap<ServerFields>>);
+
+impl Default for ServerFieldsCell {
+    fn default() -> Self {
+        Self::new(ServerFields::default())
+    }
+}
+
+impl ServerFieldsCell {
+    pub fn new(f: ServerFields) -> Self {
+        Self(Arc::new(ArcSwap::from_pointee(f)))
+    }
+    pub fn load(&self) -> Arc<ServerFields> {
+        self.0.load_full()
+    }
+    pub fn store(&self, f: ServerFields) {
+        self.0.store(Arc::new(f));
+    }
+}
