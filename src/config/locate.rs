@@ -1,0 +1,165 @@
+//! Finds where a key lives in a TOML document, so that errors found after
+//! deserialization (range checks) and type errors can name the key and line.
+//!
+//! A small line scanner: it tracks `[table]` headers, `key = value` lines and
+//! multi-line arrays/strings. It only has to understand documents that the
+//! real TOML parser has already accepted (or rejected at a known offset).
+
+/// 1-based (line, column) of a byte offset.
+pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = text.get(..offset).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, col)
+}
+
+/// The dotted key path (`receiver.baud`) defined on `line` (1-based), or the
+/// table named by a header on that line.
+pub fn key_path_at_line(text: &str, line: usize) -> Option<String> {
+    scan(text)
+        .into_iter()
+        .find(|e| e.line == line)
+        .map(|e| e.path)
+}
+
+/// The 1-based line where the dotted key path is defined. Falls back to the
+/// nearest enclosing key or table (an inline table's line, a table header).
+pub fn find_key_line(text: &str, path: &str) -> Option<usize> {
+    let entries = scan(text);
+    let mut p = path;
+    loop {
+        if let Some(e) = entries.iter().find(|e| e.path == p) {
+            return Some(e.line);
+        }
+        p = &p[..p.rfind('.')?];
+    }
+}
+
+struct Entry {
+    line: usize,
+    path: String,
+}
+
+fn scan(text: &str) -> Vec<Entry> {
+    let mut out = Vec::new();
+    let mut table = String::new();
+    let mut depth: i32 = 0; // open brackets of a multi-line value
+    let mut in_ml_string: Option<&str> = None;
+    for (i, raw) in text.lines().enumerate() {
+        let line = i + 1;
+        if let Some(delim) = in_ml_string {
+            if raw.matches(delim).count() % 2 == 1 {
+                in_ml_string = None;
+            }
+            continue;
+        }
+        if depth > 0 {
+            depth += bracket_balance(raw);
+            continue;
+        }
+        let l = raw.trim();
+        if l.is_empty() || l.starts_with('#') {
+            continue;
+        }
+        if l.starts_with('[') {
+            let inner = l.trim_start_matches('[');
+            let end = inner.find(']').unwrap_or(inner.len());
+            table = normalize_key(&inner[..end]);
+            out.push(Entry {
+                line,
+                path: table.clone(),
+            });
+            continue;
+        }
+        let Some(eq) = find_unquoted(l, '=') else {
+            continue;
+        };
+        let key = normalize_key(&l[..eq]);
+        let path = if table.is_empty() {
+            key
+        } else {
+            format!("{table}.{key}")
+        };
+        out.push(Entry { line, path });
+        let value = &l[eq + 1..];
+        for delim in ["\"\"\"", "'''"] {
+            if value.matches(delim).count() % 2 == 1 {
+                in_ml_string = Some(delim);
+            }
+        }
+        depth = bracket_balance(value).max(0);
+    }
+    out
+}
+
+/// Opening minus closing brackets/braces outside strings and comments.
+fn bracket_balance(s: &str) -> i32 {
+    let mut n = 0;
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    for c in s.chars() {
+        match quote {
+            Some(q) => {
+                if escaped {
+                    escaped = false;
+                } else if c == '\\' && q == '"' {
+                    escaped = true;
+                } else if c == q {
+                    quote = None;
+                }
+            }
+            None => match c {
+                '"' | '\'' => quote = Some(c),
+                '#' => break,
+                '[' | '{' => n += 1,
+                ']' | '}' => n -= 1,
+                _ => {}
+            },
+        }
+    }
+    n
+}
+
+fn find_unquoted(s: &str, target: char) -> Option<usize> {
+    let mut quote: Option<char> = None;
+    for (i, c) in s.char_indices() {
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None if c == '"' || c == '\'' => quote = Some(c),
+            None if c == target => return Some(i),
+            None => {}
+        }
+    }
+    None
+}
+
+/// `a . "b" .c` → `a.b.c`.
+fn normalize_key(k: &str) -> String {
+    k.split('.')
+        .map(|p| p.trim().trim_matches('"').trim_matches('\''))
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DOC: &str = "# c\n[receiver]\nbaud = 9600\n\n[ntp]\nallow = [\n  \"10.0.0.0/8\",\n]\nrate-limit = { interval-s = 2.0, burst = 8 }\nworkers = 0\n";
+
+    #[test]
+    fn finds_keys_and_lines() {
+        assert_eq!(find_key_line(DOC, "receiver.baud"), Some(3));
+        assert_eq!(find_key_line(DOC, "ntp.allow"), Some(6));
+        assert_eq!(find_key_line(DOC, "ntp.workers"), Some(10));
+        assert_eq!(find_key_line(DOC, "ntp.rate-limit.burst"), Some(9));
+        assert_eq!(find_key_line(DOC, "ntp.missing"), Some(5));
+        assert_eq!(find_key_line(DOC, "nothing"), None);
+        assert_eq!(key_path_at_line(DOC, 3).as_deref(), Some("receiver.baud"));
+        assert_eq!(key_path_at_line(DOC, 7), None);
+        assert_eq!(line_col(DOC, 0), (1, 1));
+        assert_eq!(line_col(DOC, DOC.find("baud").unwrap()), (3, 1));
+    }
+}

@@ -1,0 +1,648 @@
+//! TOML configuration, validated with errors that name the key and line.
+//!
+//! Every section has defaults, so an empty file is a valid configuration for
+//! the appliance. Keys are kebab-case; unknown keys are errors. The daemon maps
+//! these sections onto the plain parameter structs of each core.
+
+mod cidr;
+mod locate;
+
+pub use cidr::{Cidr, CidrError};
+
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct Config {
+    pub receiver: ReceiverConfig,
+    pub pps: PpsConfig,
+    pub discipline: DisciplineConfig,
+    pub leap: LeapConfig,
+    pub ntp: NtpConfig,
+    pub store: StoreConfig,
+    pub http: HttpConfig,
+    pub status: StatusConfig,
+}
+
+// ---------------------------------------------------------------- receiver
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct ReceiverConfig {
+    /// Serial device of the receiver.
+    pub device: PathBuf,
+    pub baud: u32,
+    pub model: ReceiverModel,
+    /// Send configuration (messages, time pulse, timing mode) on connect.
+    pub configure: bool,
+    pub timing_mode: TimingMode,
+    pub survey_min_duration_s: u32,
+    pub survey_accuracy_m: f64,
+}
+
+impl Default for ReceiverConfig {
+    fn default() -> Self {
+        Self {
+            device: PathBuf::from("/dev/ttyAMA0"),
+            baud: 9600,
+            model: ReceiverModel::Auto,
+            configure: true,
+            timing_mode: TimingMode::SurveyIn,
+            survey_min_duration_s: 3600,
+            survey_accuracy_m: 2.0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReceiverModel {
+    /// Identify with MON-VER.
+    Auto,
+    /// u-blox M8 class (CFG-MSG / CFG-PRT / CFG-TP5 / CFG-TMODE2).
+    M8,
+    /// u-blox F9 class (CFG-VALSET).
+    F9,
+    /// Any receiver speaking NMEA only; no configuration is sent.
+    NmeaOnly,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TimingMode {
+    Off,
+    /// Survey the position, then switch to fixed mode and store the position.
+    SurveyIn,
+    /// Use the position stored by an earlier survey-in.
+    Fixed,
+}
+
+// ---------------------------------------------------------------- pps
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct PpsConfig {
+    pub source: PpsSource,
+    /// Kernel PPS device (`source = "kpps"`).
+    pub device: PathBuf,
+    /// GPIO character device (`source = "gpio"`).
+    pub gpio_chip: PathBuf,
+    pub gpio_line: u32,
+    pub edge: PpsEdgeKind,
+    /// Antenna cable delay, ns (positive: the pulse arrives late).
+    pub cable_delay_ns: i64,
+    /// Constant delay between the edge and its capture, ns.
+    pub capture_latency_ns: i64,
+}
+
+impl Default for PpsConfig {
+    fn default() -> Self {
+        Self {
+            source: PpsSource::Kpps,
+            device: PathBuf::from("/dev/pps0"),
+            gpio_chip: PathBuf::from("/dev/gpiochip0"),
+            gpio_line: 18,
+            edge: PpsEdgeKind::Assert,
+            cable_delay_ns: 0,
+            capture_latency_ns: 0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PpsSource {
+    Kpps,
+    Gpio,
+    Sim,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PpsEdgeKind {
+    Assert,
+    Clear,
+}
+
+// ---------------------------------------------------------------- discipline
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct DisciplineConfig {
+    pub clock: ClockKind,
+    /// Step (instead of slew) at start-up when the offset exceeds this.
+    pub step_threshold_ms: f64,
+    pub max_frequency_ppm: f64,
+    pub time_constant_s: f64,
+    /// Holdover ends (unsynchronized, stratum 16) when the error bound passes this.
+    pub holdover_limit_ns: u64,
+    pub min_satellites: u32,
+}
+
+impl Default for DisciplineConfig {
+    fn default() -> Self {
+        Self {
+            clock: ClockKind::Linux,
+            step_threshold_ms: 128.0,
+            max_frequency_ppm: 500.0,
+            time_constant_s: 16.0,
+            holdover_limit_ns: 1_000_000,
+            min_satellites: 4,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ClockKind {
+    /// Steer CLOCK_REALTIME with clock_adjtime (needs CAP_SYS_TIME).
+    Linux,
+    /// Leave the system clock alone; serve system time plus a software correction.
+    Virtual,
+}
+
+// ---------------------------------------------------------------- leap
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct LeapConfig {
+    pub mode: LeapMode,
+    /// IETF `leap-seconds.list`; none to rely on the receiver only.
+    pub leap_seconds_file: Option<PathBuf>,
+    /// TAI−UTC in seconds, forcing the value when sources disagree or are absent.
+    #[serde(rename = "override")]
+    pub tai_utc_override: Option<i16>,
+}
+
+impl Default for LeapConfig {
+    fn default() -> Self {
+        Self {
+            mode: LeapMode::Kernel,
+            leap_seconds_file: Some(PathBuf::from("/usr/share/zoneinfo/leap-seconds.list")),
+            tai_utc_override: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LeapMode {
+    Kernel,
+    Step,
+    Smear,
+}
+
+// ---------------------------------------------------------------- ntp
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct NtpConfig {
+    pub listen: Vec<SocketAddr>,
+    /// Worker threads (0 = one per core).
+    pub workers: u32,
+    pub refid: RefId,
+    /// When non-empty, only these prefixes are served.
+    pub allow: Vec<Cidr>,
+    pub deny: Vec<Cidr>,
+    pub deny_action: DenyAction,
+    pub rate_limit: RateLimitConfig,
+    pub keys_file: Option<PathBuf>,
+    pub require_auth: bool,
+    /// Clients tracked by the monitor (bounded table).
+    pub monitor_size: u32,
+    /// Event when a client's estimated clock offset exceeds this.
+    pub client_offset_alarm_ms: f64,
+    pub kernel_timestamps: bool,
+    pub interleaved: bool,
+}
+
+impl Default for NtpConfig {
+    fn default() -> Self {
+        Self {
+            listen: vec![
+                SocketAddr::from(([0, 0, 0, 0], 123)),
+                SocketAddr::from(([0u16; 8], 123)),
+            ],
+            workers: 0,
+            refid: RefId::Gps,
+            allow: Vec::new(),
+            deny: Vec::new(),
+            deny_action: DenyAction::Kod,
+            rate_limit: RateLimitConfig::default(),
+            keys_file: None,
+            require_auth: false,
+            monitor_size: 4096,
+            client_offset_alarm_ms: 100.0,
+            kernel_timestamps: true,
+            interleaved: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RefId {
+    #[serde(rename = "GPS")]
+    Gps,
+    #[serde(rename = "GNSS")]
+    Gnss,
+    #[serde(rename = "PPS")]
+    Pps,
+}
+
+impl RefId {
+    /// The 4-byte reference ID of an NTP reply.
+    pub fn bytes(self) -> [u8; 4] {
+        match self {
+            RefId::Gps => *b"GPS\0",
+            RefId::Gnss => *b"GNSS",
+            RefId::Pps => *b"PPS\0",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DenyAction {
+    /// Kiss-o'-Death `DENY`.
+    Kod,
+    /// No reply.
+    Drop,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct RateLimitConfig {
+    /// Average interval a client may send at, seconds (0 disables rate limiting).
+    pub interval_s: f64,
+    /// Requests a client may send in a burst above that average.
+    pub burst: u32,
+}
+
+impl Default for RateLimitConfig {
+    fn default() -> Self {
+        Self {
+            interval_s: 2.0,
+            burst: 8,
+        }
+    }
+}
+
+// ---------------------------------------------------------------- store, http, status
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct StoreConfig {
+    /// The redb database file.
+    pub path: PathBuf,
+    /// Batched (non-durable) events are committed at most this often.
+    pub commit_interval_s: u32,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        Self {
+            path: PathBuf::from("/var/lib/gnss-timeserver/store.redb"),
+            commit_interval_s: 60,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// Web panel / HTTP API; none to disable.
+    pub listen: Option<SocketAddr>,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            listen: Some(SocketAddr::from(([0, 0, 0, 0], 8080))),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct StatusConfig {
+    /// Control socket for `gnss-timeserver status`.
+    pub socket: PathBuf,
+}
+
+impl Default for StatusConfig {
+    fn default() -> Self {
+        Self {
+            socket: PathBuf::from("/run/gnss-timeserver/control.sock"),
+        }
+    }
+}
+
+// ---------------------------------------------------------------- errors
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{file}: cannot read: {source}")]
+    Io {
+        file: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// Syntax errors, unknown keys, wrong types: reported by the TOML parser.
+    #[error("{file}:{line}:{column}: {}{message}", key_prefix(.key))]
+    Parse {
+        file: String,
+        key: Option<String>,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    /// Values out of range or inconsistent, found after parsing.
+    #[error("{file}:{}: key `{key}`: {message}", line.map_or("?".to_string(), |l| l.to_string()))]
+    Invalid {
+        file: String,
+        key: String,
+        line: Option<usize>,
+        message: String,
+    },
+}
+
+fn key_prefix(key: &Option<String>) -> String {
+    key.as_ref()
+        .map(|k| format!("key `{k}`: "))
+        .unwrap_or_default()
+}
+
+impl ConfigError {
+    /// The offending key, when known.
+    pub fn key(&self) -> Option<&str> {
+        match self {
+            ConfigError::Io { .. } => None,
+            ConfigError::Parse { key, .. } => key.as_deref(),
+            ConfigError::Invalid { key, .. } => Some(key),
+        }
+    }
+    /// The 1-based line of the offending key, when known.
+    pub fn line(&self) -> Option<usize> {
+        match self {
+            ConfigError::Io { .. } => None,
+            ConfigError::Parse { line, .. } => Some(*line),
+            ConfigError::Invalid { line, .. } => *line,
+        }
+    }
+}
+
+// ---------------------------------------------------------------- loading
+
+impl Config {
+    /// Read and validate a config file.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+            file: file.clone(),
+            source,
+        })?;
+        Self::parse(&text, &file)
+    }
+
+    /// Parse and validate config text; `file` names it in errors.
+    pub fn parse(text: &str, file: &str) -> Result<Self, ConfigError> {
+        let cfg: Config = toml::from_str(text).map_err(|e| {
+            let (line, column) = e
+                .span()
+                .map(|s| locate::line_col(text, s.start))
+                .unwrap_or((1, 1));
+            let message = e.message().trim().to_string();
+            // Unknown keys: the message names the key; the span's line gives
+            // the enclosing table. Wrong types: the line tells the key.
+            let key = e
+                .span()
+                .and_then(|_| locate::key_path_at_line(text, line))
+                .or_else(|| missing_key_from_message(&message));
+            ConfigError::Parse {
+                file: file.to_string(),
+                key,
+                line,
+                column,
+                message,
+            }
+        })?;
+        if let Err((key, message)) = cfg.validate() {
+            return Err(ConfigError::Invalid {
+                file: file.to_string(),
+                line: locate::find_key_line(text, &key),
+                key,
+                message,
+            });
+        }
+        Ok(cfg)
+    }
+
+    /// Range and consistency checks: `Err((dotted key, message))`.
+    pub fn validate(&self) -> Result<(), (String, String)> {
+        fn bad<T>(key: &str, msg: impl Into<String>) -> Result<T, (String, String)> {
+            Err((key.to_string(), msg.into()))
+        }
+        fn range<T: PartialOrd + std::fmt::Display + Copy>(
+            key: &str,
+            v: T,
+            lo: T,
+            hi: T,
+        ) -> Result<(), (String, String)> {
+            // `!(a <= b)` also rejects NaN.
+            if !(lo <= v && v <= hi) {
+                return bad(key, format!("{v} is out of range {lo}..={hi}"));
+            }
+            Ok(())
+        }
+        let r = &self.receiver;
+        if r.device.as_os_str().is_empty() {
+            return bad("receiver.device", "must not be empty");
+        }
+        const BAUDS: [u32; 8] = [4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800];
+        if !BAUDS.contains(&r.baud) {
+            return bad(
+                "receiver.baud",
+                format!("{} is not a u-blox baud rate (one of {BAUDS:?})", r.baud),
+            );
+        }
+        range(
+            "receiver.survey-min-duration-s",
+            r.survey_min_duration_s,
+            60,
+            7 * 86_400,
+        )?;
+        range(
+            "receiver.survey-accuracy-m",
+            r.survey_accuracy_m,
+            0.01,
+            100.0,
+        )?;
+
+        let p = &self.pps;
+        range(
+            "pps.cable-delay-ns",
+            p.cable_delay_ns,
+            -1_000_000,
+            1_000_000,
+        )?;
+        range(
+            "pps.capture-latency-ns",
+            p.capture_latency_ns,
+            -1_000_000,
+            1_000_000,
+        )?;
+        range("pps.gpio-line", p.gpio_line, 0, 1023)?;
+
+        let d = &self.discipline;
+        range(
+            "discipline.step-threshold-ms",
+            d.step_threshold_ms,
+            0.0,
+            3_600_000.0,
+        )?;
+        range(
+            "discipline.max-frequency-ppm",
+            d.max_frequency_ppm,
+            1.0,
+            500.0,
+        )?;
+        range(
+            "discipline.time-constant-s",
+            d.time_constant_s,
+            1.0,
+            100_000.0,
+        )?;
+        range(
+            "discipline.holdover-limit-ns",
+            d.holdover_limit_ns,
+            100,
+            10_000_000_000,
+        )?;
+        range("discipline.min-satellites", d.min_satellites, 1, 64)?;
+
+        if let Some(v) = self.leap.tai_utc_override {
+            range("leap.override", v, 10, 100)?;
+        }
+
+        let n = &self.ntp;
+        if n.listen.is_empty() {
+            return bad("ntp.listen", "needs at least one address");
+        }
+        range("ntp.workers", n.workers, 0, 256)?;
+        range("ntp.monitor-size", n.monitor_size, 0, 1_000_000)?;
+        range(
+            "ntp.client-offset-alarm-ms",
+            n.client_offset_alarm_ms,
+            0.001,
+            86_400_000.0,
+        )?;
+        range(
+            "ntp.rate-limit.interval-s",
+            n.rate_limit.interval_s,
+            0.0,
+            3600.0,
+        )?;
+        range("ntp.rate-limit.burst", n.rate_limit.burst, 1, 10_000)?;
+        if n.require_auth && n.keys_file.is_none() {
+            return bad("ntp.require-auth", "needs `ntp.keys-file`");
+        }
+
+        if self.store.path.as_os_str().is_empty() {
+            return bad("store.path", "must not be empty");
+        }
+        range(
+            "store.commit-interval-s",
+            self.store.commit_interval_s,
+            1,
+            86_400,
+        )?;
+        if self.status.socket.as_os_str().is_empty() {
+            return bad("status.socket", "must not be empty");
+        }
+        Ok(())
+    }
+}
+
+/// serde's "missing field `x`" has no span; keep the name at least.
+fn missing_key_from_message(msg: &str) -> Option<String> {
+    let rest = msg.strip_prefix("missing field `")?;
+    Some(rest.split('`').next()?.to_string())
+}
+
+/// `check-config FILE`: 0 when valid, 2 when invalid (error names key and line).
+pub fn check_config_cli(file: &Path) -> anyhow::Result<ExitCode> {
+    match Config::load(file) {
+        Ok(_) => {
+            println!("OK: {}", file.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            Ok(ExitCode::from(2))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_file_gives_defaults() {
+        let c = Config::parse("", "t.toml").unwrap();
+        assert_eq!(c, Config::default());
+        assert!(c.validate().is_ok());
+    }
+
+    #[test]
+    fn unknown_key_names_key_and_line() {
+        let e = Config::parse("[receiver]\nbaud = 9600\nbuad = 9600\n", "t.toml").unwrap_err();
+        let s = e.to_string();
+        assert!(s.contains("buad"), "{s}");
+        assert_eq!(e.line(), Some(3), "{s}");
+        assert!(s.starts_with("t.toml:3:"), "{s}");
+    }
+
+    #[test]
+    fn wrong_type_names_key_and_line() {
+        let e = Config::parse("\n[ntp]\nworkers = \"four\"\n", "t.toml").unwrap_err();
+        assert_eq!(e.key(), Some("ntp.workers"), "{e}");
+        assert_eq!(e.line(), Some(3), "{e}");
+    }
+
+    #[test]
+    fn out_of_range_names_key_and_line() {
+        let e = Config::parse("[discipline]\n\nmax-frequency-ppm = 900.0\n", "t.toml").unwrap_err();
+        assert_eq!(e.key(), Some("discipline.max-frequency-ppm"), "{e}");
+        assert_eq!(e.line(), Some(3), "{e}");
+        let e = Config::parse(
+            "[ntp]\nrate-limit = { interval-s = 1.0, burst = 0 }\n",
+            "t.toml",
+        )
+        .unwrap_err();
+        assert_eq!(e.key(), Some("ntp.rate-limit.burst"), "{e}");
+        assert_eq!(e.line(), Some(2), "{e}");
+    }
+
+    #[test]
+    fn enums_and_cidrs_parse() {
+        let c = Config::parse(
+            "[receiver]\nmodel = \"nmea-only\"\ntiming-mode = \"off\"\n[ntp]\nrefid = \"GNSS\"\nallow = [\"10.0.0.0/8\", \"::1\"]\ndeny-action = \"drop\"\n[leap]\noverride = 37\nmode = \"smear\"\n",
+            "t.toml",
+        )
+        .unwrap();
+        assert_eq!(c.receiver.model, ReceiverModel::NmeaOnly);
+        assert_eq!(c.receiver.timing_mode, TimingMode::Off);
+        assert_eq!(c.ntp.refid.bytes(), *b"GNSS");
+        assert_eq!(c.ntp.allow.len(), 2);
+        assert_eq!(c.ntp.deny_action, DenyAction::Drop);
+        assert_eq!(c.leap.tai_utc_override, Some(37));
+        assert_eq!(c.leap.mode, LeapMode::Smear);
+        let e = Config::parse("[ntp]\ndeny = [\"10.0.0.1/8\"]\n", "t.toml").unwrap_err();
+        assert_eq!(e.line(), Some(2), "{e}");
+        assert_eq!(e.key(), Some("ntp.deny"), "{e}");
+    }
+}
