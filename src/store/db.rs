@@ -1,0 +1,298 @@
+//! The redb database: an append-only events table and a small key/value
+//! state table. Synchronous; the async side lives in `task.rs`.
+//!
+//! Batching: ordinary events wait in memory and are written in one
+//! transaction per commit interval (one fsync instead of one per event, which
+//! spares the SD card). A `durable` event commits at once, together with
+//! everything queued before it, so ids on disk never have holes before a
+//! durable one.
+
+use super::event::Event;
+use super::StoreStatus;
+use redb::{Database, ReadableTable, ReadableTableMetadata, TableDefinition};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// id (monotonically increasing) → JSON-serialized `Event`.
+const EVENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("events");
+/// name → JSON value (survey position, drift model, ...).
+const STATE: TableDefinition<&str, &[u8]> = TableDefinition::new("state");
+
+/// Queued events beyond this are dropped (oldest first) when the disk keeps
+/// failing, so a broken SD card cannot grow memory without bound.
+const MAX_PENDING: usize = 10_000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database {path}: {source}")]
+    Db {
+        path: String,
+        #[source]
+        source: Box<redb::Error>,
+    },
+    #[error("cannot create directory for {path}: {source}")]
+    Dir {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("state `{key}`: {source}")]
+    Serde {
+        key: String,
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+/// An event as stored, with its id.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredEvent {
+    pub id: u64,
+    #[serde(flatten)]
+    pub event: Event,
+    /// False while it waits in the batch (lost if the power fails now).
+    pub committed: bool,
+}
+
+pub struct Store {
+    db: Database,
+    path: PathBuf,
+    next_id: u64,
+    pending: Vec<(u64, Event)>,
+    stored: u64,
+    commits: u64,
+    last_commit_ns: i64,
+    errors: u64,
+    last_error: Option<String>,
+    dropped_pending: u64,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("path", &self.path)
+            .field("next_id", &self.next_id)
+            .field("pending", &self.pending.len())
+            .finish()
+    }
+}
+
+impl Store {
+    /// Open or create the database. redb checks its commit checksums and
+    /// repairs the file after an unclean shutdown (kill -9, power loss).
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::Dir {
+                path: path.display().to_string(),
+                source,
+            })?;
+        }
+        let err = |e: redb::Error| StoreError::Db {
+            path: path.display().to_string(),
+            source: Box::new(e),
+        };
+        let db = Database::create(path).map_err(|e| err(e.into()))?;
+        // Create both tables so readers never see "table does not exist".
+        let txn = db.begin_write().map_err(|e| err(e.into()))?;
+        let (next_id, stored) = {
+            let events = txn.open_table(EVENTS).map_err(|e| err(e.into()))?;
+            txn.open_table(STATE).map_err(|e| err(e.into()))?;
+            let last = events
+                .last()
+                .map_err(|e| err(e.into()))?
+                .map(|(k, _)| k.value());
+            let len = events.len().map_err(|e| err(e.into()))?;
+            (last.map_or(1, |id| id.saturating_add(1)), len)
+        };
+        txn.commit().map_err(|e| err(e.into()))?;
+        Ok(Self {
+            db,
+            path: path.to_path_buf(),
+            next_id,
+            pending: Vec::new(),
+            stored,
+            commits: 0,
+            last_commit_ns: 0,
+            errors: 0,
+            last_error: None,
+            dropped_pending: 0,
+        })
+    }
+
+    fn db_err(&self, e: impl Into<redb::Error>) -> StoreError {
+        StoreError::Db {
+            path: self.path.display().to_string(),
+            source: Box::new(e.into()),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Queue an event; commit at once when it is durable. Returns its id.
+    /// On a failed durable commit the event stays queued for the next try.
+    pub fn append(&mut self, event: Event) -> Result<u64, StoreError> {
+        let id = self.next_id;
+        self.next_id += 1;
+        let durable = event.durable;
+        self.pending.push((id, event));
+        if self.pending.len() > MAX_PENDING {
+            let excess = self.pending.len() - MAX_PENDING;
+            self.pending.drain(..excess);
+            self.dropped_pending += excess as u64;
+        }
+        if durable {
+            self.commit()?;
+        }
+        Ok(id)
+    }
+
+    pub fn pending(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Write all queued events in one durable transaction.
+    pub fn commit(&mut self) -> Result<(), StoreError> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        match self.write_pending() {
+            Ok(()) => {
+                self.stored += self.pending.len() as u64;
+                self.pending.clear();
+                self.commits += 1;
+                self.last_commit_ns = crate::time::system_realtime_ns();
+                Ok(())
+            }
+            Err(e) => {
+                self.errors += 1;
+                self.last_error = Some(e.to_string());
+                Err(e)
+            }
+        }
+    }
+
+    fn write_pending(&self) -> Result<(), StoreError> {
+        let txn = self.db.begin_write().map_err(|e| self.db_err(e))?;
+        {
+            let mut table = txn.open_table(EVENTS).map_err(|e| self.db_err(e))?;
+            for (id, ev) in &self.pending {
+                let bytes = serde_json::to_vec(ev).map_err(|source| StoreError::Serde {
+                    key: format!("event {id}"),
+                    source,
+                })?;
+                table
+                    .insert(*id, bytes.as_slice())
+                    .map_err(|e| self.db_err(e))?;
+            }
+        }
+        txn.commit().map_err(|e| self.db_err(e))
+    }
+
+    /// The last `n` events (committed and queued), oldest first, optionally
+    /// only those of one kind. Undecodable rows are skipped.
+    pub fn recent_events(
+        &self,
+        n: usize,
+        kind: Option<&str>,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        let matches = |e: &Event| kind.is_none_or(|k| e.kind == k);
+        let mut out: Vec<StoredEvent> = self
+            .pending
+            .iter()
+            .rev()
+            .filter(|(_, e)| matches(e))
+            .take(n)
+            .map(|(id, e)| StoredEvent {
+                id: *id,
+                event: e.clone(),
+                committed: false,
+            })
+            .collect();
+        if out.len() < n {
+            let txn = self.db.begin_read().map_err(|e| self.db_err(e))?;
+            let table = txn.open_table(EVENTS).map_err(|e| self.db_err(e))?;
+            for row in table.iter().map_err(|e| self.db_err(e))?.rev() {
+                if out.len() >= n {
+                    break;
+                }
+                let (k, v) = row.map_err(|e| self.db_err(e))?;
+                let Ok(event) = serde_json::from_slice::<Event>(v.value()) else {
+                    continue;
+                };
+                if matches(&event) {
+                    out.push(StoredEvent {
+                        id: k.value(),
+                        event,
+                        committed: true,
+                    });
+                }
+            }
+        }
+        out.reverse();
+        Ok(out)
+    }
+
+    /// Save a small state value; committed at once (callers save rarely,
+    /// e.g. the survey position once, the drift model hourly).
+    pub fn save_state<T: Serialize>(&mut self, key: &str, value: &T) -> Result<(), StoreError> {
+        let bytes = serde_json::to_vec(value).map_err(|source| StoreError::Serde {
+            key: key.to_string(),
+            source,
+        })?;
+        let res = (|| {
+            let txn = self.db.begin_write().map_err(|e| self.db_err(e))?;
+            {
+                let mut table = txn.open_table(STATE).map_err(|e| self.db_err(e))?;
+                table
+                    .insert(key, bytes.as_slice())
+                    .map_err(|e| self.db_err(e))?;
+            }
+            txn.commit().map_err(|e| self.db_err(e))
+        })();
+        if let Err(e) = &res {
+            self.errors += 1;
+            self.last_error = Some(e.to_string());
+        }
+        res
+    }
+
+    /// Load a state value; `Ok(None)` when never saved.
+    pub fn load_state<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, StoreError> {
+        let txn = self.db.begin_read().map_err(|e| self.db_err(e))?;
+        let table = txn.open_table(STATE).map_err(|e| self.db_err(e))?;
+        let Some(v) = table.get(key).map_err(|e| self.db_err(e))? else {
+            return Ok(None);
+        };
+        serde_json::from_slice(v.value())
+            .map(Some)
+            .map_err(|source| StoreError::Serde {
+                key: key.to_string(),
+                source,
+            })
+    }
+
+    pub fn status(&self) -> StoreStatus {
+        StoreStatus {
+            path: self.path.display().to_string(),
+            events_stored: self.stored,
+            pending: self.pending.len() as u64,
+            commits: self.commits,
+            last_commit_ns: self.last_commit_ns,
+            errors: self.errors,
+            last_error: self.last_error.clone(),
+            dropped_events: self.dropped_pending,
+        }
+    }
+}
+
+impl Drop for Store {
+    /// A clean shutdown keeps the batch.
+    fn drop(&mut self) {
+        if let Err(e) = self.commit() {
+            tracing::warn!(error = %e, "store: final commit failed");
+        }
+    }
+}

@@ -1,0 +1,144 @@
+//! Store: batched vs durable commits, event order, queries, state, reopen.
+
+use gnss_timeserver::store::{run_store_task, Event, EventSink, Severity, Store, StoreHandle};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use std::time::Duration;
+
+fn ev(i: i64, kind: &str) -> Event {
+    Event::new(
+        1_700_000_000_000_000_000 + i,
+        kind,
+        Severity::Info,
+        format!("n={i}"),
+    )
+}
+
+#[test]
+fn batched_events_wait_durable_events_commit_everything_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.redb");
+    let mut s = Store::open(&path).unwrap();
+    let a = s.append(ev(1, "a")).unwrap();
+    let b = s.append(ev(2, "b")).unwrap();
+    assert!(b > a);
+    let st = s.status();
+    assert_eq!((st.pending, st.events_stored, st.commits), (2, 0, 0));
+
+    let c = s.append(ev(3, "c").durable()).unwrap();
+    let st = s.status();
+    assert_eq!((st.pending, st.events_stored, st.commits), (0, 3, 1));
+
+    let recent = s.recent_events(10, None).unwrap();
+    let ids: Vec<u64> = recent.iter().map(|e| e.id).collect();
+    assert_eq!(ids, vec![a, b, c]);
+    assert!(recent.iter().all(|e| e.committed));
+    assert!(recent[2].event.durable);
+}
+
+#[test]
+fn recent_events_filters_by_kind_and_includes_queued() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = Store::open(&dir.path().join("s.redb")).unwrap();
+    for i in 0..20 {
+        s.append(ev(i, if i % 2 == 0 { "even" } else { "odd" }))
+            .unwrap();
+        if i == 9 {
+            s.commit().unwrap();
+        }
+    }
+    // 10 committed, 10 queued.
+    assert_eq!(s.status().pending, 10);
+    let last3 = s.recent_events(3, None).unwrap();
+    let details: Vec<&str> = last3.iter().map(|e| e.event.details.as_str()).collect();
+    assert_eq!(details, vec!["n=17", "n=18", "n=19"]);
+    assert!(last3.iter().all(|e| !e.committed));
+
+    let odd = s.recent_events(7, Some("odd")).unwrap();
+    let details: Vec<&str> = odd.iter().map(|e| e.event.details.as_str()).collect();
+    assert_eq!(
+        details,
+        vec!["n=7", "n=9", "n=11", "n=13", "n=15", "n=17", "n=19"]
+    );
+    // Spans the commit boundary: n=7 and n=9 come from disk.
+    assert!(odd[0].committed && odd[1].committed && !odd[2].committed);
+}
+
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+struct Position {
+    lat: f64,
+    lon: f64,
+    h: f64,
+}
+
+#[test]
+fn state_and_events_survive_reopen_ids_keep_increasing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.redb");
+    let pos = Position {
+        lat: 52.1,
+        lon: 4.3,
+        h: 12.5,
+    };
+    let last_id;
+    {
+        let mut s = Store::open(&path).unwrap();
+        assert_eq!(s.load_state::<Position>("survey-position").unwrap(), None);
+        s.save_state("survey-position", &pos).unwrap();
+        s.append(ev(1, "x")).unwrap();
+        last_id = s.append(ev(2, "x")).unwrap();
+        // Dropped without an explicit commit: a clean close keeps the batch.
+    }
+    let mut s = Store::open(&path).unwrap();
+    assert_eq!(
+        s.load_state::<Position>("survey-position").unwrap(),
+        Some(pos)
+    );
+    assert_eq!(s.status().events_stored, 2);
+    let next = s.append(ev(3, "x")).unwrap();
+    assert_eq!(next, last_id + 1);
+    // Wrong type for a stored key is an error, not a panic.
+    assert!(s.load_state::<u64>("survey-position").is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn store_task_drains_sink_and_flushes_on_shutdown() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.redb");
+    let handle = StoreHandle::open(&path).unwrap();
+    let (sink, rx) = EventSink::channel(1024);
+    let rx = Arc::new(tokio::sync::Mutex::new(rx));
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    // A long interval: only the durable event and shutdown cause commits.
+    let task = tokio::spawn(run_store_task(
+        handle.clone(),
+        rx,
+        Duration::from_secs(3600),
+        stop_rx,
+    ));
+    for i in 0..5 {
+        sink.emit(ev(i, "batched"));
+    }
+    sink.emit(ev(5, "alarm").durable());
+    sink.emit(ev(6, "batched"));
+    // Wait (bounded) until the task has seen all seven.
+    for _ in 0..500 {
+        let st = handle.status();
+        if st.events_stored + st.pending == 7 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let st = handle.status();
+    assert_eq!(st.events_stored, 6, "{st:?}");
+    assert_eq!(st.pending, 1, "{st:?}");
+    stop_tx.send(true).unwrap();
+    task.await.unwrap().unwrap();
+    let st = handle.status();
+    assert_eq!((st.events_stored, st.pending), (7, 0), "{st:?}");
+    let all = handle.recent_events(100, None).await.unwrap();
+    let details: Vec<String> = all.iter().map(|e| e.event.details.clone()).collect();
+    let want: Vec<String> = (0..7).map(|i| format!("n={i}")).collect();
+    assert_eq!(details, want);
+    assert_eq!(sink.dropped(), 0);
+}
