@@ -2,6 +2,7 @@
 //! renders this same value; none computes its own version of the state.
 
 pub mod client;
+pub mod control;
 mod server_fields;
 
 pub use server_fields::{LeapIndicator, ServerFields, ServerFieldsCell};

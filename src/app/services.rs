@@ -1,0 +1,120 @@
+//! The shared parts every task is wired to. Adding a part to `run`/`demo` is
+//! a few lines: clone what it needs from `Services` and `supervisor.spawn` it.
+
+use super::supervisor::{Shutdown, Supervisor};
+use crate::status::control::{self, ControlContext, ScenarioHook};
+use crate::status::{ServerFieldsCell, SnapshotRx, SnapshotTx};
+use crate::store::{Event, EventSink, Severity, SharedEventRx, StoreHandle};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Capacity of the event queue to the store.
+const EVENT_QUEUE: usize = 4096;
+/// How often the store/status fields of the snapshot are refreshed.
+const PUBLISH_INTERVAL: Duration = Duration::from_secs(1);
+
+pub struct Services {
+    /// Publish: `snapshot.send_modify(|s| s.receiver = ...)`; each part writes only its own field.
+    pub snapshot: SnapshotTx,
+    /// What NTP replies advertise; the discipline loop stores, NTP workers load.
+    pub server_fields: ServerFieldsCell,
+    pub events: EventSink,
+    pub store: StoreHandle,
+    pub supervisor: Supervisor,
+    /// Set by `demo` once the fake receiver runs; used by the control socket.
+    pub scenario_hook: Option<ScenarioHook>,
+    events_rx: SharedEventRx,
+    pub control_socket: PathBuf,
+}
+
+impl Services {
+    /// Open the store and create the channels. Nothing runs yet.
+    pub fn new(store_path: &Path, control_socket: &Path) -> anyhow::Result<Self> {
+        let store = StoreHandle::open(store_path)?;
+        let (events, rx) = EventSink::channel(EVENT_QUEUE);
+        let (snapshot, _) = crate::status::channel();
+        Ok(Self {
+            snapshot,
+            server_fields: ServerFieldsCell::default(),
+            supervisor: Supervisor::new(events.clone()),
+            events,
+            store,
+            scenario_hook: None,
+            events_rx: Arc::new(tokio::sync::Mutex::new(rx)),
+            control_socket: control_socket.to_path_buf(),
+        })
+    }
+
+    pub fn snapshot_rx(&self) -> SnapshotRx {
+        self.snapshot.subscribe()
+    }
+
+    pub fn shutdown_signal(&self) -> Shutdown {
+        self.supervisor.shutdown_signal()
+    }
+
+    /// An event stamped with the system clock, ready for `self.events.emit`.
+    pub fn stamp(kind: &str, severity: Severity, details: impl Into<String>) -> Event {
+        Event::new(crate::time::system_realtime_ns(), kind, severity, details)
+    }
+
+    /// Start the parts every mode has: store writer, snapshot publisher,
+    /// control socket. The socket is bound here so a second daemon fails at
+    /// once with a clear error.
+    pub fn start_core_tasks(&mut self, commit_interval: Duration) -> anyhow::Result<()> {
+        let store = self.store.clone();
+        let rx = self.events_rx.clone();
+        self.supervisor.spawn("store", move |shutdown| {
+            crate::store::run_store_task(store.clone(), rx.clone(), commit_interval, shutdown)
+        });
+
+        let store = self.store.clone();
+        let tx = self.snapshot.clone();
+        let sink = self.events.clone();
+        self.supervisor.spawn("publish", move |shutdown| {
+            publish_loop(store.clone(), tx.clone(), sink.clone(), shutdown)
+        });
+
+        let listener = control::bind_control_socket(&self.control_socket)?;
+        let ctx = ControlContext {
+            snapshot: self.snapshot_rx(),
+            store: Some(self.store.clone()),
+            scenario: self.scenario_hook.clone(),
+        };
+        // The listener is bound once; if serving fails the socket is rebound.
+        let path = self.control_socket.clone();
+        let mut first = Some(listener);
+        self.supervisor.spawn("control", move |shutdown| {
+            let listener = first
+                .take()
+                .map(Ok)
+                .unwrap_or_else(|| control::bind_control_socket(&path));
+            let ctx = ctx.clone();
+            async move { control::serve_control(listener?, ctx, shutdown).await }
+        });
+        Ok(())
+    }
+}
+
+/// Refresh the snapshot's own fields (store view, generation time).
+async fn publish_loop(
+    store: StoreHandle,
+    tx: SnapshotTx,
+    sink: EventSink,
+    mut shutdown: Shutdown,
+) -> anyhow::Result<()> {
+    let mut tick = tokio::time::interval(PUBLISH_INTERVAL);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = super::supervisor::wait_true(&mut shutdown) => return Ok(()),
+        }
+        let mut st = store.status();
+        st.dropped_events += sink.dropped();
+        tx.send_modify(|s| {
+            s.store = st;
+            s.generated_at_ns = crate::time::system_realtime_ns();
+        });
+    }
+}

@@ -1,0 +1,221 @@
+//! Runs named tasks and restarts a failing one with exponential backoff, so
+//! one failing part never takes down the others. Shutdown is a `watch<bool>`
+//! every task receives; a task returning `Ok(())` is finished for good.
+
+use crate::store::{Event, EventSink, Severity};
+use std::future::Future;
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+/// Restart delays: `initial`, doubling up to `max`; back to `initial` after
+/// a run that lasted `reset_after` (the failure was not a tight loop).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Backoff {
+    pub initial: Duration,
+    pub max: Duration,
+    pub reset_after: Duration,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Self {
+            initial: Duration::from_secs(1),
+            max: Duration::from_secs(60),
+            reset_after: Duration::from_secs(60),
+        }
+    }
+}
+
+impl Backoff {
+    /// The delay before the next start, given the previous delay (None at
+    /// the first failure) and how long the failed run lasted.
+    pub fn next_delay(&self, previous: Option<Duration>, ran_for: Duration) -> Duration {
+        match previous {
+            Some(p) if ran_for < self.reset_after => (p * 2).min(self.max),
+            _ => self.initial.min(self.max),
+        }
+    }
+}
+
+pub type Shutdown = watch::Receiver<bool>;
+
+pub struct Supervisor {
+    shutdown_tx: watch::Sender<bool>,
+    tasks: JoinSet<()>,
+    events: EventSink,
+    backoff: Backoff,
+}
+
+impl Supervisor {
+    pub fn new(events: EventSink) -> Self {
+        Self::with_backoff(events, Backoff::default())
+    }
+
+    pub fn with_backoff(events: EventSink, backoff: Backoff) -> Self {
+        let (shutdown_tx, _) = watch::channel(false);
+        Self {
+            shutdown_tx,
+            tasks: JoinSet::new(),
+            events,
+            backoff,
+        }
+    }
+
+    /// A receiver that turns true when shutdown begins.
+    pub fn shutdown_signal(&self) -> Shutdown {
+        self.shutdown_tx.subscribe()
+    }
+
+    /// Run `make(shutdown)` as task `name`; when it fails (error or panic),
+    /// log an event and start it again after the backoff delay.
+    pub fn spawn<F, Fut>(&mut self, name: &'static str, mut make: F)
+    where
+        F: FnMut(Shutdown) -> Fut + Send + 'static,
+        Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
+    {
+        let mut shutdown = self.shutdown_tx.subscribe();
+        let events = self.events.clone();
+        let backoff = self.backoff;
+        self.tasks.spawn(async move {
+            let mut delay: Option<Duration> = None;
+            let mut restarts: u64 = 0;
+            loop {
+                let started = tokio::time::Instant::now();
+                // A separate tokio task, so a panic is caught as a JoinError.
+                let result = tokio::spawn(make(shutdown.clone())).await;
+                let failure = match result {
+                    Ok(Ok(())) => {
+                        tracing::debug!(task = name, "task finished");
+                        return;
+                    }
+                    Ok(Err(e)) => format!("{e:#}"),
+                    Err(e) if e.is_panic() => "panicked".to_string(),
+                    Err(e) => e.to_string(),
+                };
+                if *shutdown.borrow() {
+                    return;
+                }
+                let d = backoff.next_delay(delay, started.elapsed());
+                delay = Some(d);
+                restarts += 1;
+                events.emit(Event::new(
+                    crate::time::system_realtime_ns(),
+                    "task.restart",
+                    Severity::Warning,
+                    format!(
+                        "task `{name}` failed ({failure}); restart {restarts} in {} ms",
+                        d.as_millis()
+                    ),
+                ));
+                tokio::select! {
+                    _ = tokio::time::sleep(d) => {}
+                    _ = wait_true(&mut shutdown) => return,
+                }
+            }
+        });
+    }
+
+    /// Signal shutdown and wait up to `grace` for every task to end; tasks
+    /// still running then are aborted.
+    pub async fn shutdown(mut self, grace: Duration) {
+        let _ = self.shutdown_tx.send(true);
+        let all = async { while self.tasks.join_next().await.is_some() {} };
+        if tokio::time::timeout(grace, all).await.is_err() {
+            tracing::warn!("tasks still running after {grace:?}; aborting them");
+            self.tasks.abort_all();
+            while self.tasks.join_next().await.is_some() {}
+        }
+    }
+}
+
+/// Resolves once the flag is true (or its sender is gone).
+pub async fn wait_true(rx: &mut Shutdown) {
+    loop {
+        if *rx.borrow_and_update() {
+            return;
+        }
+        if rx.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicU32, Ordering};
+    use std::sync::Arc;
+
+    #[test]
+    fn backoff_doubles_caps_and_resets() {
+        let b = Backoff {
+            initial: Duration::from_secs(1),
+            max: Duration::from_secs(8),
+            reset_after: Duration::from_secs(60),
+        };
+        let short = Duration::from_secs(1);
+        let mut d = b.next_delay(None, short);
+        let mut seen = vec![d.as_secs()];
+        for _ in 0..5 {
+            d = b.next_delay(Some(d), short);
+            seen.push(d.as_secs());
+        }
+        assert_eq!(seen, vec![1, 2, 4, 8, 8, 8]);
+        assert_eq!(b.next_delay(Some(d), Duration::from_secs(120)).as_secs(), 1);
+    }
+
+    #[tokio::test]
+    async fn failing_task_is_restarted_others_keep_running() {
+        let (sink, mut rx) = EventSink::channel(64);
+        let backoff = Backoff {
+            initial: Duration::from_millis(1),
+            max: Duration::from_millis(4),
+            reset_after: Duration::from_secs(60),
+        };
+        let mut sup = Supervisor::with_backoff(sink, backoff);
+        let runs = Arc::new(AtomicU32::new(0));
+        let r = runs.clone();
+        sup.spawn("flaky", move |_| {
+            let n = r.fetch_add(1, Ordering::SeqCst);
+            async move {
+                match n {
+                    0 => anyhow::bail!("first failure"),
+                    1 => panic!("second failure"),
+                    _ => Ok(()),
+                }
+            }
+        });
+        let steady_stopped = Arc::new(AtomicU32::new(0));
+        let s = steady_stopped.clone();
+        sup.spawn("steady", move |mut shutdown| {
+            let s = s.clone();
+            async move {
+                wait_true(&mut shutdown).await;
+                s.fetch_add(1, Ordering::SeqCst);
+                Ok(())
+            }
+        });
+        let mut restarts = Vec::new();
+        for _ in 0..2 {
+            let ev = tokio::time::timeout(Duration::from_secs(10), rx.recv())
+                .await
+                .unwrap()
+                .unwrap();
+            restarts.push(ev);
+        }
+        assert!(restarts.iter().all(|e| e.kind == "task.restart"));
+        assert!(restarts[0].details.contains("first failure"));
+        assert!(restarts[1].details.contains("panicked"));
+        // The third run succeeds right after the second backoff.
+        for _ in 0..1000 {
+            if runs.load(Ordering::SeqCst) == 3 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        sup.shutdown(Duration::from_secs(10)).await;
+        assert_eq!(runs.load(Ordering::SeqCst), 3);
+        assert_eq!(steady_stopped.load(Ordering::SeqCst), 1);
+    }
+}

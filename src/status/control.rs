@@ -1,0 +1,161 @@
+//! The control socket: a Unix stream socket in the data directory. One
+//! request per line, one JSON line back:
+//!
+//! - `status` → the snapshot
+//! - `events N [KIND]` → `{"events": [...]}` (last N, oldest first)
+//! - `scenario NAME` → switches the fake receiver's scenario (demo only)
+//!
+//! Errors come back as `{"error": "..."}`; the connection stays usable.
+
+use super::SnapshotRx;
+use crate::store::StoreHandle;
+use serde_json::json;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{UnixListener, UnixStream};
+
+/// Switches the fake receiver's scenario: `Ok(message)` or `Err(reason)`.
+pub type ScenarioHook = Arc<dyn Fn(&str) -> Result<String, String> + Send + Sync>;
+
+/// Longest request line accepted.
+const MAX_LINE: usize = 1024;
+/// Most events one `events N` request returns.
+pub const MAX_EVENTS: usize = 10_000;
+/// Concurrent control connections.
+const MAX_CONNECTIONS: usize = 16;
+/// A client that sends nothing for this long is disconnected.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What the control socket can reach.
+#[derive(Clone)]
+pub struct ControlContext {
+    pub snapshot: SnapshotRx,
+    pub store: Option<StoreHandle>,
+    pub scenario: Option<ScenarioHook>,
+}
+
+/// Bind the socket, replacing a stale file left by a crashed daemon but
+/// refusing to steal the socket of a live one.
+pub fn bind_control_socket(path: &Path) -> anyhow::Result<UnixListener> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    if path.exists() {
+        if std::os::unix::net::UnixStream::connect(path).is_ok() {
+            anyhow::bail!("another daemon is already listening on {}", path.display());
+        }
+        std::fs::remove_file(path)?;
+    }
+    Ok(UnixListener::bind(path)?)
+}
+
+/// Accept connections until `shutdown` turns true; removes the socket file then.
+pub async fn serve_control(
+    listener: UnixListener,
+    ctx: ControlContext,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    let limit = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    let path = listener
+        .local_addr()
+        .ok()
+        .and_then(|a| a.as_pathname().map(Path::to_path_buf));
+    loop {
+        tokio::select! {
+            res = listener.accept() => {
+                let (stream, _) = res?;
+                let Ok(permit) = limit.clone().try_acquire_owned() else {
+                    // Too many clients: close this one rather than queue it.
+                    drop(stream);
+                    continue;
+                };
+                let ctx = ctx.clone();
+                tokio::spawn(async move {
+                    if let Err(e) = handle_connection(stream, &ctx).await {
+                        tracing::debug!(error = %e, "control connection ended");
+                    }
+                    drop(permit);
+                });
+            }
+            res = shutdown.changed() => {
+                if res.is_err() || *shutdown.borrow() { break; }
+            }
+        }
+    }
+    if let Some(p) = path {
+        let _ = std::fs::remove_file(p);
+    }
+    Ok(())
+}
+
+async fn handle_connection(stream: UnixStream, ctx: &ControlContext) -> anyhow::Result<()> {
+    let (rd, mut wr) = stream.into_split();
+    let mut rd = BufReader::new(rd);
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        let n = tokio::time::timeout(
+            IDLE_TIMEOUT,
+            (&mut rd)
+                .take(MAX_LINE as u64 + 1)
+                .read_until(b'\n', &mut line),
+        )
+        .await??;
+        if n == 0 {
+            return Ok(());
+        }
+        let reply = if line.len() > MAX_LINE {
+            json!({ "error": "request line too long" }).to_string()
+        } else {
+            handle_request(&String::from_utf8_lossy(&line), ctx).await
+        };
+        wr.write_all(reply.as_bytes()).await?;
+        wr.write_all(b"\n").await?;
+        if line.len() > MAX_LINE {
+            return Ok(());
+        }
+    }
+}
+
+/// Answer one request line with one JSON document (no trailing newline).
+pub async fn handle_request(line: &str, ctx: &ControlContext) -> String {
+    let mut words = line.split_whitespace();
+    let reply = match (words.next(), words.next(), words.next()) {
+        (Some("status"), None, None) => {
+            let snap = ctx.snapshot.borrow().clone();
+            serde_json::to_value(&snap).unwrap_or_else(|e| json!({ "error": e.to_string() }))
+        }
+        (Some("events"), n, kind) => events(ctx, n, kind).await,
+        (Some("scenario"), Some(name), None) => match &ctx.scenario {
+            None => json!({ "error": "scenario switching is only available in demo" }),
+            Some(hook) => match hook(name) {
+                Ok(message) => json!({ "ok": true, "scenario": name, "message": message }),
+                Err(reason) => json!({ "error": reason }),
+            },
+        },
+        _ => json!({
+            "error": format!(
+                "unknown request `{}`; try `status`, `events N [KIND]` or `scenario NAME`",
+                line.trim().chars().take(64).collect::<String>()
+            )
+        }),
+    };
+    reply.to_string()
+}
+
+async fn events(ctx: &ControlContext, n: Option<&str>, kind: Option<&str>) -> serde_json::Value {
+    let n = match n.map(str::parse::<usize>) {
+        None => 20,
+        Some(Ok(n)) => n.min(MAX_EVENTS),
+        Some(Err(_)) => return json!({ "error": "usage: events N [KIND]" }),
+    };
+    let Some(store) = &ctx.store else {
+        return json!({ "error": "no store" });
+    };
+    match store.recent_events(n, kind.map(str::to_string)).await {
+        Ok(evs) => json!({ "events": evs }),
+        Err(e) => json!({ "error": e.to_string() }),
+    }
+}

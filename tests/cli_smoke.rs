@@ -1,0 +1,122 @@
+//! The binary end to end: check-config, status without a daemon, and a demo
+//! that starts, answers `status` on its control socket and stops on SIGTERM
+//! leaving its start/stop events in the store.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+const BIN: &str = env!("CARGO_BIN_EXE_gnss-timeserver");
+
+/// Kills the demo if an assertion fails before the test stops it.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn check_config_accepts_the_shipped_example() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("board/gnss-timeserver.toml");
+    let out = Command::new(BIN)
+        .arg("check-config")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn status_without_daemon_fails_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(BIN)
+        .args(["status", "--socket"])
+        .arg(dir.path().join("none.sock"))
+        .output()
+        .unwrap();
+    assert_ne!(out.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no daemon is listening"), "{err}");
+}
+
+#[test]
+fn status_over_http_is_not_available_yet() {
+    let out = Command::new(BIN)
+        .args(["status", "--http", "127.0.0.1:8080"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not available yet"));
+}
+
+#[test]
+fn demo_serves_status_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut demo = KillOnDrop(
+        Command::new(BIN)
+            .arg("demo")
+            .arg("--data")
+            .arg(&data)
+            .args(["--ntp", "127.0.0.1:0", "--http", "127.0.0.1:0"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    // Read the banner on a thread so a silent demo fails the test instead of hanging it.
+    let stdout = demo.0.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut socket = None;
+    while let Ok(line) = rx.recv_timeout(Duration::from_secs(60)) {
+        if let Some(p) = line.trim().strip_prefix("control socket:") {
+            socket = Some(p.trim().to_string());
+            break;
+        }
+    }
+    let socket = socket.expect("demo printed no control socket line");
+    assert_eq!(Path::new(&socket), data.join("control.sock"));
+
+    let out = Command::new(BIN)
+        .args(["status", "--socket", &socket])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["version"], env!("CARGO_PKG_VERSION"));
+    assert!(text.contains("\n  \""), "pretty-printed");
+
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(demo.0.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let status = demo.0.wait().unwrap();
+    assert!(status.success(), "demo exit status {status}");
+    assert!(!data.join("control.sock").exists());
+
+    let store = gnss_timeserver::store::Store::open(&data.join("store.redb")).unwrap();
+    let evs = store.recent_events(100, None).unwrap();
+    let kinds: Vec<&str> = evs.iter().map(|e| e.event.kind.as_str()).collect();
+    assert!(kinds.contains(&"daemon.start"), "{kinds:?}");
+    assert_eq!(kinds.last(), Some(&"daemon.stop"), "{kinds:?}");
+}

@@ -1,0 +1,128 @@
+//! Control socket round trip: the server from `status::control` and the
+//! client behind `gnss-timeserver status`, over a real Unix socket.
+
+use gnss_timeserver::status::client::{request, ClientError};
+use gnss_timeserver::status::control::{bind_control_socket, serve_control, ControlContext};
+use gnss_timeserver::store::{Event, Severity, StoreHandle};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+async fn ask(path: &Path, line: &str) -> serde_json::Value {
+    let path = path.to_path_buf();
+    let line = line.to_string();
+    tokio::task::spawn_blocking(move || request(&path, &line))
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_events_and_scenario_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("control.sock");
+    let store = StoreHandle::open(&dir.path().join("s.redb")).unwrap();
+    for i in 0..5 {
+        let kind = if i == 3 { "lock.transition" } else { "misc" };
+        store
+            .append(Event::new(i, kind, Severity::Notice, format!("e{i}")))
+            .await
+            .unwrap();
+    }
+    let (snap_tx, snap_rx) = gnss_timeserver::status::channel();
+    snap_tx.send_modify(|s| s.generated_at_ns = 1_234_567_890);
+    let switched = Arc::new(Mutex::new(Vec::<String>::new()));
+    let sw = switched.clone();
+    let ctx = ControlContext {
+        snapshot: snap_rx,
+        store: Some(store.clone()),
+        scenario: Some(Arc::new(move |name: &str| {
+            if name == "no-such" {
+                return Err(format!("unknown scenario `{name}`"));
+            }
+            sw.lock().unwrap().push(name.to_string());
+            Ok(format!("switched to {name}"))
+        })),
+    };
+    let listener = bind_control_socket(&sock).unwrap();
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let server = tokio::spawn(serve_control(listener, ctx, stop_rx));
+
+    let st = ask(&sock, "status").await;
+    assert_eq!(st["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(st["generated_at_ns"], 1_234_567_890);
+    assert!(st.get("receiver").is_some() && st.get("store").is_some());
+
+    // A later publication is what the next request sees.
+    snap_tx.send_modify(|s| s.generated_at_ns = 42);
+    assert_eq!(ask(&sock, "status").await["generated_at_ns"], 42);
+
+    let ev = ask(&sock, "events 2").await;
+    let details: Vec<&str> = ev["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["details"].as_str().unwrap())
+        .collect();
+    assert_eq!(details, vec!["e3", "e4"]);
+    let ev = ask(&sock, "events 10 lock.transition").await;
+    assert_eq!(ev["events"].as_array().unwrap().len(), 1);
+    assert_eq!(ev["events"][0]["kind"], "lock.transition");
+
+    let ok = ask(&sock, "scenario antenna-short").await;
+    assert_eq!(ok["ok"], true);
+    assert_eq!(*switched.lock().unwrap(), vec!["antenna-short".to_string()]);
+    let bad = ask(&sock, "scenario no-such").await;
+    assert!(bad["error"].as_str().unwrap().contains("unknown scenario"));
+
+    let unknown = ask(&sock, "reboot now").await;
+    assert!(unknown["error"]
+        .as_str()
+        .unwrap()
+        .contains("unknown request"));
+    let bad_n = ask(&sock, "events many").await;
+    assert!(bad_n["error"].as_str().unwrap().contains("usage"));
+
+    // A second daemon must not steal the socket of a live one.
+    assert!(bind_control_socket(&sock).is_err());
+
+    stop_tx.send(true).unwrap();
+    server.await.unwrap().unwrap();
+    assert!(!sock.exists(), "socket file removed on shutdown");
+    let p = sock.clone();
+    let err = tokio::task::spawn_blocking(move || request(&p, "status"))
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert!(matches!(err, ClientError::NoDaemon { .. }), "{err}");
+}
+
+#[tokio::test]
+async fn stale_socket_file_is_replaced() {
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("control.sock");
+    // A socket file nobody listens on, as a kill -9'd daemon leaves it.
+    drop(std::os::unix::net::UnixListener::bind(&sock).unwrap());
+    assert!(sock.exists());
+    let listener = bind_control_socket(&sock).unwrap();
+    drop(listener);
+}
+
+#[tokio::test]
+async fn scenario_without_hook_is_an_error_not_a_crash() {
+    let (_tx, rx) = gnss_timeserver::status::channel();
+    let ctx = ControlContext {
+        snapshot: rx,
+        store: None,
+        scenario: None,
+    };
+    let r: serde_json::Value = serde_json::from_str(
+        &gnss_timeserver::status::control::handle_request("scenario healthy", &ctx).await,
+    )
+    .unwrap();
+    assert!(r["error"].as_str().unwrap().contains("demo"));
+    let r: serde_json::Value = serde_json::from_str(
+        &gnss_timeserver::status::control::handle_request("events 3", &ctx).await,
+    )
+    .unwrap();
+    assert!(r["error"].is_string());
+}
