@@ -82,10 +82,9 @@ pub fn system_realtime_ns() -> UnixNanos {
 
 /// Read CLOCK_MONOTONIC as integer nanoseconds.
 pub fn monotonic_ns() -> i64 {
-    let ts = nix::time::clock_gettime(nix::time::ClockId::CLOCK_MONOTONIC)
+    nix::time::clock_gettime(nix::time::ClockId::CLOCK_MONOTONIC)
         .map(|t| t.tv_sec() * NS_PER_SEC + t.tv_nsec())
-        .unwrap_or(0);
-    ts
+        .unwrap_or(0)
 }
 
 #[cfg(test)]
