@@ -142,3 +142,25 @@ async fn store_task_drains_sink_and_flushes_on_shutdown() {
     assert_eq!(details, want);
     assert_eq!(sink.dropped(), 0);
 }
+
+#[test]
+fn corrupt_file_is_moved_aside_and_a_fresh_store_opened() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.redb");
+    std::fs::write(&path, vec![0x5au8; 64 * 1024]).unwrap();
+    let r = Store::open(&path);
+    assert!(
+        matches!(r, Err(gnss_timeserver::store::StoreError::Corrupt { .. })),
+        "{r:?}"
+    );
+    let (mut s, aside) = Store::open_or_recover(&path).unwrap();
+    let aside = aside.expect("corrupt file moved aside");
+    assert!(aside.exists());
+    assert_eq!(std::fs::read(&aside).unwrap(), vec![0x5au8; 64 * 1024]);
+    assert_eq!(s.append(ev(1, "x").durable()).unwrap(), 1);
+    // A healthy store is opened as it is.
+    drop(s);
+    let (s, aside) = Store::open_or_recover(&path).unwrap();
+    assert!(aside.is_none());
+    assert_eq!(s.status().events_stored, 1);
+}

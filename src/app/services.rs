@@ -31,8 +31,23 @@ pub struct Services {
 impl Services {
     /// Open the store and create the channels. Nothing runs yet.
     pub fn new(store_path: &Path, control_socket: &Path) -> anyhow::Result<Self> {
-        let store = StoreHandle::open(store_path)?;
+        let (store, moved_aside) = crate::store::Store::open_or_recover(store_path)?;
+        let store = StoreHandle::new(store);
         let (events, rx) = EventSink::channel(EVENT_QUEUE);
+        if let Some(aside) = moved_aside {
+            events.emit(
+                Self::stamp(
+                    "store.corrupt",
+                    Severity::Critical,
+                    format!(
+                        "{} was corrupt; moved to {} and started a new database",
+                        store_path.display(),
+                        aside.display()
+                    ),
+                )
+                .durable(),
+            );
+        }
         let (snapshot, _) = crate::status::channel();
         Ok(Self {
             snapshot,

@@ -31,6 +31,10 @@ pub enum StoreError {
         #[source]
         source: Box<redb::Error>,
     },
+    /// The file is not a readable redb database (its commits fail their checksums,
+    /// or it is something else entirely).
+    #[error("database {path} is corrupt: {message}")]
+    Corrupt { path: String, message: String },
     #[error("cannot create directory for {path}: {source}")]
     Dir {
         path: String,
@@ -92,7 +96,28 @@ impl Store {
             path: path.display().to_string(),
             source: Box::new(e),
         };
-        let db = Database::create(path).map_err(|e| err(e.into()))?;
+        let db = match Database::create(path) {
+            Ok(db) => db,
+            Err(redb::DatabaseError::Storage(redb::StorageError::Corrupted(message))) => {
+                return Err(StoreError::Corrupt {
+                    path: path.display().to_string(),
+                    message,
+                })
+            }
+            // Not a redb file at all (bad magic number) or cut short.
+            Err(redb::DatabaseError::Storage(redb::StorageError::Io(e)))
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::InvalidData | std::io::ErrorKind::UnexpectedEof
+                ) =>
+            {
+                return Err(StoreError::Corrupt {
+                    path: path.display().to_string(),
+                    message: e.to_string(),
+                })
+            }
+            Err(e) => return Err(err(e.into())),
+        };
         // Create both tables so readers never see "table does not exist".
         let txn = db.begin_write().map_err(|e| err(e.into()))?;
         let (next_id, stored) = {
@@ -118,6 +143,26 @@ impl Store {
             last_error: None,
             dropped_pending: 0,
         })
+    }
+
+    /// Open the database; a corrupt file is renamed to `<path>.corrupt-<unix
+    /// seconds>` and a fresh database created, so the appliance keeps serving
+    /// time. Returns where the corrupt file went, for an event.
+    pub fn open_or_recover(path: &Path) -> Result<(Self, Option<PathBuf>), StoreError> {
+        match Self::open(path) {
+            Err(StoreError::Corrupt { .. }) => {
+                let secs = crate::time::system_realtime_ns() / crate::time::NS_PER_SEC;
+                let mut aside = path.as_os_str().to_owned();
+                aside.push(format!(".corrupt-{secs}"));
+                let aside = PathBuf::from(aside);
+                std::fs::rename(path, &aside).map_err(|source| StoreError::Dir {
+                    path: path.display().to_string(),
+                    source,
+                })?;
+                Ok((Self::open(path)?, Some(aside)))
+            }
+            other => other.map(|s| (s, None)),
+        }
     }
 
     fn db_err(&self, e: impl Into<redb::Error>) -> StoreError {
