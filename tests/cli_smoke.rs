@@ -120,3 +120,70 @@ fn demo_serves_status_and_stops_on_sigterm() {
     assert!(kinds.contains(&"daemon.start"), "{kinds:?}");
     assert_eq!(kinds.last(), Some(&"daemon.stop"), "{kinds:?}");
 }
+
+#[test]
+fn run_with_config_serves_status_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("run/control.sock");
+    let store = dir.path().join("lib/store.redb");
+    let cfg = dir.path().join("c.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[store]\npath = \"{}\"\ncommit-interval-s = 1\n[status]\nsocket = \"{}\"\n",
+            store.display(),
+            sock.display()
+        ),
+    )
+    .unwrap();
+    let mut run = KillOnDrop(
+        Command::new(BIN)
+            .args(["run", "--config"])
+            .arg(&cfg)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    // Poll (bounded) until the daemon answers on its socket.
+    let mut reply = None;
+    for _ in 0..600 {
+        if let Ok(v) = gnss_timeserver::status::client::request(&sock, "status") {
+            reply = Some(v);
+            break;
+        }
+        assert!(run.0.try_wait().unwrap().is_none(), "run exited early");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let v = reply.expect("run never answered on its control socket");
+    assert_eq!(v["version"], env!("CARGO_PKG_VERSION"));
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(run.0.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    assert!(run.0.wait().unwrap().success());
+    let s = gnss_timeserver::store::Store::open(&store).unwrap();
+    let kinds: Vec<String> = s
+        .recent_events(10, None)
+        .unwrap()
+        .into_iter()
+        .map(|e| e.event.kind)
+        .collect();
+    assert_eq!(kinds, vec!["daemon.start", "daemon.stop"]);
+}
+
+#[test]
+fn run_with_invalid_config_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("c.toml");
+    std::fs::write(&cfg, "[ntp]\nworkerz = 2\n").unwrap();
+    let out = Command::new(BIN)
+        .args(["run", "--config"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("workerz"));
+}
