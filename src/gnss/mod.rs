@@ -1,7 +1,9 @@
 //! GNSS ingestion: framer, UBX and NMEA decoders, receiver model, receiver
 //! configuration and the serial task.
 
+pub mod configure;
 pub mod decode;
+pub mod serial;
 mod types;
 
 pub use types::*;
