@@ -2,7 +2,10 @@
 //! configuration and the serial task.
 
 pub mod decode;
+pub mod framer;
+pub mod nmea;
 mod types;
+pub mod ubx;
 
 pub use types::*;
 
