@@ -2,11 +2,14 @@
 //! configuration and the serial task.
 
 pub mod decode;
+mod error;
 pub mod framer;
+pub mod message;
 pub mod nmea;
 mod types;
 pub mod ubx;
 
+pub use error::DecodeError;
 pub use types::*;
 
 use serde::Serialize;

@@ -59,3 +59,7 @@ pub mod id {
     pub const TIM_SVIN: (u8, u8) = (0x0D, 0x04);
     pub const SEC_SIG: (u8, u8) = (0x27, 0x09);
 }
+
+mod decode;
+
+pub use decode::{decode, svinfo_svid};
