@@ -3,9 +3,15 @@
 
 pub mod configure;
 pub mod decode;
+mod error;
+pub mod framer;
+pub mod message;
+pub mod nmea;
 pub mod serial;
 mod types;
+pub mod ubx;
 
+pub use error::DecodeError;
 pub use types::*;
 
 use serde::Serialize;
