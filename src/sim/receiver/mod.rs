@@ -61,6 +61,9 @@ pub struct FakeOptions {
     pub link: Option<PathBuf>,
     /// How long after the top of the second the epoch's bytes go out.
     pub epoch_delay: Duration,
+    /// `false`: the receiver ignores everything the host sends (an NMEA-only
+    /// GPS, or UBX input disabled).
+    pub accepts_commands: bool,
 }
 
 impl Default for FakeOptions {
@@ -71,6 +74,7 @@ impl Default for FakeOptions {
             startup: StartupOutput::Preconfigured,
             link: None,
             epoch_delay: Duration::from_millis(45),
+            accepts_commands: true,
         }
     }
 }
@@ -145,9 +149,10 @@ impl FakeReceiver {
             .name("fake-rx-epochs".into())
             .spawn(move || epoch_loop(&w, delay))?;
         let r = Arc::clone(&shared);
+        let accepts = opts.accepts_commands;
         let cmd = std::thread::Builder::new()
             .name("fake-rx-commands".into())
-            .spawn(move || command_loop(&r, reader))?;
+            .spawn(move || command_loop(&r, reader, accepts))?;
         Ok(Self {
             path,
             link: opts.link,
@@ -276,7 +281,7 @@ fn epoch_loop(shared: &Shared, delay_ns: i64) {
     }
 }
 
-fn command_loop(shared: &Shared, mut master: File) {
+fn command_loop(shared: &Shared, mut master: File, accepts_commands: bool) {
     let mut buf = [0u8; 1024];
     while !shared.stop.load(Ordering::Relaxed) {
         let mut fds = [PollFd::new(master.as_fd(), PollFlags::POLLIN)];
@@ -286,6 +291,7 @@ fn command_loop(shared: &Shared, mut master: File) {
         }
         match master.read(&mut buf) {
             Ok(0) => std::thread::sleep(Duration::from_millis(20)),
+            Ok(_) if !accepts_commands => {}
             Ok(n) => {
                 let reply = lock(&shared.core).input(&buf[..n], system_realtime_ns());
                 if !reply.is_empty() {
