@@ -94,7 +94,11 @@ impl Rig {
                     return s.clone();
                 }
             }
-            assert!(Instant::now() < end, "timed out waiting for {what}: {:?}", *rx.borrow());
+            assert!(
+                Instant::now() < end,
+                "timed out waiting for {what}: {:?}",
+                *rx.borrow()
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -238,7 +242,11 @@ fn unplug_and_replug_on_the_same_path_is_exactly_one_outage() {
 
     let _second = FakeReceiver::spawn_with(opts).expect("fake again"); // replug
     let restored = r.wait_event("serial.restored");
-    assert!(restored.details.contains("open again after"), "{}", restored.details);
+    assert!(
+        restored.details.contains("open again after"),
+        "{}",
+        restored.details
+    );
     let up = r.wait_status("reconnected", |s| s.connected && s.reopens == 1);
     // Fresh data from the new receiver, through the same path.
     let before = up.bytes;
@@ -299,7 +307,9 @@ fn receiver_reset_and_garbage_mid_stream_are_survived_and_reconfigured() {
         .count();
 
     // Garbage, a torn frame, then a reset back to factory defaults.
-    fake.inject(&[0xB5, 0x62, 0x01, 0x07, 0xFF, 0x00, 0x13, b'$', b'G', 0x00, 0xFF]);
+    fake.inject(&[
+        0xB5, 0x62, 0x01, 0x07, 0xFF, 0x00, 0x13, b'$', b'G', 0x00, 0xFF,
+    ]);
     fake.reset();
     let reset_at = gnss_timeserver::time::system_realtime_ns();
 
@@ -313,7 +323,10 @@ fn receiver_reset_and_garbage_mid_stream_are_survived_and_reconfigured() {
         .iter()
         .filter(|c| (c.class, c.id) == (0x0A, 0x04))
         .count();
-    assert!(polls_after > polls_before, "no re-identification after reset");
+    assert!(
+        polls_after > polls_before,
+        "no re-identification after reset"
+    );
     let s = r.task.status().borrow().clone();
     assert!(s.connected);
     assert_eq!(s.outages, 0, "a receiver reset is not a link outage");
@@ -335,11 +348,10 @@ fn nmea_only_receiver_still_works_after_configuration_gives_up() {
     assert!(s.connected);
     let ev = r.wait_event("gnss.configure_failed");
     assert!(ev.details.contains("NMEA only"), "{}", ev.details);
-    let gsv = r.wait_message("GSV after giving up", |_, m| match m {
+    r.wait_message("GSV after giving up", |_, m| match m {
         Message::Gsv(_) => Some(()),
         _ => None,
     });
-    let _ = gsv;
     r.wait_message("RMC after giving up", |_, m| match m {
         Message::Rmc(_) => Some(()),
         _ => None,

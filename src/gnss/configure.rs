@@ -161,7 +161,10 @@ pub fn parse_mon_ver(p: &[u8]) -> Option<Identity> {
         Some((major, _)) if major >= 24 => ReceiverClass::F9,
         Some(_) => ReceiverClass::M8,
         // No PROTVER (old firmware): hardware generation 0019/0020+ is F9-class.
-        None => match hardware.get(..4).and_then(|h| u32::from_str_radix(h, 16).ok()) {
+        None => match hardware
+            .get(..4)
+            .and_then(|h| u32::from_str_radix(h, 16).ok())
+        {
             Some(gen) if gen >= 0x19 => ReceiverClass::F9,
             _ => ReceiverClass::M8,
         },
@@ -626,7 +629,7 @@ impl Configurator {
         tp5.extend_from_slice(&0u32.to_le_bytes()); // length us
         tp5.extend_from_slice(&100_000u32.to_le_bytes()); // length locked
         tp5.extend_from_slice(&0i32.to_le_bytes()); // user delay
-        // active | lockGnssFreq | lockedOtherSet | isLength | alignToTow | polarity; grid UTC.
+                                                    // active | lockGnssFreq | lockedOtherSet | isLength | alignToTow | polarity; grid UTC.
         tp5.extend_from_slice(&0x0000_0077u32.to_le_bytes());
         steps.push(Step {
             name: "CFG-TP5 1Hz UTC".into(),
@@ -653,7 +656,10 @@ impl Configurator {
             t.extend_from_slice(&(acc_limit.saturating_mul(10)).to_le_bytes());
             t.extend_from_slice(&[0; 8]);
             steps.push(Step {
-                name: format!("CFG-TMODE3 {}", if mode == 1 { "survey-in" } else { "fixed" }),
+                name: format!(
+                    "CFG-TMODE3 {}",
+                    if mode == 1 { "survey-in" } else { "fixed" }
+                ),
                 class: 0x06,
                 id: 0x71,
                 payload: t,
@@ -792,7 +798,12 @@ mod tests {
 
     #[test]
     fn m8t_is_identified_and_configured_with_cfg_msg() {
-        let mut rx = ReceiverCore::new(Model::M8T, Scenario::Healthy, StartupOutput::FactoryDefaults, T0);
+        let mut rx = ReceiverCore::new(
+            Model::M8T,
+            Scenario::Healthy,
+            StartupOutput::FactoryDefaults,
+            T0,
+        );
         let mut c = Configurator::new(ConfigureParams::default(), None);
         let seen = converse(&mut c, &mut rx, 3, true);
         let r = c.report();
@@ -818,7 +829,12 @@ mod tests {
 
     #[test]
     fn f9t_is_configured_with_valset() {
-        let mut rx = ReceiverCore::new(Model::F9T, Scenario::Healthy, StartupOutput::FactoryDefaults, T0);
+        let mut rx = ReceiverCore::new(
+            Model::F9T,
+            Scenario::Healthy,
+            StartupOutput::FactoryDefaults,
+            T0,
+        );
         let mut c = Configurator::new(ConfigureParams::default(), None);
         converse(&mut c, &mut rx, 3, true);
         let r = c.report();
@@ -831,7 +847,10 @@ mod tests {
         for id in ReceiverCore::timing_set(Model::F9T) {
             assert!(rx.enabled().contains(&id), "{id:?} not enabled");
         }
-        assert!(rx.command_log().iter().all(|l| l.class != 0x06 || l.id == 0x8A));
+        assert!(rx
+            .command_log()
+            .iter()
+            .all(|l| l.class != 0x06 || l.id == 0x8A));
     }
 
     #[test]
@@ -844,7 +863,8 @@ mod tests {
             ..ConfigureParams::default()
         };
         for model in [Model::M8T, Model::F9T] {
-            let mut rx = ReceiverCore::new(model, Scenario::Healthy, StartupOutput::FactoryDefaults, T0);
+            let mut rx =
+                ReceiverCore::new(model, Scenario::Healthy, StartupOutput::FactoryDefaults, T0);
             let mut c = Configurator::new(params.clone(), None);
             converse(&mut c, &mut rx, 8, true);
             assert_eq!(c.report().survey, SurveyState::Fixed, "{model:?}");
@@ -860,7 +880,8 @@ mod tests {
             store.save(&pos).unwrap();
 
             // Restart: fixed position straight away, no new survey.
-            let mut rx2 = ReceiverCore::new(model, Scenario::Healthy, StartupOutput::FactoryDefaults, T0);
+            let mut rx2 =
+                ReceiverCore::new(model, Scenario::Healthy, StartupOutput::FactoryDefaults, T0);
             let mut c2 = Configurator::new(params.clone(), store.load());
             converse(&mut c2, &mut rx2, 2, true);
             assert_eq!(c2.report().survey, SurveyState::Fixed);
@@ -875,14 +896,21 @@ mod tests {
 
     #[test]
     fn silent_receiver_ends_nmea_only_after_retries() {
-        let mut rx = ReceiverCore::new(Model::M8T, Scenario::Healthy, StartupOutput::FactoryDefaults, T0);
+        let mut rx = ReceiverCore::new(
+            Model::M8T,
+            Scenario::Healthy,
+            StartupOutput::FactoryDefaults,
+            T0,
+        );
         let params = ConfigureParams::default();
         let mut c = Configurator::new(params.clone(), None);
         converse(&mut c, &mut rx, 5, false);
         assert_eq!(c.report().state, ConfigState::NmeaOnly);
         let evs = c.take_events();
         assert_eq!(evs.len(), 1);
-        assert!(evs[0].details.contains(&format!("{} attempts", params.retries + 1)));
+        assert!(evs[0]
+            .details
+            .contains(&format!("{} attempts", params.retries + 1)));
     }
 
     #[test]

@@ -13,7 +13,7 @@
 //! [`Ingest`] is the standard handler: Framer → receiver configuration
 //! ([`Configurator`]) → decoded messages to a [`MessageSink`].
 
-use super::configure::{ConfigureParams, ConfigureReport, Configurator, SurveyStore};
+use super::configure::{Configurator, ConfigureParams, ConfigureReport, SurveyStore};
 use super::framer::{Frame, Framer};
 use super::message::{decode_frame, Message};
 use super::SerialStatus;
@@ -409,9 +409,7 @@ impl<S: MessageSink> Ingest<S> {
 
 /// The u-blox boot banner: the receiver restarted and lost its RAM configuration.
 fn is_boot_banner(sentence: &str) -> bool {
-    sentence.len() > 6
-        && sentence.get(3..6) == Some("TXT")
-        && sentence.contains("u-blox AG")
+    sentence.len() > 6 && sentence.get(3..6) == Some("TXT") && sentence.contains("u-blox AG")
 }
 
 impl<S: MessageSink> LinkHandler for Ingest<S> {

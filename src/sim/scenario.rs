@@ -172,7 +172,14 @@ struct Track {
     phase: f64,
 }
 
-const fn tr(gnss: Constellation, svid: u8, az0: f64, el_mid: f64, el_amp: f64, phase: f64) -> Track {
+const fn tr(
+    gnss: Constellation,
+    svid: u8,
+    az0: f64,
+    el_mid: f64,
+    el_amp: f64,
+    phase: f64,
+) -> Track {
     Track {
         gnss,
         svid,
@@ -291,7 +298,11 @@ pub fn conditions(scenario: Scenario, since_s: i64, t_ns: i64) -> Conditions {
             c.time_valid = false;
         }
         Scenario::LeapAnnounced | Scenario::LeapNegative => {
-            c.leap_change = if scenario == Scenario::LeapAnnounced { 1 } else { -1 };
+            c.leap_change = if scenario == Scenario::LeapAnnounced {
+                1
+            } else {
+                -1
+            };
             c.leap_event_utc_ns = Some(end_of_month_ns(t_ns));
         }
         Scenario::TimeJump => {

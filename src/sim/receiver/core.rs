@@ -165,7 +165,10 @@ impl ReceiverCore {
             self.booting_until_ns = None;
             for line in [
                 "GNTXT,01,01,02,u-blox AG - www.u-blox.com",
-                match self.model { Model::M8T => "GNTXT,01,01,02,HW UBX-M8030 00080000", Model::F9T => "GNTXT,01,01,02,HW UBX 9 00190000" },
+                match self.model {
+                    Model::M8T => "GNTXT,01,01,02,HW UBX-M8030 00080000",
+                    Model::F9T => "GNTXT,01,01,02,HW UBX 9 00190000",
+                },
                 "GNTXT,01,01,02,ANTSTATUS=OK",
             ] {
                 out.extend(nmea(line));
@@ -476,7 +479,10 @@ mod tests {
                 let mut rx = ReceiverCore::new(model, sc, StartupOutput::Preconfigured, T0);
                 let msgs = decode_all(&rx.epoch(T0 + 20 * NS_PER_SEC));
                 let names: Vec<&str> = msgs.iter().map(|m| m.name()).collect();
-                assert!(msgs.iter().any(|m| matches!(m, Message::NavPvt(_))), "{names:?}");
+                assert!(
+                    msgs.iter().any(|m| matches!(m, Message::NavPvt(_))),
+                    "{names:?}"
+                );
                 assert!(msgs.iter().any(|m| matches!(m, Message::TimTp(_))));
                 assert!(msgs.iter().any(|m| matches!(m, Message::Zda(_))));
                 assert!(msgs.iter().any(|m| matches!(m, Message::Gns(_))));
@@ -485,7 +491,11 @@ mod tests {
                 let has_sig = msgs.iter().any(|m| matches!(m, Message::SecSig(_)));
                 assert_eq!(
                     (has_hw, has_rf, has_sig),
-                    (model == Model::M8T, model == Model::F9T, model == Model::F9T),
+                    (
+                        model == Model::M8T,
+                        model == Model::F9T,
+                        model == Model::F9T
+                    ),
                     "{model:?} {sc}"
                 );
             }
@@ -495,7 +505,12 @@ mod tests {
     #[test]
     fn decoded_values_match_the_scenario() {
         let t = T0 + 5 * NS_PER_SEC;
-        let mut rx = ReceiverCore::new(Model::M8T, Scenario::Healthy, StartupOutput::Preconfigured, T0);
+        let mut rx = ReceiverCore::new(
+            Model::M8T,
+            Scenario::Healthy,
+            StartupOutput::Preconfigured,
+            T0,
+        );
         let cond = rx.conditions(t);
         let msgs = decode_all(&rx.epoch(t));
         let sat = msgs
@@ -531,7 +546,12 @@ mod tests {
             .unwrap();
         assert_eq!(tp.q_err_ps, messages::qerr_ps(t / NS_PER_SEC + 1));
 
-        let mut short = ReceiverCore::new(Model::M8T, Scenario::AntennaShort, StartupOutput::Preconfigured, T0);
+        let mut short = ReceiverCore::new(
+            Model::M8T,
+            Scenario::AntennaShort,
+            StartupOutput::Preconfigured,
+            T0,
+        );
         let hw = decode_all(&short.epoch(t))
             .into_iter()
             .find_map(|m| match m {
@@ -544,7 +564,12 @@ mod tests {
 
     #[test]
     fn factory_defaults_are_nmea_only_and_reset_restores_startup() {
-        let mut rx = ReceiverCore::new(Model::F9T, Scenario::Healthy, StartupOutput::FactoryDefaults, T0);
+        let mut rx = ReceiverCore::new(
+            Model::F9T,
+            Scenario::Healthy,
+            StartupOutput::FactoryDefaults,
+            T0,
+        );
         let msgs = decode_all(&rx.epoch(T0));
         assert!(!msgs.is_empty());
         assert!(msgs.iter().all(|m| !matches!(m, Message::NavPvt(_))));
@@ -564,10 +589,20 @@ mod tests {
 
     #[test]
     fn unsupported_commands_get_nak() {
-        let mut m8 = ReceiverCore::new(Model::M8T, Scenario::Healthy, StartupOutput::Preconfigured, T0);
+        let mut m8 = ReceiverCore::new(
+            Model::M8T,
+            Scenario::Healthy,
+            StartupOutput::Preconfigured,
+            T0,
+        );
         let valset = ubx(0x06, 0x8A, &[0, 1, 0, 0, 0x07, 0x00, 0x91, 0x20, 1]);
         assert_eq!(m8.input(&valset, T0), ubx(0x05, 0x00, &[0x06, 0x8A]));
-        let mut f9 = ReceiverCore::new(Model::F9T, Scenario::Healthy, StartupOutput::FactoryDefaults, T0);
+        let mut f9 = ReceiverCore::new(
+            Model::F9T,
+            Scenario::Healthy,
+            StartupOutput::FactoryDefaults,
+            T0,
+        );
         assert_eq!(f9.input(&valset, T0), ubx(0x05, 0x01, &[0x06, 0x8A]));
         assert!(f9.enabled().contains(&NAV_PVT));
         // Unknown key: whole VALSET refused.

@@ -348,7 +348,12 @@ impl Epoch<'_> {
         let jam_flags = 0x01 | (self.jamming_code() << 1);
         let spf_flags = 0x01 | (1 << 1); // detection enabled, no spoofing
         let mut p = Le::with_capacity(12);
-        p.u1(1).zeros(3).u1(jam_flags).zeros(3).u1(spf_flags).zeros(3);
+        p.u1(1)
+            .zeros(3)
+            .u1(jam_flags)
+            .zeros(3)
+            .u1(spf_flags)
+            .zeros(3);
         ubx(0x27, 0x09, &p.finish())
     }
 
@@ -409,7 +414,10 @@ impl Epoch<'_> {
                 .collect();
             ids.resize(12, String::new());
             let mode = if fix { 3 } else { 1 };
-            out.extend(nmea(&format!("GNGSA,A,{mode},{},{dops},{sys_id}", ids.join(","))));
+            out.extend(nmea(&format!(
+                "GNGSA,A,{mode},{},{dops},{sys_id}",
+                ids.join(",")
+            )));
         }
         for (g, talker, signal) in [
             (Constellation::Gps, "GP", 1),

@@ -137,7 +137,12 @@ impl FakeReceiver {
 
         let now = system_realtime_ns();
         let shared = Arc::new(Shared {
-            core: Mutex::new(ReceiverCore::new(opts.model, opts.scenario, opts.startup, now)),
+            core: Mutex::new(ReceiverCore::new(
+                opts.model,
+                opts.scenario,
+                opts.startup,
+                now,
+            )),
             master: Mutex::new(master),
             stop: AtomicBool::new(false),
             written: AtomicU64::new(0),
