@@ -6,17 +6,15 @@ mod error;
 pub mod framer;
 pub mod message;
 pub mod nmea;
+pub mod receiver;
 mod types;
 pub mod ubx;
 
 pub use error::DecodeError;
+pub use receiver::{Receiver, ReceiverStatus};
 pub use types::*;
 
 use serde::Serialize;
-
-/// Receiver view in the status snapshot.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct ReceiverStatus {}
 
 /// Serial link view in the status snapshot.
 #[derive(Debug, Clone, Default, Serialize)]
