@@ -8,6 +8,7 @@ use super::Constellation;
 pub enum Message {
     // ---- UBX ----
     NavPvt(NavPvt),
+    NavSol(NavSol),
     NavSat(NavSat),
     NavSvInfo(NavSat),
     NavStatus(NavStatus),
@@ -66,6 +67,7 @@ impl Message {
     pub fn name(&self) -> &'static str {
         match self {
             Message::NavPvt(_) => "NAV-PVT",
+            Message::NavSol(_) => "NAV-SOL",
             Message::NavSat(_) => "NAV-SAT",
             Message::NavSvInfo(_) => "NAV-SVINFO",
             Message::NavStatus(_) => "NAV-STATUS",
@@ -130,6 +132,19 @@ impl NavPvt {
     pub const VALID_DATE: u8 = 0x01;
     pub const VALID_TIME: u8 = 0x02;
     pub const FULLY_RESOLVED: u8 = 0x04;
+}
+
+/// UBX-NAV-SOL (older receivers without NAV-PVT): GPS week/TOW and fix.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NavSol {
+    pub itow_ms: u32,
+    pub ftow_ns: i32,
+    pub week: i16,
+    pub gps_fix: u8,
+    /// gpsFixOK 0x01, diffSoln 0x02, wknSet 0x04, towSet 0x08.
+    pub flags: u8,
+    pub pdop: f64,
+    pub num_sv: u8,
 }
 
 /// One satellite from NAV-SAT, NAV-SVINFO or a GSV sentence, already mapped to

@@ -7,18 +7,16 @@ mod error;
 pub mod framer;
 pub mod message;
 pub mod nmea;
+pub mod receiver;
 pub mod serial;
 mod types;
 pub mod ubx;
 
 pub use error::DecodeError;
+pub use receiver::{Receiver, ReceiverStatus};
 pub use types::*;
 
 use serde::Serialize;
-
-/// Receiver view in the status snapshot.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct ReceiverStatus {}
 
 /// Serial link view in the status snapshot (published by `serial::SerialTask`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]

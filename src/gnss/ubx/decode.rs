@@ -7,7 +7,7 @@
 //!   accessors are plain field reads.
 //! - Own byte-offset code from the u-blox protocol specification: NAV-PVT
 //!   (the crate pins one protocol's 92-byte layout; protocol 14 sends 84),
-//!   NAV-SAT, NAV-STATUS, NAV-TIMEUTC, NAV-TIMELS, NAV-EOE, TIM-TP, MON-HW
+//!   NAV-SOL, NAV-SAT, NAV-STATUS, NAV-TIMEUTC, NAV-TIMELS, NAV-EOE, TIM-TP, MON-HW
 //!   (two layouts: 60 and 68 bytes), MON-VER, and the ones the crate's
 //!   protocol-23 table lacks: NAV-SVINFO, MON-RF, SEC-SIG.
 //! - CFG replies (whose crate accessors can panic, e.g. CFG-PRT for USB)
@@ -34,6 +34,7 @@ pub fn decode(class: u8, id: u8, payload: &[u8]) -> Result<Message, DecodeError>
         | id::NAV_DOP
         | id::TIM_SVIN => via_crate(class, id, payload),
         id::NAV_PVT => nav_pvt(payload),
+        id::NAV_SOL => nav_sol(payload),
         id::NAV_SAT => nav_sat(payload),
         id::NAV_SVINFO => nav_svinfo(payload),
         id::NAV_STATUS => nav_status(payload),
@@ -200,6 +201,19 @@ fn nav_pvt(p: &[u8]) -> Result<Message, DecodeError> {
         lat_deg: r.i32(28) as f64 * 1e-7,
         height_msl_m: r.i32(36) as f64 * 1e-3,
         pdop: r.u16(76) as f64 * 0.01,
+    }))
+}
+
+fn nav_sol(p: &[u8]) -> Result<Message, DecodeError> {
+    let r = Reader::new("NAV-SOL", p, 52)?;
+    Ok(Message::NavSol(NavSol {
+        itow_ms: r.u32(0),
+        ftow_ns: r.i32(4),
+        week: r.i16(8),
+        gps_fix: r.u8(10),
+        flags: r.u8(11),
+        pdop: r.u16(44) as f64 * 0.01,
+        num_sv: r.u8(47),
     }))
 }
 
