@@ -1,0 +1,465 @@
+//! The serial task: opens the receiver's device with `serialport`, reads it
+//! on a dedicated blocking thread and hands every chunk, stamped with its
+//! CLOCK_REALTIME arrival time (integer ns), to a [`LinkHandler`]. Survives
+//! unplug/replug (reopens with capped exponential backoff, one
+//! `serial.outage` + one `serial.restored` event per outage), garbage and
+//! receiver resets. A device missing at start is an outage like any other.
+//!
+//! Why a plain thread and not tokio-serial: the arrival timestamp is taken
+//! right after `read()` returns, with no async scheduler between the byte
+//! and the clock read; the data rate is tiny; and `serialport` is all we need
+//! (no extra dependency). Consumers get data through channels.
+//!
+//! [`Ingest`] is the standard handler: Framer → receiver configuration
+//! ([`Configurator`]) → decoded messages to a [`MessageSink`].
+
+use super::configure::{Configurator, ConfigureParams, ConfigureReport, SurveyStore};
+use super::framer::{Frame, Framer};
+use super::message::{decode_frame, Message};
+use super::SerialStatus;
+use crate::store::{Event, EventSink, Severity};
+use crate::time::{system_realtime_ns, NS_PER_SEC};
+use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+use tokio::sync::watch;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SerialParams {
+    /// e.g. `/dev/ttyAMA0`, `/dev/serial/by-id/...`, or the fake receiver's pty.
+    pub device: PathBuf,
+    pub baud: u32,
+    /// First reopen delay; doubles per failed attempt up to `backoff_max`.
+    pub backoff_initial: Duration,
+    pub backoff_max: Duration,
+    /// Longest a read blocks; also the tick period of the handler.
+    pub read_timeout: Duration,
+}
+
+impl SerialParams {
+    pub fn new(device: impl Into<PathBuf>, baud: u32) -> Self {
+        Self {
+            device: device.into(),
+            baud,
+            backoff_initial: Duration::from_millis(200),
+            backoff_max: Duration::from_secs(4),
+            read_timeout: Duration::from_millis(100),
+        }
+    }
+}
+
+/// What the serial thread drives. Every method returns bytes to write to
+/// the receiver (empty for none).
+pub trait LinkHandler: Send + 'static {
+    /// The device was (re)opened.
+    fn connected(&mut self, _now_ns: i64) -> Vec<u8> {
+        Vec::new()
+    }
+    /// A chunk arrived at CLOCK_REALTIME `arrival_ns`.
+    fn data(&mut self, arrival_ns: i64, bytes: &[u8]) -> Vec<u8>;
+    /// Called at least every `read_timeout` while connected.
+    fn tick(&mut self, _now_ns: i64) -> Vec<u8> {
+        Vec::new()
+    }
+    /// The device went away.
+    fn disconnected(&mut self, _now_ns: i64) {}
+    /// Configuration outcome to show in the status, if the handler configures.
+    fn configure_report(&self) -> Option<&ConfigureReport> {
+        None
+    }
+}
+
+/// Raw chunks to a channel: for consumers that run their own framer.
+impl LinkHandler for tokio::sync::mpsc::Sender<(i64, Vec<u8>)> {
+    fn data(&mut self, arrival_ns: i64, bytes: &[u8]) -> Vec<u8> {
+        // Never block the reader: a stalled consumer loses chunks, not timestamps.
+        let _ = self.try_send((arrival_ns, bytes.to_vec()));
+        Vec::new()
+    }
+}
+
+/// Handle of a running serial task. Dropping it stops the thread.
+pub struct SerialTask {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+    status: watch::Receiver<SerialStatus>,
+}
+
+impl SerialTask {
+    pub fn status(&self) -> watch::Receiver<SerialStatus> {
+        self.status.clone()
+    }
+    /// Stop and wait for the thread (at most about one `read_timeout`).
+    pub fn stop(mut self) {
+        self.shutdown();
+    }
+    fn shutdown(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for SerialTask {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+/// Start the serial task on its own thread.
+pub fn spawn(
+    params: SerialParams,
+    handler: impl LinkHandler,
+    events: EventSink,
+) -> std::io::Result<SerialTask> {
+    let status = SerialStatus {
+        device: params.device.display().to_string(),
+        baud: params.baud,
+        ..SerialStatus::default()
+    };
+    let (tx, rx) = watch::channel(status);
+    let stop = Arc::new(AtomicBool::new(false));
+    let s = Arc::clone(&stop);
+    let thread = std::thread::Builder::new()
+        .name("gnss-serial".into())
+        .spawn(move || {
+            Link {
+                params,
+                handler,
+                events,
+                status: tx,
+                stop: s,
+                outage_since_ns: None,
+            }
+            .run()
+        })?;
+    Ok(SerialTask {
+        stop,
+        thread: Some(thread),
+        status: rx,
+    })
+}
+
+struct Link<H: LinkHandler> {
+    params: SerialParams,
+    handler: H,
+    events: EventSink,
+    status: watch::Sender<SerialStatus>,
+    stop: Arc<AtomicBool>,
+    /// Set while the device is unavailable (also at start until the first open).
+    outage_since_ns: Option<i64>,
+}
+
+impl<H: LinkHandler> Link<H> {
+    fn stopped(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
+    }
+
+    fn run(mut self) {
+        let mut backoff = self.params.backoff_initial;
+        let mut first = true;
+        while !self.stopped() {
+            let opened = serialport::new(self.params.device.to_string_lossy(), self.params.baud)
+                .timeout(self.params.read_timeout)
+                .open_native();
+            match opened {
+                Ok(port) => {
+                    backoff = self.params.backoff_initial;
+                    self.on_open(first);
+                    first = false;
+                    let err = self.read_until_error(port);
+                    if let Some(err) = err {
+                        self.on_lost(&err);
+                    }
+                }
+                Err(e) => {
+                    self.on_open_failed(&e.to_string(), first);
+                    first = false;
+                    self.nap(backoff);
+                    backoff = (backoff * 2).min(self.params.backoff_max);
+                }
+            }
+        }
+    }
+
+    /// Sleep in short slices so that stopping stays prompt.
+    fn nap(&self, total: Duration) {
+        let mut left = total;
+        while !left.is_zero() && !self.stopped() {
+            let step = left.min(Duration::from_millis(50));
+            std::thread::sleep(step);
+            left -= step;
+        }
+    }
+
+    fn on_open(&mut self, first: bool) {
+        let now = system_realtime_ns();
+        if let Some(since) = self.outage_since_ns.take() {
+            let dur_ms = (now - since) / 1_000_000;
+            self.events.emit(Event::new(
+                now,
+                "serial.restored",
+                Severity::Notice,
+                format!(
+                    "{} open again after {}.{:03} s",
+                    self.params.device.display(),
+                    dur_ms / 1000,
+                    dur_ms % 1000
+                ),
+            ));
+        }
+        self.status.send_modify(|s| {
+            s.connected = true;
+            s.opens += 1;
+            if !first {
+                s.reopens += 1;
+            }
+            s.outage_since_ns = None;
+            s.connected_since_ns = Some(now);
+        });
+    }
+
+    fn start_outage(&mut self, now: i64, why: String) {
+        if self.outage_since_ns.is_some() {
+            return;
+        }
+        self.outage_since_ns = Some(now);
+        self.events.emit(Event::new(
+            now,
+            "serial.outage",
+            Severity::Warning,
+            format!("{}: {why}", self.params.device.display()),
+        ));
+        self.status.send_modify(|s| {
+            s.outages += 1;
+            s.outage_since_ns = Some(now);
+        });
+    }
+
+    fn on_open_failed(&mut self, err: &str, first: bool) {
+        let now = system_realtime_ns();
+        let why = if first {
+            format!("cannot open at start: {err}")
+        } else {
+            format!("cannot open: {err}")
+        };
+        self.start_outage(now, why);
+        self.status.send_modify(|s| {
+            s.open_failures += 1;
+            s.last_error = Some(err.to_string());
+        });
+    }
+
+    fn on_lost(&mut self, err: &str) {
+        let now = system_realtime_ns();
+        self.handler.disconnected(now);
+        self.status.send_modify(|s| {
+            s.connected = false;
+            s.connected_since_ns = None;
+            s.last_error = Some(err.to_string());
+        });
+        self.start_outage(now, format!("lost: {err}"));
+    }
+
+    /// Read until the device fails (returns the error) or we are stopped (None).
+    fn read_until_error(&mut self, mut port: serialport::TTYPort) -> Option<String> {
+        let mut buf = vec![0u8; 4096];
+        let out = self.handler.connected(system_realtime_ns());
+        if let Err(e) = write_all(&mut port, &out) {
+            return Some(format!("write: {e}"));
+        }
+        self.publish_report();
+        // A hung-up tty can also read as endless zero-length reads.
+        let mut empty_reads = 0u32;
+        let mut last_tick = system_realtime_ns();
+        while !self.stopped() {
+            let out = match port.read(&mut buf) {
+                Ok(0) => {
+                    empty_reads += 1;
+                    if empty_reads > 50 {
+                        return Some("end of file".into());
+                    }
+                    std::thread::sleep(Duration::from_millis(10));
+                    Vec::new()
+                }
+                Ok(n) => {
+                    empty_reads = 0;
+                    let arrival = system_realtime_ns();
+                    self.status.send_modify(|s| {
+                        s.bytes += n as u64;
+                        s.last_data_ns = Some(arrival);
+                    });
+                    self.handler.data(arrival, &buf[..n])
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::TimedOut => Vec::new(),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => Vec::new(),
+                Err(e) => return Some(e.to_string()),
+            };
+            if let Err(e) = write_all(&mut port, &out) {
+                return Some(format!("write: {e}"));
+            }
+            let now = system_realtime_ns();
+            if now - last_tick >= NS_PER_SEC / 20 {
+                last_tick = now;
+                let out = self.handler.tick(now);
+                if let Err(e) = write_all(&mut port, &out) {
+                    return Some(format!("write: {e}"));
+                }
+            }
+            self.publish_report();
+        }
+        None
+    }
+
+    fn publish_report(&mut self) {
+        let Some(report) = self.handler.configure_report() else {
+            return;
+        };
+        self.status.send_if_modified(|s| {
+            if s.configuration.as_ref() == Some(report) {
+                false
+            } else {
+                s.configuration = Some(report.clone());
+                true
+            }
+        });
+    }
+}
+
+fn write_all(port: &mut serialport::TTYPort, bytes: &[u8]) -> std::io::Result<()> {
+    if bytes.is_empty() {
+        return Ok(());
+    }
+    port.write_all(bytes)?;
+    port.flush()
+}
+
+/// Where [`Ingest`] puts decoded messages.
+pub trait MessageSink: Send + 'static {
+    fn message(&mut self, arrival_ns: i64, message: Message);
+    /// The link went up (`true`) or down (`false`): epoch assembly should restart.
+    fn link(&mut self, _up: bool, _now_ns: i64) {}
+}
+
+/// Decoded messages to a channel; a full channel drops (the reader never blocks).
+impl MessageSink for tokio::sync::mpsc::Sender<(i64, Message)> {
+    fn message(&mut self, arrival_ns: i64, message: Message) {
+        let _ = self.try_send((arrival_ns, message));
+    }
+}
+
+/// The standard [`LinkHandler`]: frames the byte stream, runs the receiver
+/// configuration on every connect (and after a receiver reset), persists a
+/// completed survey, and passes every decoded message on.
+pub struct Ingest<S: MessageSink> {
+    framer: Framer,
+    configurator: Option<Configurator>,
+    survey_store: Box<dyn SurveyStore>,
+    events: EventSink,
+    sink: S,
+    decode_errors: u64,
+}
+
+impl<S: MessageSink> Ingest<S> {
+    /// `configure`: `None` to only listen (never write to the receiver).
+    pub fn new(
+        configure: Option<ConfigureParams>,
+        survey_store: Box<dyn SurveyStore>,
+        events: EventSink,
+        sink: S,
+    ) -> Self {
+        let stored = survey_store.load();
+        Self {
+            framer: Framer::new(),
+            configurator: configure.map(|p| Configurator::new(p, stored)),
+            survey_store,
+            events,
+            sink,
+            decode_errors: 0,
+        }
+    }
+
+    pub fn decode_errors(&self) -> u64 {
+        self.decode_errors
+    }
+
+    fn drain_configurator(&mut self) {
+        let Some(c) = &mut self.configurator else {
+            return;
+        };
+        for ev in c.take_events() {
+            self.events.emit(ev);
+        }
+        if let Some(pos) = c.take_survey_result() {
+            if let Err(e) = self.survey_store.save(&pos) {
+                self.events.emit(Event::new(
+                    system_realtime_ns(),
+                    "gnss.survey_store_failed",
+                    Severity::Error,
+                    e,
+                ));
+            }
+        }
+    }
+}
+
+/// The u-blox boot banner: the receiver restarted and lost its RAM configuration.
+fn is_boot_banner(sentence: &str) -> bool {
+    sentence.len() > 6 && sentence.get(3..6) == Some("TXT") && sentence.contains("u-blox AG")
+}
+
+impl<S: MessageSink> LinkHandler for Ingest<S> {
+    fn connected(&mut self, now_ns: i64) -> Vec<u8> {
+        // Bytes from before the outage are not part of the new stream.
+        self.framer = Framer::new();
+        self.sink.link(true, now_ns);
+        let out = match &mut self.configurator {
+            Some(c) => c.start(now_ns),
+            None => Vec::new(),
+        };
+        self.drain_configurator();
+        out
+    }
+
+    fn data(&mut self, arrival_ns: i64, bytes: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        self.framer.push(bytes);
+        while let Some(frame) = self.framer.next_frame() {
+            if let Some(c) = &mut self.configurator {
+                match &frame {
+                    Frame::Ubx(u) => out.extend(c.on_ubx(u.class, u.id, u.payload, arrival_ns)),
+                    Frame::Nmea(s) if is_boot_banner(s) => out.extend(c.start(arrival_ns)),
+                    _ => {}
+                }
+            }
+            match decode_frame(&frame) {
+                Some(Ok(msg)) => self.sink.message(arrival_ns, msg),
+                Some(Err(_)) => self.decode_errors += 1,
+                None => {}
+            }
+        }
+        self.drain_configurator();
+        out
+    }
+
+    fn tick(&mut self, now_ns: i64) -> Vec<u8> {
+        let out = match &mut self.configurator {
+            Some(c) => c.on_tick(now_ns),
+            None => Vec::new(),
+        };
+        self.drain_configurator();
+        out
+    }
+
+    fn disconnected(&mut self, now_ns: i64) {
+        self.sink.link(false, now_ns);
+    }
+
+    fn configure_report(&self) -> Option<&ConfigureReport> {
+        self.configurator.as_ref().map(|c| c.report())
+    }
+}

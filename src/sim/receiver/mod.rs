@@ -1,0 +1,310 @@
+//! The fake u-blox receiver: speaks UBX + NMEA on a pseudo-terminal as an
+//! M8T or F9T would. [`core::ReceiverCore`] is the sans-IO part (bytes of each
+//! epoch from the true time, replies to configuration commands); this module
+//! is the thin shell that owns the pty and two threads (epoch writer, command
+//! reader).
+//!
+//! ```no_run
+//! use gnss_timeserver::sim::receiver::{FakeReceiver, Model};
+//! use gnss_timeserver::sim::scenario::Scenario;
+//! let fake = FakeReceiver::spawn(Scenario::Healthy, Model::F9T)?;
+//! println!("receiver on {}", fake.path().display());
+//! fake.set_scenario("jamming")?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+pub mod core;
+pub mod messages;
+pub mod wire;
+
+pub use self::core::{CommandRecord, ReceiverCore, StartupOutput};
+
+use crate::sim::scenario::{Conditions, Scenario, UnknownScenario};
+use crate::time::{system_realtime_ns, NS_PER_SEC};
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+/// Which receiver to imitate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Model {
+    /// NEO-M8T: protocol 22, CFG-MSG/CFG-TP5, MON-HW.
+    M8T,
+    /// ZED-F9T: protocol 29, CFG-VALSET, MON-RF, SEC-SIG.
+    F9T,
+}
+
+impl FromStr for Model {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "m8t" | "m8" => Ok(Model::M8T),
+            "f9t" | "f9" => Ok(Model::F9T),
+            _ => Err(format!("unknown receiver model {s:?}; valid: m8t, f9t")),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct FakeOptions {
+    pub model: Model,
+    pub scenario: Scenario,
+    pub startup: StartupOutput,
+    /// Also expose the pty under this stable path (a symlink, replaced if present).
+    pub link: Option<PathBuf>,
+    /// How long after the top of the second the epoch's bytes go out.
+    pub epoch_delay: Duration,
+    /// `false`: the receiver ignores everything the host sends (an NMEA-only
+    /// GPS, or UBX input disabled).
+    pub accepts_commands: bool,
+}
+
+impl Default for FakeOptions {
+    fn default() -> Self {
+        Self {
+            model: Model::F9T,
+            scenario: Scenario::Healthy,
+            startup: StartupOutput::Preconfigured,
+            link: None,
+            epoch_delay: Duration::from_millis(45),
+            accepts_commands: true,
+        }
+    }
+}
+
+struct Shared {
+    core: Mutex<ReceiverCore>,
+    master: Mutex<File>,
+    stop: AtomicBool,
+    written: AtomicU64,
+    dropped: AtomicU64,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panicked writer thread must not take the handle down with it.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A running fake receiver. Dropping it closes the pty, which looks to the
+/// serial task exactly like unplugging a USB receiver.
+pub struct FakeReceiver {
+    path: PathBuf,
+    link: Option<PathBuf>,
+    shared: Arc<Shared>,
+    threads: Vec<JoinHandle<()>>,
+    // Held open so that writes succeed while no reader has the device open,
+    // like a UART transmitting into an unconnected line.
+    _slave: OwnedFd,
+}
+
+impl FakeReceiver {
+    pub fn spawn(scenario: Scenario, model: Model) -> io::Result<Self> {
+        Self::spawn_with(FakeOptions {
+            model,
+            scenario,
+            ..FakeOptions::default()
+        })
+    }
+
+    pub fn spawn_with(opts: FakeOptions) -> io::Result<Self> {
+        let pty = nix::pty::openpty(None, None).map_err(io::Error::from)?;
+        let mut tio = nix::sys::termios::tcgetattr(&pty.slave).map_err(io::Error::from)?;
+        nix::sys::termios::cfmakeraw(&mut tio);
+        nix::sys::termios::tcsetattr(&pty.slave, nix::sys::termios::SetArg::TCSANOW, &tio)
+            .map_err(io::Error::from)?;
+        let path = nix::unistd::ttyname(pty.slave.as_fd()).map_err(io::Error::from)?;
+        let flags = nix::fcntl::fcntl(pty.master.as_raw_fd(), nix::fcntl::FcntlArg::F_GETFL)
+            .map_err(io::Error::from)?;
+        let flags = nix::fcntl::OFlag::from_bits_truncate(flags) | nix::fcntl::OFlag::O_NONBLOCK;
+        nix::fcntl::fcntl(pty.master.as_raw_fd(), nix::fcntl::FcntlArg::F_SETFL(flags))
+            .map_err(io::Error::from)?;
+        let master = File::from(pty.master);
+        let reader = master.try_clone()?;
+
+        if let Some(link) = &opts.link {
+            if std::fs::symlink_metadata(link).is_ok() {
+                std::fs::remove_file(link)?;
+            }
+            std::os::unix::fs::symlink(&path, link)?;
+        }
+
+        let now = system_realtime_ns();
+        let shared = Arc::new(Shared {
+            core: Mutex::new(ReceiverCore::new(
+                opts.model,
+                opts.scenario,
+                opts.startup,
+                now,
+            )),
+            master: Mutex::new(master),
+            stop: AtomicBool::new(false),
+            written: AtomicU64::new(0),
+            dropped: AtomicU64::new(0),
+        });
+        let w = Arc::clone(&shared);
+        let delay = i64::try_from(opts.epoch_delay.as_nanos()).unwrap_or(0);
+        let writer = std::thread::Builder::new()
+            .name("fake-rx-epochs".into())
+            .spawn(move || epoch_loop(&w, delay))?;
+        let r = Arc::clone(&shared);
+        let accepts = opts.accepts_commands;
+        let cmd = std::thread::Builder::new()
+            .name("fake-rx-commands".into())
+            .spawn(move || command_loop(&r, reader, accepts))?;
+        Ok(Self {
+            path,
+            link: opts.link,
+            shared,
+            threads: vec![writer, cmd],
+            _slave: pty.slave,
+        })
+    }
+
+    /// The pty's device path, e.g. `/dev/pts/7`.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The stable symlink, when one was asked for.
+    pub fn link_path(&self) -> Option<&Path> {
+        self.link.as_deref()
+    }
+
+    /// Switch scenario while running; unknown names list the valid ones.
+    pub fn set_scenario(&self, name: &str) -> Result<(), UnknownScenario> {
+        let sc: Scenario = name.parse()?;
+        lock(&self.shared.core).set_scenario(sc, system_realtime_ns());
+        Ok(())
+    }
+
+    pub fn scenario(&self) -> Scenario {
+        lock(&self.shared.core).scenario()
+    }
+
+    pub fn model(&self) -> Model {
+        lock(&self.shared.core).model()
+    }
+
+    /// The world the fake is describing at true UTC `t_ns` (what tests compare with).
+    pub fn conditions(&self, t_ns: i64) -> Conditions {
+        lock(&self.shared.core).conditions(t_ns)
+    }
+
+    /// Configuration commands received so far and how they were answered.
+    pub fn command_log(&self) -> Vec<CommandRecord> {
+        lock(&self.shared.core).command_log().to_vec()
+    }
+
+    /// Receiver reset mid-stream: torn frame, ~1 s silence, boot banner,
+    /// configuration back to the startup state.
+    pub fn reset(&self) {
+        let torn = lock(&self.shared.core).reset(system_realtime_ns());
+        write_out(&self.shared, &torn);
+    }
+
+    /// Raw bytes injected into the stream (garbage tests).
+    pub fn inject(&self, bytes: &[u8]) {
+        write_out(&self.shared, bytes);
+    }
+
+    pub fn bytes_written(&self) -> u64 {
+        self.shared.written.load(Ordering::Relaxed)
+    }
+
+    /// Bytes dropped because nobody was reading and the pty buffer was full.
+    pub fn bytes_dropped(&self) -> u64 {
+        self.shared.dropped.load(Ordering::Relaxed)
+    }
+}
+
+impl Drop for FakeReceiver {
+    fn drop(&mut self) {
+        self.shared.stop.store(true, Ordering::Relaxed);
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+        if let Some(link) = &self.link {
+            // Only remove the link if it is still ours (a successor may own it).
+            if std::fs::read_link(link).ok().as_deref() == Some(self.path.as_path()) {
+                let _ = std::fs::remove_file(link);
+            }
+        }
+    }
+}
+
+/// Write everything or drop the rest after a short wait: a UART does not
+/// block when nobody listens.
+fn write_out(shared: &Shared, mut bytes: &[u8]) {
+    let mut master = lock(&shared.master);
+    let mut waits = 0;
+    while !bytes.is_empty() {
+        match master.write(bytes) {
+            Ok(0) => break,
+            Ok(n) => {
+                shared.written.fetch_add(n as u64, Ordering::Relaxed);
+                bytes = &bytes[n..];
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock && waits < 4 => {
+                waits += 1;
+                let mut fds = [PollFd::new(master.as_fd(), PollFlags::POLLOUT)];
+                let _ = poll(&mut fds, PollTimeout::from(50u16));
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => break,
+        }
+    }
+    shared
+        .dropped
+        .fetch_add(bytes.len() as u64, Ordering::Relaxed);
+}
+
+fn epoch_loop(shared: &Shared, delay_ns: i64) {
+    let mut next_second = system_realtime_ns().div_euclid(NS_PER_SEC) + 1;
+    while !shared.stop.load(Ordering::Relaxed) {
+        let due = next_second * NS_PER_SEC + delay_ns;
+        let now = system_realtime_ns();
+        if now < due {
+            // Short naps keep shutdown prompt.
+            let nap = (due - now).min(50_000_000);
+            std::thread::sleep(Duration::from_nanos(nap as u64));
+            continue;
+        }
+        // If we fell far behind (suspend, clock step), skip to the present.
+        if now - due > 2 * NS_PER_SEC {
+            next_second = now.div_euclid(NS_PER_SEC);
+        }
+        let bytes = lock(&shared.core).epoch(next_second * NS_PER_SEC);
+        write_out(shared, &bytes);
+        next_second += 1;
+    }
+}
+
+fn command_loop(shared: &Shared, mut master: File, accepts_commands: bool) {
+    let mut buf = [0u8; 1024];
+    while !shared.stop.load(Ordering::Relaxed) {
+        let mut fds = [PollFd::new(master.as_fd(), PollFlags::POLLIN)];
+        match poll(&mut fds, PollTimeout::from(50u16)) {
+            Ok(0) | Err(_) => continue,
+            Ok(_) => {}
+        }
+        match master.read(&mut buf) {
+            Ok(0) => std::thread::sleep(Duration::from_millis(20)),
+            Ok(_) if !accepts_commands => {}
+            Ok(n) => {
+                let reply = lock(&shared.core).input(&buf[..n], system_realtime_ns());
+                if !reply.is_empty() {
+                    write_out(shared, &reply);
+                }
+            }
+            // EIO while no one has the slave open; EAGAIN on spurious wakeups.
+            Err(_) => std::thread::sleep(Duration::from_millis(20)),
+        }
+    }
+}
