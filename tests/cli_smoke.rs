@@ -2,6 +2,7 @@
 //! that starts, answers `status` on its control socket and stops on SIGTERM
 //! leaving its start/stop events in the store.
 
+use gnss_timeserver::status::client::request;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -9,6 +10,26 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 const BIN: &str = env!("CARGO_BIN_EXE_gnss-timeserver");
+
+/// Poll `status` until `ok` holds; fail after 30 s with the last snapshot.
+fn wait_status(
+    sock: &Path,
+    what: &str,
+    ok: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let end = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let v = request(sock, "status").unwrap();
+        if ok(&v) {
+            return v;
+        }
+        assert!(
+            std::time::Instant::now() < end,
+            "timed out waiting for {what}; last status: {v:#}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
 
 /// Kills the demo if an assertion fails before the test stops it.
 struct KillOnDrop(std::process::Child);
@@ -105,6 +126,24 @@ fn demo_serves_status_and_stops_on_sigterm() {
     assert_eq!(v["version"], env!("CARGO_PKG_VERSION"));
     assert!(text.contains("\n  \""), "pretty-printed");
 
+    // Fake receiver → pty → serial task → receiver model → snapshot.
+    let sock = Path::new(&socket);
+    let fixed = wait_status(sock, "a 3D fix from the fake receiver", |v| {
+        v["serial"]["connected"] == true
+            && v["receiver"]["fix"]["mode"] == "3d"
+            && v["receiver"]["sats_used"].as_u64().unwrap_or(0) >= 4
+    });
+    assert!(fixed["receiver"]["counters"]["epochs"].as_u64().unwrap() > 0);
+
+    // Switch the scenario through the control socket and see it arrive.
+    let r = request(sock, "scenario antenna-short").unwrap();
+    assert_eq!(r["ok"], true, "{r}");
+    wait_status(sock, "antenna SHORT after switching scenario", |v| {
+        v["receiver"]["antenna"]["status"] == "short"
+    });
+    let bad = request(sock, "scenario no-such-scenario").unwrap();
+    assert!(bad["error"].is_string(), "{bad}");
+
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(demo.0.id() as i32),
         nix::sys::signal::Signal::SIGTERM,
@@ -130,7 +169,8 @@ fn run_with_config_serves_status_and_stops_on_sigterm() {
     std::fs::write(
         &cfg,
         format!(
-            "[store]\npath = \"{}\"\ncommit-interval-s = 1\n[status]\nsocket = \"{}\"\n",
+            "[receiver]\ndevice = \"{}\"\n[store]\npath = \"{}\"\ncommit-interval-s = 1\n[status]\nsocket = \"{}\"\n",
+            dir.path().join("no-such-tty").display(),
             store.display(),
             sock.display()
         ),
@@ -158,6 +198,12 @@ fn run_with_config_serves_status_and_stops_on_sigterm() {
     }
     let v = reply.expect("run never answered on its control socket");
     assert_eq!(v["version"], env!("CARGO_PKG_VERSION"));
+    // The missing receiver is retried and reported, not fatal.
+    let v = wait_status(&sock, "the serial outage to be reported", |v| {
+        v["serial"]["outages"].as_u64().unwrap_or(0) >= 1
+    });
+    assert_eq!(v["serial"]["connected"], false);
+    assert!(v["serial"]["last_error"].is_string(), "{v:#}");
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(run.0.id() as i32),
         nix::sys::signal::Signal::SIGTERM,
@@ -171,7 +217,11 @@ fn run_with_config_serves_status_and_stops_on_sigterm() {
         .into_iter()
         .map(|e| e.event.kind)
         .collect();
-    assert_eq!(kinds, vec!["daemon.start", "daemon.stop"]);
+    assert_eq!(kinds.first().map(String::as_str), Some("daemon.start"));
+    assert_eq!(kinds.last().map(String::as_str), Some("daemon.stop"));
+    // One outage event for the whole outage, however many retries.
+    let outages = kinds.iter().filter(|k| *k == "serial.outage").count();
+    assert_eq!(outages, 1, "{kinds:?}");
 }
 
 #[test]

@@ -1,16 +1,23 @@
 //! Daemon wiring: starts the tasks for `run` and `demo` and supervises them.
 
+pub mod gnss;
 pub mod services;
 pub mod supervisor;
 
+pub use gnss::{start_gnss, GnssParams, GnssPart, TimedEpoch};
 pub use services::Services;
 pub use supervisor::{Backoff, Shutdown, Supervisor};
 
+use crate::gnss::configure::{ConfigureParams, TimingMode};
+use crate::gnss::serial::SerialParams;
+use crate::sim::receiver::{FakeOptions, FakeReceiver, Model, StartupOutput};
+use crate::sim::scenario::Scenario;
 use crate::store::Severity;
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Options of `gnss-timeserver demo`. These names are a contract with outside
@@ -68,10 +75,6 @@ pub fn run_blocking(config: &Path) -> anyhow::Result<ExitCode> {
 async fn run(cfg: crate::config::Config) -> anyhow::Result<ExitCode> {
     let mut signals = Signals::install()?;
     let mut svc = Services::new(&cfg.store.path, &cfg.status.socket)?;
-    svc.start_core_tasks(Duration::from_secs(u64::from(cfg.store.commit_interval_s)))?;
-    // TODO(lead): receiver (serial task + receiver model from cfg.receiver),
-    // PPS (cfg.pps), discipline (cfg.discipline, cfg.leap), NTP (cfg.ntp),
-    // HTTP (cfg.http): one `svc.supervisor.spawn(...)` each, as in `demo`.
     svc.events.emit(
         Services::stamp(
             "daemon.start",
@@ -80,9 +83,16 @@ async fn run(cfg: crate::config::Config) -> anyhow::Result<ExitCode> {
         )
         .durable(),
     );
+    svc.start_core_tasks(Duration::from_secs(u64::from(cfg.store.commit_interval_s)))?;
+    // A missing device is not fatal: the serial thread retries with backoff
+    // and reports the outage in the status and as an event.
+    let gnss = start_gnss(&mut svc, GnssParams::from_config(&cfg.receiver))?;
+    // TODO(lead): PPS (cfg.pps), discipline (cfg.discipline, cfg.leap; epochs
+    // from `gnss.epochs.subscribe()`), NTP (cfg.ntp, svc.server_fields),
+    // HTTP (cfg.http): one `svc.supervisor.spawn(...)` each.
     tracing::info!(socket = %cfg.status.socket.display(), store = %cfg.store.path.display(), "running");
     signals.wait().await;
-    stop(svc).await;
+    stop(svc, gnss).await;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -96,14 +106,14 @@ async fn demo(opts: DemoOptions) -> anyhow::Result<ExitCode> {
     std::fs::create_dir_all(&opts.data)?;
     let store_path = opts.data.join("store.redb");
     let socket = opts.data.join("control.sock");
+    let scenario: Scenario = match opts.scenario.parse() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: --scenario: {e}");
+            return Ok(ExitCode::from(2));
+        }
+    };
     let mut svc = Services::new(&store_path, &socket)?;
-
-    // TODO(gnss-serial/gnss-decode): fake receiver on a pty with
-    // `opts.scenario`, its scenario hook into `svc.scenario_hook`, and the
-    // serial task + receiver model publishing `snapshot.receiver/serial`.
-    let receiver_pty: Option<PathBuf> = None;
-
-    svc.start_core_tasks(DEMO_COMMIT_INTERVAL)?;
     svc.events.emit(
         Services::stamp(
             "daemon.start",
@@ -113,9 +123,40 @@ async fn demo(opts: DemoOptions) -> anyhow::Result<ExitCode> {
         .durable(),
     );
 
-    let pty = receiver_pty
-        .as_ref()
-        .map_or("not wired yet".to_string(), |p| p.display().to_string());
+    // The fake receiver starts with factory output, so the demo exercises
+    // the real configuration path (identify, enable messages, survey-in).
+    let fake = Arc::new(FakeReceiver::spawn_with(FakeOptions {
+        model: Model::F9T,
+        scenario,
+        startup: StartupOutput::FactoryDefaults,
+        ..FakeOptions::default()
+    })?);
+    let f = fake.clone();
+    svc.scenario_hook = Some(Arc::new(move |name: &str| {
+        f.set_scenario(name)
+            .map(|()| format!("fake receiver now runs scenario {name}"))
+            .map_err(|e| e.to_string())
+    }));
+
+    svc.start_core_tasks(DEMO_COMMIT_INTERVAL)?;
+    let gnss = start_gnss(
+        &mut svc,
+        GnssParams {
+            serial: SerialParams::new(fake.path(), 115_200),
+            configure: Some(ConfigureParams {
+                baud: 115_200,
+                timing: TimingMode::SurveyIn {
+                    min_duration_s: 60,
+                    accuracy_limit_mm: 2_000,
+                },
+                ..ConfigureParams::default()
+            }),
+        },
+    )?;
+    // TODO(lead): simulated PPS, discipline with the Virtual clock (epochs
+    // from `gnss.epochs.subscribe()`), NTP on `opts.ntp`, HTTP on `opts.http`.
+
+    let pty = gnss.device.display().to_string();
     let mut out = std::io::stdout().lock();
     writeln!(out, "gnss-timeserver demo {}", env!("CARGO_PKG_VERSION"))?;
     writeln!(out, "  data dir:       {}", opts.data.display())?;
@@ -133,11 +174,14 @@ async fn demo(opts: DemoOptions) -> anyhow::Result<ExitCode> {
     drop(out);
 
     signals.wait().await;
-    stop(svc).await;
+    stop(svc, gnss).await;
+    drop(fake);
     Ok(ExitCode::SUCCESS)
 }
 
-async fn stop(svc: Services) {
+async fn stop(svc: Services, gnss: GnssPart) {
+    // The serial thread first: no new input while the tasks wind down.
+    let _ = tokio::task::spawn_blocking(move || gnss.stop()).await;
     svc.events
         .emit(Services::stamp("daemon.stop", Severity::Notice, "signal").durable());
     // Stop tasks first; the store task commits what is queued on its way out.
