@@ -472,12 +472,12 @@ fn pubx(fields: &[&str]) -> Result<Message, DecodeError> {
             Pubx::Satellites { sats }
         }
         4 => {
-            let leap = f.get(5);
+            let leap = f.get(4);
             let leap_is_default = leap.ends_with('D');
             Pubx::Time {
                 time: f.time(0),
                 date: parse_ddmmyy(f.get(1)),
-                week: f.num(4),
+                week: f.num(3),
                 leap_s: leap.trim_end_matches('D').parse().ok(),
                 leap_is_default,
             }

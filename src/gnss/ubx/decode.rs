@@ -173,6 +173,15 @@ fn via_crate(class: u8, id: u8, payload: &[u8]) -> Result<Message, DecodeError> 
                 valid: s.valid() == 1,
                 active: s.active() == 1,
             }),
+            // The crate's validation (length, fields) failed: it falls back
+            // to "unknown" instead of an error.
+            PacketRef::Unknown(_) => {
+                return Err(DecodeError::Crate {
+                    class,
+                    id,
+                    reason: format!("payload of {} bytes failed validation", payload.len()),
+                })
+            }
             _ => Message::Other { class, id },
         })
     }));
