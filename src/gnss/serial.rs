@@ -37,6 +37,9 @@ pub struct SerialParams {
     pub backoff_max: Duration,
     /// Longest a read blocks; also the tick period of the handler.
     pub read_timeout: Duration,
+    /// No byte for this long while open: `serial.silent` (a UART whose
+    /// receiver lost power or cable never reports an error, it just goes quiet).
+    pub silence_timeout: Duration,
 }
 
 impl SerialParams {
@@ -47,6 +50,7 @@ impl SerialParams {
             backoff_initial: Duration::from_millis(200),
             backoff_max: Duration::from_secs(4),
             read_timeout: Duration::from_millis(100),
+            silence_timeout: Duration::from_secs(5),
         }
     }
 }
@@ -179,6 +183,8 @@ impl<H: LinkHandler> Link<H> {
                 Err(e) => {
                     self.on_open_failed(&e.to_string(), first);
                     first = false;
+                    let ms = u64::try_from(backoff.as_millis()).unwrap_or(u64::MAX);
+                    self.status.send_modify(|s| s.retry_in_ms = Some(ms));
                     self.nap(backoff);
                     backoff = (backoff * 2).min(self.params.backoff_max);
                 }
@@ -214,6 +220,8 @@ impl<H: LinkHandler> Link<H> {
         }
         self.status.send_modify(|s| {
             s.connected = true;
+            s.retry_in_ms = None;
+            s.silent = false;
             s.opens += 1;
             if !first {
                 s.reopens += 1;
@@ -276,6 +284,9 @@ impl<H: LinkHandler> Link<H> {
         // A hung-up tty can also read as endless zero-length reads.
         let mut empty_reads = 0u32;
         let mut last_tick = system_realtime_ns();
+        let silence_ns = i64::try_from(self.params.silence_timeout.as_nanos()).unwrap_or(i64::MAX);
+        let mut last_data = last_tick;
+        let mut silent_since: Option<i64> = None;
         while !self.stopped() {
             let out = match port.read(&mut buf) {
                 Ok(0) => {
@@ -289,9 +300,23 @@ impl<H: LinkHandler> Link<H> {
                 Ok(n) => {
                     empty_reads = 0;
                     let arrival = system_realtime_ns();
+                    last_data = arrival;
+                    if let Some(since) = silent_since.take() {
+                        self.events.emit(Event::new(
+                            arrival,
+                            "serial.data_resumed",
+                            Severity::Notice,
+                            format!(
+                                "{}: data again after {} ms of silence",
+                                self.params.device.display(),
+                                (arrival - since) / 1_000_000
+                            ),
+                        ));
+                    }
                     self.status.send_modify(|s| {
                         s.bytes += n as u64;
                         s.last_data_ns = Some(arrival);
+                        s.silent = false;
                     });
                     self.handler.data(arrival, &buf[..n])
                 }
@@ -303,6 +328,20 @@ impl<H: LinkHandler> Link<H> {
                 return Some(format!("write: {e}"));
             }
             let now = system_realtime_ns();
+            if silent_since.is_none() && now - last_data >= silence_ns {
+                silent_since = Some(last_data);
+                self.events.emit(Event::new(
+                    now,
+                    "serial.silent",
+                    Severity::Warning,
+                    format!(
+                        "{}: open but no data for {} ms",
+                        self.params.device.display(),
+                        (now - last_data) / 1_000_000
+                    ),
+                ));
+                self.status.send_modify(|s| s.silent = true);
+            }
             if now - last_tick >= NS_PER_SEC / 20 {
                 last_tick = now;
                 let out = self.handler.tick(now);
