@@ -4,8 +4,12 @@
 
 use gnss_timeserver::gnss::configure::{ConfigState, ConfigureParams, MemorySurveyStore};
 use gnss_timeserver::gnss::message::Message;
-use gnss_timeserver::gnss::serial::{self, Ingest, MessageSink, SerialParams, SerialTask};
-use gnss_timeserver::gnss::{Constellation, SerialStatus};
+use gnss_timeserver::gnss::serial::{
+    self, GnssInput, Ingest, MessageSink, SerialParams, SerialTask,
+};
+use gnss_timeserver::gnss::{
+    AntennaPower, AntennaStatus, Constellation, FixMode, GnssEpoch, JammingState, SerialStatus,
+};
 use gnss_timeserver::sim::receiver::{FakeOptions, FakeReceiver, Model, StartupOutput};
 use gnss_timeserver::sim::scenario::Scenario;
 use gnss_timeserver::store::{Event, EventSink};
@@ -194,28 +198,92 @@ fn f9t_from_factory_defaults_is_configured_and_reaches_3d_fix_with_the_scenario_
     assert!(status.connected && status.bytes > 0 && status.outages == 0);
 }
 
+/// Next epoch matching `f` from the full GNSS input, or fail after `DEADLINE`.
+fn wait_epoch<T>(
+    input: &mut GnssInput,
+    what: &str,
+    mut f: impl FnMut(&GnssEpoch, i64) -> Option<T>,
+) -> T {
+    let end = Instant::now() + DEADLINE;
+    loop {
+        while let Ok((epoch, at)) = input.epochs.try_recv() {
+            if let Some(v) = f(&epoch, at) {
+                return v;
+            }
+        }
+        assert!(Instant::now() < end, "timed out waiting for epoch: {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn gnss_input(device: &Path) -> GnssInput {
+    serial::spawn_gnss_input(
+        params(device),
+        Some(configure()),
+        Box::new(MemorySurveyStore::default()),
+        EventSink::null(),
+    )
+    .expect("spawn gnss input")
+}
+
+#[test]
+fn receiver_model_reaches_3d_fix_with_the_scenario_satellites() {
+    for model in [Model::M8T, Model::F9T] {
+        let fake = FakeReceiver::spawn_with(FakeOptions {
+            model,
+            startup: StartupOutput::FactoryDefaults,
+            ..FakeOptions::default()
+        })
+        .expect("fake receiver");
+        let mut input = gnss_input(fake.path());
+        let (sky, utc) = wait_epoch(&mut input, "3D fix with satellites", |e, _| {
+            let t = e.time?;
+            (e.fix.mode == FixMode::ThreeD && !e.satellites.is_empty() && t.is_valid())
+                .then(|| (e.satellites.clone(), t.utc_ns))
+        });
+        let got: BTreeSet<(Constellation, u16)> = sky.iter().map(|s| (s.gnss, s.svid)).collect();
+        let want: BTreeSet<(Constellation, u16)> = fake
+            .conditions(utc)
+            .sky
+            .iter()
+            .map(|s| (s.gnss, u16::from(s.svid)))
+            .collect();
+        assert_eq!(got, want, "{model:?}");
+        let used_want = fake.conditions(utc).used_count();
+        assert_eq!(sky.iter().filter(|s| s.used).count(), used_want);
+        let ident = input.receiver_status.borrow().identity.clone();
+        assert!(ident.is_some(), "MON-VER reached the receiver model");
+    }
+}
+
 #[test]
 fn m8t_antenna_short_shows_short() {
     let fake = FakeReceiver::spawn(Scenario::AntennaShort, Model::M8T).expect("fake");
-    let r = rig(fake.path(), Some(configure()));
-    let (status, power) = r.wait_message("MON-HW", |_, m| match m {
-        Message::MonHw(h) => Some((h.a_status, h.a_power)),
-        _ => None,
-    });
-    assert_eq!(status, 3, "aStatus SHORT");
-    assert_eq!(power, 0, "supply cut");
-    let no_fix = r.wait_message("NAV-PVT", |_, m| match m {
-        Message::NavPvt(p) => Some(p.fix_type),
-        _ => None,
-    });
-    assert_eq!(no_fix, 0);
+    let mut input = gnss_input(fake.path());
+    let antenna = wait_epoch(&mut input, "antenna status", |e, _| e.antenna);
+    assert_eq!(antenna.status, AntennaStatus::Short);
+    assert_eq!(antenna.power, AntennaPower::Off);
     // Switching scenario while running takes effect on the next epochs.
     fake.set_scenario("healthy").expect("known scenario");
-    assert!(fake.set_scenario("sunny").is_err());
-    r.wait_message("MON-HW OK", |_, m| match m {
-        Message::MonHw(h) if h.a_status == 2 => Some(()),
-        _ => None,
+    let err = fake.set_scenario("sunny").unwrap_err().to_string();
+    assert!(err.contains("antenna-short"), "{err}");
+    wait_epoch(&mut input, "antenna OK after switch", |e, _| {
+        (e.antenna?.status == AntennaStatus::Ok).then_some(())
     });
+}
+
+#[test]
+fn f9t_jamming_is_reported_by_mon_rf_and_sec_sig() {
+    let fake = FakeReceiver::spawn(Scenario::Jamming, Model::F9T).expect("fake");
+    let mut input = gnss_input(fake.path());
+    let (jam, sec) = wait_epoch(&mut input, "jamming indication", |e, _| {
+        Some((e.antenna?.jamming?, e.security?.jamming))
+    });
+    assert!(jam > 150, "jamInd {jam}");
+    assert!(
+        matches!(sec, JammingState::Warning | JammingState::Critical),
+        "{sec:?}"
+    );
 }
 
 #[test]

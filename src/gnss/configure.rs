@@ -41,7 +41,7 @@ pub mod keys {
     pub const TMODE_SVIN_ACC_LIMIT: u32 = 0x4003_0011;
 
     /// CFG-MSGOUT-UBX_*_UART1 keys and the (class, id) they enable.
-    pub const MSGOUT_UART1: [(u32, (u8, u8)); 11] = [
+    pub const MSGOUT_UART1: [(u32, (u8, u8)); 12] = [
         (0x2091_0007, (0x01, 0x07)), // NAV-PVT
         (0x2091_0016, (0x01, 0x35)), // NAV-SAT
         (0x2091_005c, (0x01, 0x21)), // NAV-TIMEUTC
@@ -53,6 +53,7 @@ pub mod keys {
         (0x2091_035a, (0x0A, 0x38)), // MON-RF
         (0x2091_0635, (0x27, 0x09)), // SEC-SIG
         (0x2091_01b5, (0x0A, 0x09)), // MON-HW
+        (0x2091_0160, (0x01, 0x61)), // NAV-EOE
     ];
 
     const OTHER_KNOWN: [u32; 22] = [
@@ -325,6 +326,7 @@ fn msg_name(id: (u8, u8)) -> &'static str {
         (0x0A, 0x09) => "MON-HW",
         (0x0A, 0x38) => "MON-RF",
         (0x27, 0x09) => "SEC-SIG",
+        (0x01, 0x61) => "NAV-EOE",
         _ => "?",
     }
 }
@@ -567,6 +569,9 @@ impl Configurator {
         if self.params.timing != TimingMode::Off {
             v.push((0x0D, 0x04));
         }
+        // End-of-epoch marker: the epoch closes as soon as its last message
+        // arrives instead of when the next second's first one does.
+        v.push((0x01, 0x61));
         v
     }
 

@@ -33,6 +33,10 @@ pub struct SerialStatus {
     pub outages: u64,
     pub open_failures: u64,
     pub last_error: Option<String>,
+    /// Current reopen delay while the device is unavailable (grows to the cap).
+    pub retry_in_ms: Option<u64>,
+    /// Open, but no byte for `silence_timeout`.
+    pub silent: bool,
     /// UTC ns: start of the current outage / connection, last byte received.
     pub outage_since_ns: Option<i64>,
     pub connected_since_ns: Option<i64>,

@@ -16,7 +16,7 @@
 use super::configure::{Configurator, ConfigureParams, ConfigureReport, SurveyStore};
 use super::framer::{Frame, Framer};
 use super::message::{decode_frame, Message};
-use super::SerialStatus;
+use super::{DecodeError, GnssEpoch, Receiver, ReceiverStatus, SerialStatus};
 use crate::store::{Event, EventSink, Severity};
 use crate::time::{system_realtime_ns, NS_PER_SEC};
 use std::io::{Read, Write};
@@ -37,6 +37,9 @@ pub struct SerialParams {
     pub backoff_max: Duration,
     /// Longest a read blocks; also the tick period of the handler.
     pub read_timeout: Duration,
+    /// No byte for this long while open: `serial.silent` (a UART whose
+    /// receiver lost power or cable never reports an error, it just goes quiet).
+    pub silence_timeout: Duration,
 }
 
 impl SerialParams {
@@ -47,6 +50,7 @@ impl SerialParams {
             backoff_initial: Duration::from_millis(200),
             backoff_max: Duration::from_secs(4),
             read_timeout: Duration::from_millis(100),
+            silence_timeout: Duration::from_secs(5),
         }
     }
 }
@@ -179,6 +183,8 @@ impl<H: LinkHandler> Link<H> {
                 Err(e) => {
                     self.on_open_failed(&e.to_string(), first);
                     first = false;
+                    let ms = u64::try_from(backoff.as_millis()).unwrap_or(u64::MAX);
+                    self.status.send_modify(|s| s.retry_in_ms = Some(ms));
                     self.nap(backoff);
                     backoff = (backoff * 2).min(self.params.backoff_max);
                 }
@@ -214,6 +220,8 @@ impl<H: LinkHandler> Link<H> {
         }
         self.status.send_modify(|s| {
             s.connected = true;
+            s.retry_in_ms = None;
+            s.silent = false;
             s.opens += 1;
             if !first {
                 s.reopens += 1;
@@ -276,6 +284,9 @@ impl<H: LinkHandler> Link<H> {
         // A hung-up tty can also read as endless zero-length reads.
         let mut empty_reads = 0u32;
         let mut last_tick = system_realtime_ns();
+        let silence_ns = i64::try_from(self.params.silence_timeout.as_nanos()).unwrap_or(i64::MAX);
+        let mut last_data = last_tick;
+        let mut silent_since: Option<i64> = None;
         while !self.stopped() {
             let out = match port.read(&mut buf) {
                 Ok(0) => {
@@ -289,9 +300,23 @@ impl<H: LinkHandler> Link<H> {
                 Ok(n) => {
                     empty_reads = 0;
                     let arrival = system_realtime_ns();
+                    last_data = arrival;
+                    if let Some(since) = silent_since.take() {
+                        self.events.emit(Event::new(
+                            arrival,
+                            "serial.data_resumed",
+                            Severity::Notice,
+                            format!(
+                                "{}: data again after {} ms of silence",
+                                self.params.device.display(),
+                                (arrival - since) / 1_000_000
+                            ),
+                        ));
+                    }
                     self.status.send_modify(|s| {
                         s.bytes += n as u64;
                         s.last_data_ns = Some(arrival);
+                        s.silent = false;
                     });
                     self.handler.data(arrival, &buf[..n])
                 }
@@ -303,6 +328,20 @@ impl<H: LinkHandler> Link<H> {
                 return Some(format!("write: {e}"));
             }
             let now = system_realtime_ns();
+            if silent_since.is_none() && now - last_data >= silence_ns {
+                silent_since = Some(last_data);
+                self.events.emit(Event::new(
+                    now,
+                    "serial.silent",
+                    Severity::Warning,
+                    format!(
+                        "{}: open but no data for {} ms",
+                        self.params.device.display(),
+                        (now - last_data) / 1_000_000
+                    ),
+                ));
+                self.status.send_modify(|s| s.silent = true);
+            }
             if now - last_tick >= NS_PER_SEC / 20 {
                 last_tick = now;
                 let out = self.handler.tick(now);
@@ -341,6 +380,8 @@ fn write_all(port: &mut serialport::TTYPort, bytes: &[u8]) -> std::io::Result<()
 /// Where [`Ingest`] puts decoded messages.
 pub trait MessageSink: Send + 'static {
     fn message(&mut self, arrival_ns: i64, message: Message);
+    /// A frame passed its checksum but did not decode.
+    fn decode_error(&mut self, _error: &DecodeError) {}
     /// The link went up (`true`) or down (`false`): epoch assembly should restart.
     fn link(&mut self, _up: bool, _now_ns: i64) {}
 }
@@ -349,6 +390,78 @@ pub trait MessageSink: Send + 'static {
 impl MessageSink for tokio::sync::mpsc::Sender<(i64, Message)> {
     fn message(&mut self, arrival_ns: i64, message: Message) {
         let _ = self.try_send((arrival_ns, message));
+    }
+}
+
+/// Runs the receiver model (`gnss::Receiver`) on the decoded messages and
+/// sends every assembled epoch with the CLOCK_REALTIME arrival time (ns) of
+/// its first bytes. A full channel drops the epoch (counted) rather than
+/// blocking the reader.
+pub struct EpochSink {
+    receiver: Receiver,
+    tx: tokio::sync::mpsc::Sender<(GnssEpoch, i64)>,
+    status: watch::Sender<ReceiverStatus>,
+    epoch_start_ns: Option<i64>,
+    dropped: u64,
+}
+
+impl EpochSink {
+    pub fn new(
+        receiver: Receiver,
+        tx: tokio::sync::mpsc::Sender<(GnssEpoch, i64)>,
+    ) -> (Self, watch::Receiver<ReceiverStatus>) {
+        let (status, rx) = watch::channel(receiver.status());
+        (
+            Self {
+                receiver,
+                tx,
+                status,
+                epoch_start_ns: None,
+                dropped: 0,
+            },
+            rx,
+        )
+    }
+
+    /// Epochs lost to a full channel.
+    pub fn dropped(&self) -> u64 {
+        self.dropped
+    }
+}
+
+impl MessageSink for EpochSink {
+    fn message(&mut self, arrival_ns: i64, message: Message) {
+        let closes_with_this = matches!(message, Message::NavEoe { .. });
+        let Some(epoch) = self.receiver.handle(&message) else {
+            self.epoch_start_ns.get_or_insert(arrival_ns);
+            return;
+        };
+        let start = if closes_with_this {
+            // NAV-EOE ends the epoch it belongs to.
+            self.epoch_start_ns.take()
+        } else {
+            // This message already belongs to the next epoch.
+            self.epoch_start_ns.replace(arrival_ns)
+        };
+        if self
+            .tx
+            .try_send((epoch, start.unwrap_or(arrival_ns)))
+            .is_err()
+        {
+            self.dropped += 1;
+        }
+        self.status.send_replace(self.receiver.status());
+    }
+
+    fn decode_error(&mut self, error: &DecodeError) {
+        self.receiver.note_decode_error(error);
+    }
+
+    fn link(&mut self, _up: bool, _now_ns: i64) {
+        // Half an epoch from before a reconnect is not worth assembling.
+        let _ = self.receiver.flush();
+        self.epoch_start_ns = None;
+        self.status.send_replace(self.receiver.status());
     }
 }
 
@@ -438,7 +551,10 @@ impl<S: MessageSink> LinkHandler for Ingest<S> {
             }
             match decode_frame(&frame) {
                 Some(Ok(msg)) => self.sink.message(arrival_ns, msg),
-                Some(Err(_)) => self.decode_errors += 1,
+                Some(Err(e)) => {
+                    self.decode_errors += 1;
+                    self.sink.decode_error(&e);
+                }
                 None => {}
             }
         }
@@ -462,4 +578,32 @@ impl<S: MessageSink> LinkHandler for Ingest<S> {
     fn configure_report(&self) -> Option<&ConfigureReport> {
         self.configurator.as_ref().map(|c| c.report())
     }
+}
+
+/// The GNSS input of `run`/`demo`: serial task → framer → configuration →
+/// receiver model → epochs.
+pub struct GnssInput {
+    /// Stops the thread when dropped; `task.status()` is the [`SerialStatus`].
+    pub task: SerialTask,
+    /// Assembled epochs with the CLOCK_REALTIME arrival (ns) of their first bytes.
+    pub epochs: tokio::sync::mpsc::Receiver<(GnssEpoch, i64)>,
+    pub receiver_status: watch::Receiver<ReceiverStatus>,
+}
+
+/// Start the whole GNSS input. `configure: None` never writes to the receiver.
+pub fn spawn_gnss_input(
+    params: SerialParams,
+    configure: Option<ConfigureParams>,
+    survey_store: Box<dyn SurveyStore>,
+    events: EventSink,
+) -> std::io::Result<GnssInput> {
+    let (tx, epochs) = tokio::sync::mpsc::channel(64);
+    let (sink, receiver_status) = EpochSink::new(Receiver::new(), tx);
+    let ingest = Ingest::new(configure, survey_store, events.clone(), sink);
+    let task = spawn(params, ingest, events)?;
+    Ok(GnssInput {
+        task,
+        epochs,
+        receiver_status,
+    })
 }

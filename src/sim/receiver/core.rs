@@ -23,6 +23,7 @@ pub const TIM_SVIN: MsgId = (0x0D, 0x04);
 pub const MON_HW: MsgId = (0x0A, 0x09);
 pub const MON_RF: MsgId = (0x0A, 0x38);
 pub const SEC_SIG: MsgId = (0x27, 0x09);
+pub const NAV_EOE: MsgId = (0x01, 0x61);
 
 /// What the receiver outputs before anyone configures it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -112,6 +113,7 @@ impl ReceiverCore {
             NAV_CLOCK,
             NAV_SAT,
             TIM_TP,
+            NAV_EOE,
         ];
         match model {
             Model::M8T => v.push(MON_HW),
@@ -188,44 +190,47 @@ impl ReceiverCore {
             msss: ((t_ns - self.boot_ns).max(0) / 1_000_000) as u32,
             fix_type,
         };
-        if self.ubx_out {
-            let on = |id: MsgId| self.enabled.contains(&id);
-            if on(NAV_PVT) {
-                out.extend(ep.nav_pvt());
-            }
-            if on(NAV_STATUS) {
-                out.extend(ep.nav_status());
-            }
-            if on(NAV_TIMEUTC) {
-                out.extend(ep.nav_timeutc());
-            }
-            if on(NAV_TIMELS) {
-                out.extend(ep.nav_timels());
-            }
-            if on(NAV_CLOCK) {
-                out.extend(ep.nav_clock());
-            }
-            if on(NAV_SAT) {
-                out.extend(ep.nav_sat());
-            }
-            if on(TIM_TP) {
-                out.extend(ep.tim_tp());
-            }
-            if on(MON_HW) && self.model == Model::M8T {
-                out.extend(ep.mon_hw());
-            }
-            if on(MON_RF) && self.model == Model::F9T {
-                out.extend(ep.mon_rf());
-            }
-            if on(SEC_SIG) && self.model == Model::F9T {
-                out.extend(ep.sec_sig());
-            }
-            if on(TIM_SVIN) {
-                out.extend(self.tim_svin(t_ns, &cond));
-            }
+        // Order: time pulse and monitor messages, NMEA, then the navigation
+        // messages closed by NAV-EOE, so one second's bytes form one epoch.
+        let on = |id: MsgId| self.ubx_out && self.enabled.contains(&id);
+        if on(TIM_TP) {
+            out.extend(ep.tim_tp());
+        }
+        if on(MON_HW) && self.model == Model::M8T {
+            out.extend(ep.mon_hw());
+        }
+        if on(MON_RF) && self.model == Model::F9T {
+            out.extend(ep.mon_rf());
+        }
+        if on(SEC_SIG) && self.model == Model::F9T {
+            out.extend(ep.sec_sig());
+        }
+        if on(TIM_SVIN) {
+            out.extend(self.tim_svin(t_ns, &cond));
         }
         if self.nmea_out {
             out.extend(ep.nmea());
+        }
+        if on(NAV_PVT) {
+            out.extend(ep.nav_pvt());
+        }
+        if on(NAV_STATUS) {
+            out.extend(ep.nav_status());
+        }
+        if on(NAV_TIMEUTC) {
+            out.extend(ep.nav_timeutc());
+        }
+        if on(NAV_TIMELS) {
+            out.extend(ep.nav_timels());
+        }
+        if on(NAV_CLOCK) {
+            out.extend(ep.nav_clock());
+        }
+        if on(NAV_SAT) {
+            out.extend(ep.nav_sat());
+        }
+        if on(NAV_EOE) {
+            out.extend(ep.nav_eoe());
         }
         self.advance_survey(t_ns);
         out

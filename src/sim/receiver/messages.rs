@@ -246,6 +246,11 @@ impl Epoch<'_> {
         ubx(0x01, 0x35, &p.finish())
     }
 
+    /// NAV-EOE: all navigation messages of this epoch have been sent.
+    pub fn nav_eoe(&self) -> Vec<u8> {
+        ubx(0x01, 0x61, &self.itow_ms().to_le_bytes())
+    }
+
     /// TIM-TP describes the *next* pulse (one second after this epoch).
     pub fn tim_tp(&self) -> Vec<u8> {
         let next_s = self.utc_s() + 1;

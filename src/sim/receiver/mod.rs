@@ -83,6 +83,8 @@ struct Shared {
     core: Mutex<ReceiverCore>,
     master: Mutex<File>,
     stop: AtomicBool,
+    /// Epoch output paused (receiver powered down, cable cut on a UART).
+    muted: AtomicBool,
     written: AtomicU64,
     dropped: AtomicU64,
 }
@@ -145,6 +147,7 @@ impl FakeReceiver {
             )),
             master: Mutex::new(master),
             stop: AtomicBool::new(false),
+            muted: AtomicBool::new(false),
             written: AtomicU64::new(0),
             dropped: AtomicU64::new(0),
         });
@@ -207,6 +210,12 @@ impl FakeReceiver {
     pub fn reset(&self) {
         let torn = lock(&self.shared.core).reset(system_realtime_ns());
         write_out(&self.shared, &torn);
+    }
+
+    /// Stop (`false`) or resume (`true`) sending epochs while the pty stays
+    /// open: what a UART sees when the receiver loses power.
+    pub fn set_transmitting(&self, on: bool) {
+        self.shared.muted.store(!on, Ordering::Relaxed);
     }
 
     /// Raw bytes injected into the stream (garbage tests).
@@ -281,7 +290,9 @@ fn epoch_loop(shared: &Shared, delay_ns: i64) {
             next_second = now.div_euclid(NS_PER_SEC);
         }
         let bytes = lock(&shared.core).epoch(next_second * NS_PER_SEC);
-        write_out(shared, &bytes);
+        if !shared.muted.load(Ordering::Relaxed) {
+            write_out(shared, &bytes);
+        }
         next_second += 1;
     }
 }
