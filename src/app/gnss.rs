@@ -1,31 +1,25 @@
-//! The GNSS part of the daemon: serial task (own thread, reopens with
-//! backoff) → framer/decoders/configuration (`serial::Ingest`) → receiver
-//! model (a supervised task) → `snapshot.receiver` / `snapshot.serial` and a
-//! broadcast of assembled epochs for the timing part.
+//! The GNSS part of the daemon: `serial::spawn_gnss_input` (serial thread
+//! that reopens with backoff → framer/decoders/configuration → receiver
+//! model) plus supervised tasks that publish `snapshot.receiver` /
+//! `snapshot.serial` and broadcast assembled epochs to the timing part.
 
 use super::services::Services;
 use super::supervisor::{wait_true, Shutdown};
 use crate::config::{ReceiverConfig, ReceiverModel};
 use crate::gnss::configure::{ConfigureParams, SurveyPosition, SurveyStore, TimingMode};
-use crate::gnss::message::Message;
-use crate::gnss::serial::{self, Ingest, MessageSink, SerialParams, SerialTask};
-use crate::gnss::{GnssEpoch, Receiver};
+use crate::gnss::serial::{self, SerialParams, SerialTask};
+use crate::gnss::{GnssEpoch, ReceiverStatus, SerialStatus};
 use crate::status::SnapshotTx;
 use crate::store::StoreHandle;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::{broadcast, mpsc, watch};
 
-/// Decoded messages queued between the serial thread and the receiver model.
-const MESSAGE_QUEUE: usize = 4096;
 /// Epochs kept for slow subscribers (a lagging one skips ahead).
 const EPOCH_QUEUE: usize = 64;
-/// Longest the receiver view in the snapshot lags behind the model.
-const PUBLISH_EVERY: Duration = Duration::from_millis(500);
 
-/// An assembled epoch and the CLOCK_REALTIME ns at which the bytes that
-/// completed it arrived (what pairing needs to match it with a PPS edge).
+/// An assembled epoch and the CLOCK_REALTIME ns at which its first bytes
+/// arrived (what pairing needs to match it with a PPS edge).
 #[derive(Debug, Clone)]
 pub struct TimedEpoch {
     pub arrival_ns: i64,
@@ -76,29 +70,11 @@ pub struct GnssPart {
 }
 
 impl GnssPart {
-    /// Stop the serial thread (the receiver task stops with the supervisor).
+    /// Stop the serial thread (the forwarding tasks stop with the supervisor).
     pub fn stop(mut self) {
         if let Some(s) = self.serial.take() {
             s.stop();
         }
-    }
-}
-
-enum Input {
-    Message(i64, Message),
-    /// The link went up or down.
-    Link,
-}
-
-struct ChannelSink(mpsc::Sender<Input>);
-
-impl MessageSink for ChannelSink {
-    fn message(&mut self, arrival_ns: i64, message: Message) {
-        // Never block the serial thread; a full queue drops (counted by the model's gaps).
-        let _ = self.0.try_send(Input::Message(arrival_ns, message));
-    }
-    fn link(&mut self, up: bool, _now_ns: i64) {
-        let _ = (up, self.0.try_send(Input::Link));
     }
 }
 
@@ -127,94 +103,87 @@ impl SurveyStore for StoreSurvey {
     }
 }
 
-/// Start the serial thread and the supervised receiver-model and
-/// serial-status tasks.
+/// Start the serial thread (with the receiver model on it) and the
+/// supervised tasks that publish its status and broadcast its epochs.
 pub fn start_gnss(svc: &mut Services, params: GnssParams) -> anyhow::Result<GnssPart> {
-    let (tx, rx) = mpsc::channel(MESSAGE_QUEUE);
-    let ingest = Ingest::new(
+    let device = params.serial.device.clone();
+    let input = serial::spawn_gnss_input(
+        params.serial,
         params.configure,
         Box::new(StoreSurvey(svc.store.clone())),
         svc.events.clone(),
-        ChannelSink(tx),
-    );
-    let device = params.serial.device.clone();
-    let task = serial::spawn(params.serial, ingest, svc.events.clone())?;
+    )?;
 
     let (epochs, _) = broadcast::channel(EPOCH_QUEUE);
-    // Model and queue outlive a restart of the task that drives them.
-    let state = Arc::new(tokio::sync::Mutex::new((Receiver::new(), rx)));
-    let snapshot = svc.snapshot.clone();
-    let ep = epochs.clone();
-    svc.supervisor.spawn("receiver", move |shutdown| {
-        receiver_loop(state.clone(), snapshot.clone(), ep.clone(), shutdown)
+    // The queue outlives a restart of the task that drains it.
+    let rx = Arc::new(tokio::sync::Mutex::new(input.epochs));
+    let tx = epochs.clone();
+    svc.supervisor.spawn("gnss-epochs", move |shutdown| {
+        forward_epochs(rx.clone(), tx.clone(), shutdown)
     });
 
-    let serial_status = task.status();
+    let receiver_status = input.receiver_status;
+    let serial_status = input.task.status();
     let snapshot = svc.snapshot.clone();
-    svc.supervisor.spawn("serial-status", move |shutdown| {
-        forward_serial_status(serial_status.clone(), snapshot.clone(), shutdown)
+    svc.supervisor.spawn("gnss-status", move |shutdown| {
+        forward_status(
+            receiver_status.clone(),
+            serial_status.clone(),
+            snapshot.clone(),
+            shutdown,
+        )
     });
 
     Ok(GnssPart {
         epochs,
         device,
-        serial: Some(task),
+        serial: Some(input.task),
     })
 }
 
-async fn receiver_loop(
-    state: Arc<tokio::sync::Mutex<(Receiver, mpsc::Receiver<Input>)>>,
-    snapshot: SnapshotTx,
-    epochs: broadcast::Sender<TimedEpoch>,
+async fn forward_epochs(
+    rx: Arc<tokio::sync::Mutex<mpsc::Receiver<(GnssEpoch, i64)>>>,
+    tx: broadcast::Sender<TimedEpoch>,
     mut shutdown: Shutdown,
 ) -> anyhow::Result<()> {
-    let mut guard = state.lock().await;
-    let (model, rx) = &mut *guard;
-    let mut tick = tokio::time::interval(PUBLISH_EVERY);
-    let mut dirty = true;
+    let mut rx = rx.lock().await;
     loop {
         tokio::select! {
-            input = rx.recv() => {
-                let Some(input) = input else { return Ok(()) };
-                let epoch = match input {
-                    Input::Message(at, msg) => model.handle(&msg).map(|e| (at, e)),
-                    // Assembly restarts across an outage: close what was open.
-                    Input::Link => model.flush().map(|e| (crate::time::system_realtime_ns(), e)),
-                };
-                dirty = true;
-                if let Some((arrival_ns, epoch)) = epoch {
-                    // No subscriber yet is fine.
-                    let _ = epochs.send(TimedEpoch { arrival_ns, epoch });
-                    let st = model.status();
-                    snapshot.send_modify(|s| s.receiver = st);
-                    dirty = false;
-                }
-            }
-            _ = tick.tick() => {
-                if dirty {
-                    let st = model.status();
-                    snapshot.send_modify(|s| s.receiver = st);
-                    dirty = false;
-                }
+            e = rx.recv() => {
+                // The serial thread is gone: nothing more will come.
+                let Some((epoch, arrival_ns)) = e else { return Ok(()) };
+                // No subscriber yet is fine.
+                let _ = tx.send(TimedEpoch { arrival_ns, epoch });
             }
             _ = wait_true(&mut shutdown) => return Ok(()),
         }
     }
 }
 
-async fn forward_serial_status(
-    mut rx: tokio::sync::watch::Receiver<crate::gnss::SerialStatus>,
+/// Copy the receiver and serial views into the snapshot whenever they change.
+async fn forward_status(
+    mut receiver: watch::Receiver<ReceiverStatus>,
+    mut serial: watch::Receiver<SerialStatus>,
     snapshot: SnapshotTx,
     mut shutdown: Shutdown,
 ) -> anyhow::Result<()> {
+    let mut receiver_open = true;
+    let mut serial_open = true;
     loop {
-        let st = rx.borrow_and_update().clone();
-        snapshot.send_modify(|s| s.serial = st);
+        if receiver_open {
+            let st = receiver.borrow_and_update().clone();
+            snapshot.send_modify(|s| s.receiver = st);
+        }
+        if serial_open {
+            let st = serial.borrow_and_update().clone();
+            snapshot.send_modify(|s| s.serial = st);
+        }
+        if !receiver_open && !serial_open {
+            return Ok(());
+        }
         tokio::select! {
-            res = rx.changed() => {
-                // The serial thread stopped: nothing more to forward.
-                if res.is_err() { return Ok(()); }
-            }
+            r = receiver.changed(), if receiver_open => receiver_open = r.is_ok(),
+            r = serial.changed(), if serial_open => serial_open = r.is_ok(),
             _ = wait_true(&mut shutdown) => return Ok(()),
         }
     }
