@@ -188,3 +188,66 @@ async fn forward_status(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::receiver::{FakeOptions, FakeReceiver, Model};
+    use crate::sim::scenario::Scenario;
+    use std::time::Duration;
+
+    /// Fake receiver on a pty → start_gnss → epochs on the broadcast and the
+    /// receiver view in the snapshot.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn epochs_are_broadcast_and_status_published() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut svc =
+            Services::new(&dir.path().join("s.redb"), &dir.path().join("c.sock")).unwrap();
+        let fake = FakeReceiver::spawn_with(FakeOptions {
+            model: Model::M8T,
+            scenario: Scenario::Healthy,
+            ..FakeOptions::default()
+        })
+        .unwrap();
+        let part = start_gnss(
+            &mut svc,
+            GnssParams {
+                serial: SerialParams::new(fake.path(), 115_200),
+                configure: None,
+            },
+        )
+        .unwrap();
+        let mut epochs = part.epochs.subscribe();
+        let mut snap = svc.snapshot_rx();
+        let got = tokio::time::timeout(Duration::from_secs(20), async {
+            loop {
+                match epochs.recv().await {
+                    Ok(e) if e.epoch.time.is_some_and(|t| t.is_valid()) => return e,
+                    Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(e) => panic!("epoch channel closed: {e}"),
+                }
+            }
+        })
+        .await
+        .expect("a valid epoch within 20 s");
+        assert!(got.arrival_ns > 0);
+        tokio::time::timeout(Duration::from_secs(20), async {
+            loop {
+                if snap.borrow_and_update().receiver.counters.epochs > 0 {
+                    return;
+                }
+                snap.changed().await.unwrap();
+            }
+        })
+        .await
+        .expect("receiver view published within 20 s");
+        assert_eq!(
+            svc.snapshot.borrow().serial.device,
+            fake.path().display().to_string()
+        );
+        tokio::task::spawn_blocking(move || part.stop())
+            .await
+            .unwrap();
+        svc.supervisor.shutdown(Duration::from_secs(5)).await;
+    }
+}
