@@ -237,3 +237,22 @@ fn run_with_invalid_config_exits_2() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("workerz"));
 }
+
+#[test]
+fn demo_with_unknown_scenario_exits_2_listing_valid_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(BIN)
+        .arg("demo")
+        .arg("--data")
+        .arg(dir.path())
+        .args(["--scenario", "sunny-day"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("sunny-day") && err.contains("healthy"),
+        "{err}"
+    );
+}

@@ -164,3 +164,29 @@ fn corrupt_file_is_moved_aside_and_a_fresh_store_opened() {
     assert!(aside.is_none());
     assert_eq!(s.status().events_stored, 1);
 }
+
+#[test]
+fn retention_deletes_the_oldest_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.redb");
+    {
+        let mut s = Store::open(&path).unwrap();
+        s.set_max_events(5);
+        for i in 0..8 {
+            s.append(ev(i, "r")).unwrap();
+        }
+        s.commit().unwrap();
+        assert_eq!(s.status().events_stored, 5);
+        s.append(ev(8, "r").durable()).unwrap();
+        let kept: Vec<String> = s
+            .recent_events(100, None)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.event.details)
+            .collect();
+        assert_eq!(kept, vec!["n=4", "n=5", "n=6", "n=7", "n=8"]);
+    }
+    // The count on disk agrees after a reopen.
+    let s = Store::open(&path).unwrap();
+    assert_eq!(s.status().events_stored, 5);
+}

@@ -76,6 +76,7 @@ pub fn run_blocking(config: &Path) -> anyhow::Result<ExitCode> {
 async fn run(cfg: crate::config::Config) -> anyhow::Result<ExitCode> {
     let mut signals = Signals::install()?;
     let mut svc = Services::new(&cfg.store.path, &cfg.status.socket)?;
+    svc.store.lock().set_max_events(cfg.store.max_events);
     svc.events.emit(
         Services::stamp(
             "daemon.start",

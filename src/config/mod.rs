@@ -299,6 +299,8 @@ pub struct StoreConfig {
     pub path: PathBuf,
     /// Batched (non-durable) events are committed at most this often.
     pub commit_interval_s: u32,
+    /// Events kept on disk; the oldest are deleted beyond this.
+    pub max_events: u64,
 }
 
 impl Default for StoreConfig {
@@ -306,6 +308,7 @@ impl Default for StoreConfig {
         Self {
             path: PathBuf::from("/var/lib/gnss-timeserver/store.redb"),
             commit_interval_s: 60,
+            max_events: crate::store::DEFAULT_MAX_EVENTS,
         }
     }
 }

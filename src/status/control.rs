@@ -48,7 +48,11 @@ pub fn bind_control_socket(path: &Path) -> anyhow::Result<UnixListener> {
         }
         std::fs::remove_file(path)?;
     }
-    Ok(UnixListener::bind(path)?)
+    let listener = UnixListener::bind(path)?;
+    // Owner and group (operators in the daemon's group) may ask; others not.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o660))?;
+    Ok(listener)
 }
 
 /// Accept connections until `shutdown` turns true; removes the socket file then.

@@ -19,6 +19,10 @@ const EVENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("events");
 /// name → JSON value (survey position, drift model, ...).
 const STATE: TableDefinition<&str, &[u8]> = TableDefinition::new("state");
 
+/// Events kept on disk by default; older ones are deleted as new ones are
+/// committed, so the file stops growing (about 200 bytes per event).
+pub const DEFAULT_MAX_EVENTS: u64 = 200_000;
+
 /// Queued events beyond this are dropped (oldest first) when the disk keeps
 /// failing, so a broken SD card cannot grow memory without bound.
 const MAX_PENDING: usize = 10_000;
@@ -70,6 +74,7 @@ pub struct Store {
     errors: u64,
     last_error: Option<String>,
     dropped_pending: u64,
+    max_events: u64,
 }
 
 impl std::fmt::Debug for Store {
@@ -142,7 +147,13 @@ impl Store {
             errors: 0,
             last_error: None,
             dropped_pending: 0,
+            max_events: DEFAULT_MAX_EVENTS,
         })
+    }
+
+    /// Keep at most this many events on disk (at least 1).
+    pub fn set_max_events(&mut self, max: u64) {
+        self.max_events = max.max(1);
     }
 
     /// Open the database; a corrupt file is renamed to `<path>.corrupt-<unix
@@ -204,8 +215,8 @@ impl Store {
             return Ok(());
         }
         match self.write_pending() {
-            Ok(()) => {
-                self.stored += self.pending.len() as u64;
+            Ok(deleted) => {
+                self.stored = (self.stored + self.pending.len() as u64).saturating_sub(deleted);
                 self.pending.clear();
                 self.commits += 1;
                 self.last_commit_ns = crate::time::system_realtime_ns();
@@ -219,8 +230,10 @@ impl Store {
         }
     }
 
-    fn write_pending(&self) -> Result<(), StoreError> {
+    /// Returns how many old events were deleted to stay within `max_events`.
+    fn write_pending(&self) -> Result<u64, StoreError> {
         let txn = self.db.begin_write().map_err(|e| self.db_err(e))?;
+        let mut deleted = 0;
         {
             let mut table = txn.open_table(EVENTS).map_err(|e| self.db_err(e))?;
             for (id, ev) in &self.pending {
@@ -232,8 +245,19 @@ impl Store {
                     .insert(*id, bytes.as_slice())
                     .map_err(|e| self.db_err(e))?;
             }
+            // Retention, in the same transaction: the oldest ids go first.
+            let total = self.stored + self.pending.len() as u64;
+            let mut excess = total.saturating_sub(self.max_events);
+            while excess > 0 {
+                if table.pop_first().map_err(|e| self.db_err(e))?.is_none() {
+                    break;
+                }
+                excess -= 1;
+                deleted += 1;
+            }
         }
-        txn.commit().map_err(|e| self.db_err(e))
+        txn.commit().map_err(|e| self.db_err(e))?;
+        Ok(deleted)
     }
 
     /// The last `n` events (committed and queued), oldest first, optionally

@@ -9,7 +9,7 @@ mod db;
 mod event;
 mod task;
 
-pub use db::{Store, StoreError, StoredEvent};
+pub use db::{Store, StoreError, StoredEvent, DEFAULT_MAX_EVENTS};
 pub use event::{Event, EventSink, Severity};
 pub use task::{run_store_task, SharedEventRx, StoreHandle, BATCH_MAX_EVENTS};
 
