@@ -14,12 +14,15 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     (line, col)
 }
 
-/// The dotted key path (`receiver.baud`) defined on `line` (1-based), or the
-/// table named by a header on that line.
+/// The dotted key path (`receiver.baud`) whose definition covers `line`
+/// (1-based): the key on that line, or the key whose multi-line value
+/// continues there; a header line names its table.
 pub fn key_path_at_line(text: &str, line: usize) -> Option<String> {
     scan(text)
         .into_iter()
-        .find(|e| e.line == line)
+        .take_while(|e| e.line <= line)
+        .last()
+        .filter(|e| e.line == line || e.end_line >= line)
         .map(|e| e.path)
 }
 
@@ -38,6 +41,8 @@ pub fn find_key_line(text: &str, path: &str) -> Option<usize> {
 
 struct Entry {
     line: usize,
+    /// Last line of a multi-line value (== line otherwise).
+    end_line: usize,
     path: String,
 }
 
@@ -52,10 +57,12 @@ fn scan(text: &str) -> Vec<Entry> {
             if raw.matches(delim).count() % 2 == 1 {
                 in_ml_string = None;
             }
+            extend_last(&mut out, line);
             continue;
         }
         if depth > 0 {
             depth += bracket_balance(raw);
+            extend_last(&mut out, line);
             continue;
         }
         let l = raw.trim();
@@ -68,6 +75,7 @@ fn scan(text: &str) -> Vec<Entry> {
             table = normalize_key(&inner[..end]);
             out.push(Entry {
                 line,
+                end_line: line,
                 path: table.clone(),
             });
             continue;
@@ -81,7 +89,11 @@ fn scan(text: &str) -> Vec<Entry> {
         } else {
             format!("{table}.{key}")
         };
-        out.push(Entry { line, path });
+        out.push(Entry {
+            line,
+            end_line: line,
+            path,
+        });
         let value = &l[eq + 1..];
         for delim in ["\"\"\"", "'''"] {
             if value.matches(delim).count() % 2 == 1 {
@@ -91,6 +103,12 @@ fn scan(text: &str) -> Vec<Entry> {
         depth = bracket_balance(value).max(0);
     }
     out
+}
+
+fn extend_last(out: &mut [Entry], line: usize) {
+    if let Some(e) = out.last_mut() {
+        e.end_line = line;
+    }
 }
 
 /// Opening minus closing brackets/braces outside strings and comments.
@@ -158,7 +176,10 @@ mod tests {
         assert_eq!(find_key_line(DOC, "ntp.missing"), Some(5));
         assert_eq!(find_key_line(DOC, "nothing"), None);
         assert_eq!(key_path_at_line(DOC, 3).as_deref(), Some("receiver.baud"));
-        assert_eq!(key_path_at_line(DOC, 7), None);
+        // Inside a multi-line array: the array's key.
+        assert_eq!(key_path_at_line(DOC, 7).as_deref(), Some("ntp.allow"));
+        // A blank line after a key belongs to no key.
+        assert_eq!(key_path_at_line(DOC, 4), None);
         assert_eq!(line_col(DOC, 0), (1, 1));
         assert_eq!(line_col(DOC, DOC.find("baud").unwrap()), (3, 1));
     }

@@ -648,4 +648,35 @@ mod tests {
         assert_eq!(e.line(), Some(2), "{e}");
         assert_eq!(e.key(), Some("ntp.deny"), "{e}");
     }
+
+    #[test]
+    fn error_inside_multiline_array_names_the_array() {
+        let e =
+            Config::parse("[ntp]\nallow = [\n  \"10.0.0.0/8\",\n  5,\n]\n", "t.toml").unwrap_err();
+        assert_eq!(e.key(), Some("ntp.allow"), "{e}");
+        assert_eq!(e.line(), Some(4), "{e}");
+    }
+
+    proptest::proptest! {
+        /// Hostile text never panics, and an error's line is inside the document.
+        #[test]
+        fn arbitrary_text_never_panics(text in "[\\[\\]a-z=\"\\.\\-0-9 \\n{},#']{0,200}") {
+            if let Err(e) = Config::parse(&text, "t.toml") {
+                let lines = text.split('\n').count();
+                if let Some(l) = e.line() {
+                    proptest::prop_assert!(l >= 1 && l <= lines, "line {} of {}: {}", l, lines, e);
+                }
+            }
+        }
+
+        /// Single-byte corruptions of the shipped example never panic.
+        #[test]
+        fn corrupted_example_never_panics(pos in 0usize..4000, byte in proptest::num::u8::ANY) {
+            let mut bytes = include_bytes!("../../board/gnss-timeserver.toml").to_vec();
+            let pos = pos % bytes.len();
+            bytes[pos] = byte;
+            let text = String::from_utf8_lossy(&bytes);
+            let _ = Config::parse(&text, "t.toml");
+        }
+    }
 }
