@@ -382,3 +382,15 @@ fn mixed_stream_lets_ubx_drive_epochs() {
     n += rx.flush().is_some() as u32;
     assert_eq!(n, 3, "one epoch per second, not one per protocol");
 }
+
+#[test]
+fn eoe_for_another_itow_closes_the_open_epoch() {
+    let mut rx = Receiver::new();
+    rx.handle(&pvt(1000, 0));
+    let e = rx
+        .handle(&Message::NavEoe { itow_ms: 2000 })
+        .expect("epoch");
+    assert_eq!(e.fix.mode, FixMode::ThreeD);
+    assert_eq!(rx.flush(), None);
+    assert_eq!(rx.status().counters.epochs, 1);
+}
