@@ -78,6 +78,10 @@ impl Pending {
         self.count == 0
     }
 
+    pub fn has_time_pulse(&self) -> bool {
+        self.tim_tp.is_some()
+    }
+
     pub fn add(&mut self, msg: &Message) {
         let mut used = true;
         match msg {

@@ -129,6 +129,13 @@ impl Receiver {
             return self.flush();
         }
         let mut out = None;
+        if matches!(msg, Message::TimTp(_)) && self.pending.has_time_pulse() {
+            // One TIM-TP per epoch: receivers send it before the navigation
+            // messages of the epoch it belongs to (LEA-4T, M8T), so a second
+            // one means the open epoch is complete.
+            out = self.close();
+            self.key = None;
+        }
         if let Some(itow) = epoch_itow(msg) {
             self.ubx_active = true;
             self.nmea_ticks_since_ubx = 0;
