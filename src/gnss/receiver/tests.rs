@@ -382,3 +382,44 @@ fn mixed_stream_lets_ubx_drive_epochs() {
     n += rx.flush().is_some() as u32;
     assert_eq!(n, 3, "one epoch per second, not one per protocol");
 }
+
+#[test]
+fn eoe_for_another_itow_closes_the_open_epoch() {
+    let mut rx = Receiver::new();
+    rx.handle(&pvt(1000, 0));
+    let e = rx
+        .handle(&Message::NavEoe { itow_ms: 2000 })
+        .expect("epoch");
+    assert_eq!(e.fix.mode, FixMode::ThreeD);
+    assert_eq!(rx.flush(), None);
+    assert_eq!(rx.status().counters.epochs, 1);
+}
+
+#[test]
+fn tim_tp_before_navigation_belongs_to_that_epoch() {
+    // LEA-4T / M8T order: TIM-TP, then the epoch's NAV messages.
+    let tp = |tow_ms| {
+        Message::TimTp(TimTp {
+            tow_ms,
+            tow_sub_ms: 0,
+            q_err_ps: 5,
+            week: 2400,
+            flags: 0x03,
+            ref_info: 0,
+        })
+    };
+    let mut rx = Receiver::new();
+    let mut out = Vec::new();
+    for m in [tp(11_000), pvt(10_018, 0), tp(12_000), pvt(11_018, 1)] {
+        out.extend(rx.handle(&m));
+    }
+    out.extend(rx.flush());
+    let pulses: Vec<_> = out.iter().map(|e| e.time_pulse.map(|p| p.utc_ns)).collect();
+    assert_eq!(
+        pulses,
+        vec![
+            Some(gps_to_unix_ns(2400, 11_000, 0, 0)),
+            Some(gps_to_unix_ns(2400, 12_000, 0, 0)),
+        ]
+    );
+}
