@@ -956,4 +956,43 @@ mod tests {
         p[30..38].copy_from_slice(b"00070000");
         assert_eq!(parse_mon_ver(&p).unwrap().class, ReceiverClass::M8);
     }
+
+    proptest::proptest! {
+        /// Hostile replies never panic the state machine and it always ends
+        /// (Done or NmeaOnly) once time runs past every timeout.
+        #[test]
+        fn arbitrary_replies_never_panic_and_always_terminate(
+            frames in proptest::collection::vec(
+                (
+                    proptest::sample::select(vec![0x05u8, 0x0A, 0x0D, 0x06, 0x01]),
+                    proptest::sample::select(vec![0x00u8, 0x01, 0x04, 0x31]),
+                    proptest::collection::vec(proptest::num::u8::ANY, 0..120),
+                ),
+                0..40,
+            ),
+            survey in proptest::bool::ANY,
+        ) {
+            let params = ConfigureParams {
+                timing: if survey {
+                    TimingMode::SurveyIn { min_duration_s: 1, accuracy_limit_mm: 1 }
+                } else {
+                    TimingMode::Off
+                },
+                ..ConfigureParams::default()
+            };
+            let mut c = Configurator::new(params, None);
+            c.start(T0);
+            for (i, (class, id, payload)) in frames.iter().enumerate() {
+                let _ = c.on_ubx(*class, *id, payload, T0 + i as i64);
+                let _ = c.on_tick(T0 + i as i64);
+            }
+            for k in 1..200 {
+                let _ = c.on_tick(T0 + k * NS_PER_SEC);
+            }
+            proptest::prop_assert!(matches!(
+                c.report().state,
+                ConfigState::Done | ConfigState::NmeaOnly
+            ));
+        }
+    }
 }

@@ -619,4 +619,112 @@ mod tests {
             ubx(0x05, 0x00, &[0x06, 0x7F])
         );
     }
+
+    /// Run `seconds` epochs of `sc` through the real framer and receiver
+    /// model; returns every assembled epoch.
+    fn model_epochs(model: Model, sc: Scenario, seconds: i64) -> Vec<crate::gnss::GnssEpoch> {
+        let mut rx = ReceiverCore::new(model, sc, StartupOutput::Preconfigured, T0);
+        let mut framer = Framer::new();
+        let mut receiver = crate::gnss::Receiver::new();
+        let mut out = Vec::new();
+        for i in 0..seconds {
+            framer.push(&rx.epoch(T0 + i * NS_PER_SEC));
+            while let Some(f) = framer.next_frame() {
+                out.extend(receiver.handle_frame(&f));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn receiver_model_sees_each_scenario_as_intended() {
+        use crate::gnss::{AntennaStatus, FixMode, JammingState};
+        use crate::sim::scenario::{end_of_month_ns, JUMP_AFTER_S, TIME_JUMP_S};
+        for model in [Model::M8T, Model::F9T] {
+            // NAV-EOE closes each second's epoch: one epoch per second once
+            // UBX drives the boundaries (the very first second may split in
+            // two while NMEA still drives them).
+            let healthy = model_epochs(model, Scenario::Healthy, 4);
+            assert!(healthy.len() == 4 || healthy.len() == 5, "{model:?}");
+            for (i, e) in healthy[healthy.len() - 3..].iter().enumerate() {
+                let i = i + 1;
+                assert_eq!(e.fix.mode, FixMode::ThreeD);
+                let t = e.time.expect("time");
+                assert!(t.is_valid());
+                assert_eq!(t.utc_ns, T0 + i as i64 * NS_PER_SEC);
+                let tp = e.time_pulse.expect("TIM-TP");
+                assert_eq!(tp.utc_ns, T0 + (i as i64 + 1) * NS_PER_SEC, "next pulse");
+                assert_eq!(e.satellites.len(), 12);
+                assert_eq!(e.leap.map(|l| l.current), Some(18));
+            }
+
+            let loss = model_epochs(model, Scenario::SignalLoss, 2);
+            let last = loss.last().expect("epoch");
+            assert_eq!(last.fix.mode, FixMode::None);
+            assert!(last.time.is_none_or(|t| !t.is_valid()), "{:?}", last.time);
+            assert!(last.satellites.is_empty());
+            assert_eq!(
+                last.time_pulse.and_then(|p| p.qerr_ps),
+                None,
+                "qErr invalid without signal"
+            );
+
+            let last = |sc| model_epochs(model, sc, 2).pop().expect("epoch");
+            let open = last(Scenario::AntennaOpen);
+            assert_eq!(open.antenna.map(|a| a.status), Some(AntennaStatus::Open));
+
+            let l = last(Scenario::LeapAnnounced).leap.expect("leap");
+            assert_eq!(l.change, 1);
+            let t1 = T0 + NS_PER_SEC;
+            let to_event = (end_of_month_ns(t1) - t1) / NS_PER_SEC;
+            assert_eq!(l.time_to_change_s, Some(to_event));
+            assert_eq!(
+                last(Scenario::LeapNegative).leap.map(|l| l.change),
+                Some(-1)
+            );
+
+            let jump = model_epochs(model, Scenario::TimeJump, JUMP_AFTER_S + 2);
+            let times: Vec<i64> = jump.iter().filter_map(|e| Some(e.time?.utc_ns)).collect();
+            let steps: Vec<i64> = times.windows(2).map(|w| w[1] - w[0]).collect();
+            assert!(
+                steps.contains(&((TIME_JUMP_S + 1) * NS_PER_SEC)),
+                "{steps:?}"
+            );
+        }
+        let jam = model_epochs(Model::F9T, Scenario::Jamming, 2);
+        assert!(matches!(
+            jam.last().and_then(|e| e.security).map(|s| s.jamming),
+            Some(JammingState::Warning | JammingState::Critical)
+        ));
+    }
+
+    proptest::proptest! {
+        /// Whatever a host sends, the fake answers without panicking and
+        /// keeps producing decodable epochs.
+        #[test]
+        fn arbitrary_host_bytes_never_panic(
+            cmds in proptest::collection::vec(
+                (
+                    proptest::sample::select(vec![0x06u8, 0x0A, 0x01]),
+                    proptest::sample::select(vec![0x00u8, 0x01, 0x04, 0x31, 0x71, 0x8A, 0x8B]),
+                    proptest::collection::vec(proptest::num::u8::ANY, 0..60),
+                ),
+                0..30,
+            ),
+            noise in proptest::collection::vec(proptest::num::u8::ANY, 0..300),
+        ) {
+            for model in [Model::M8T, Model::F9T] {
+                let mut rx = ReceiverCore::new(model, Scenario::Healthy, StartupOutput::Preconfigured, T0);
+                let _ = rx.input(&noise, T0);
+                for (class, id, p) in &cmds {
+                    let _ = rx.input(&ubx(*class, *id, p), T0);
+                }
+                let mut framer = Framer::new();
+                framer.push(&rx.epoch(T0 + 3 * NS_PER_SEC));
+                while let Some(f) = framer.next_frame() {
+                    proptest::prop_assert!(!matches!(decode_frame(&f), Some(Err(_))));
+                }
+            }
+        }
+    }
 }
