@@ -207,3 +207,20 @@ fn survey_in_position_is_stored_and_used_after_restart() {
         (e.fix.mode == FixMode::Time).then_some(())
     });
 }
+
+#[test]
+fn true_time_offset_shifts_what_the_receiver_reports() {
+    let fake = FakeReceiver::spawn_with(FakeOptions {
+        true_time_offset_ns: 100 * gnss_timeserver::time::NS_PER_SEC,
+        ..FakeOptions::default()
+    })
+    .expect("fake");
+    let mut r = rig(fake.path(), quick_configure(), SharedStore::default());
+    let diff = r.wait_epoch("epoch with time", |e, at| {
+        let t = e.time.filter(|t| t.is_valid())?;
+        Some(t.utc_ns - at)
+    });
+    // Reported UTC runs 100 s ahead of the local clock (minus the delivery delay).
+    let s = gnss_timeserver::time::NS_PER_SEC;
+    assert!(diff > 90 * s && diff <= 100 * s, "{diff}");
+}

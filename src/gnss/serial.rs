@@ -276,6 +276,8 @@ impl<H: LinkHandler> Link<H> {
     /// Read until the device fails (returns the error) or we are stopped (None).
     fn read_until_error(&mut self, mut port: serialport::TTYPort) -> Option<String> {
         let mut buf = vec![0u8; 4096];
+        // Bytes queued before we opened carry no usable arrival time.
+        let _ = serialport::SerialPort::clear(&port, serialport::ClearBuffer::Input);
         let out = self.handler.connected(system_realtime_ns());
         if let Err(e) = write_all(&mut port, &out) {
             return Some(format!("write: {e}"));
@@ -432,8 +434,21 @@ impl EpochSink {
 impl MessageSink for EpochSink {
     fn message(&mut self, arrival_ns: i64, message: Message) {
         let closes_with_this = matches!(message, Message::NavEoe { .. });
+        // Replies to our commands and banners are not part of any epoch:
+        // they must not date the next one.
+        let content = !matches!(
+            message,
+            Message::AckAck { .. }
+                | Message::AckNak { .. }
+                | Message::MonVer(_)
+                | Message::Txt(_)
+                | Message::Other { .. }
+                | Message::UbxUnknown { .. }
+        );
         let Some(epoch) = self.receiver.handle(&message) else {
-            self.epoch_start_ns.get_or_insert(arrival_ns);
+            if content {
+                self.epoch_start_ns.get_or_insert(arrival_ns);
+            }
             return;
         };
         let start = if closes_with_this {

@@ -64,6 +64,10 @@ pub struct FakeOptions {
     /// `false`: the receiver ignores everything the host sends (an NMEA-only
     /// GPS, or UBX input disabled).
     pub accepts_commands: bool,
+    /// The fake's "true" UTC = CLOCK_REALTIME + this offset. `demo` can give
+    /// the system clock a visible error for the servo to remove; a simulated
+    /// PPS source must use the same offset.
+    pub true_time_offset_ns: i64,
 }
 
 impl Default for FakeOptions {
@@ -75,6 +79,7 @@ impl Default for FakeOptions {
             link: None,
             epoch_delay: Duration::from_millis(45),
             accepts_commands: true,
+            true_time_offset_ns: 0,
         }
     }
 }
@@ -85,8 +90,16 @@ struct Shared {
     stop: AtomicBool,
     /// Epoch output paused (receiver powered down, cable cut on a UART).
     muted: AtomicBool,
+    /// See [`FakeOptions::true_time_offset_ns`].
+    offset_ns: i64,
     written: AtomicU64,
     dropped: AtomicU64,
+}
+
+impl Shared {
+    fn true_now(&self) -> i64 {
+        system_realtime_ns() + self.offset_ns
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -137,7 +150,7 @@ impl FakeReceiver {
             std::os::unix::fs::symlink(&path, link)?;
         }
 
-        let now = system_realtime_ns();
+        let now = system_realtime_ns() + opts.true_time_offset_ns;
         let shared = Arc::new(Shared {
             core: Mutex::new(ReceiverCore::new(
                 opts.model,
@@ -148,6 +161,7 @@ impl FakeReceiver {
             master: Mutex::new(master),
             stop: AtomicBool::new(false),
             muted: AtomicBool::new(false),
+            offset_ns: opts.true_time_offset_ns,
             written: AtomicU64::new(0),
             dropped: AtomicU64::new(0),
         });
@@ -183,7 +197,7 @@ impl FakeReceiver {
     /// Switch scenario while running; unknown names list the valid ones.
     pub fn set_scenario(&self, name: &str) -> Result<(), UnknownScenario> {
         let sc: Scenario = name.parse()?;
-        lock(&self.shared.core).set_scenario(sc, system_realtime_ns());
+        lock(&self.shared.core).set_scenario(sc, self.shared.true_now());
         Ok(())
     }
 
@@ -208,7 +222,7 @@ impl FakeReceiver {
     /// Receiver reset mid-stream: torn frame, ~1 s silence, boot banner,
     /// configuration back to the startup state.
     pub fn reset(&self) {
-        let torn = lock(&self.shared.core).reset(system_realtime_ns());
+        let torn = lock(&self.shared.core).reset(self.shared.true_now());
         write_out(&self.shared, &torn);
     }
 
@@ -275,10 +289,10 @@ fn write_out(shared: &Shared, mut bytes: &[u8]) {
 }
 
 fn epoch_loop(shared: &Shared, delay_ns: i64) {
-    let mut next_second = system_realtime_ns().div_euclid(NS_PER_SEC) + 1;
+    let mut next_second = shared.true_now().div_euclid(NS_PER_SEC) + 1;
     while !shared.stop.load(Ordering::Relaxed) {
         let due = next_second * NS_PER_SEC + delay_ns;
-        let now = system_realtime_ns();
+        let now = shared.true_now();
         if now < due {
             // Short naps keep shutdown prompt.
             let nap = (due - now).min(50_000_000);
@@ -309,7 +323,7 @@ fn command_loop(shared: &Shared, mut master: File, accepts_commands: bool) {
             Ok(0) => std::thread::sleep(Duration::from_millis(20)),
             Ok(_) if !accepts_commands => {}
             Ok(n) => {
-                let reply = lock(&shared.core).input(&buf[..n], system_realtime_ns());
+                let reply = lock(&shared.core).input(&buf[..n], shared.true_now());
                 if !reply.is_empty() {
                     write_out(shared, &reply);
                 }
