@@ -228,7 +228,8 @@ pub enum TimingMode {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConfigureParams {
-    /// Baud rate written back in CFG-PRT (M8): the rate we are talking at.
+    /// Baud rate written back in CFG-PRT (M8): MUST be the rate we are
+    /// talking at (`spawn_gnss_input` sets it from the serial parameters).
     pub baud: u32,
     pub timing: TimingMode,
     /// How long to wait for ACK/NAK (and for the MON-VER reply).

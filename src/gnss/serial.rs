@@ -612,6 +612,11 @@ pub fn spawn_gnss_input(
     survey_store: Box<dyn SurveyStore>,
     events: EventSink,
 ) -> std::io::Result<GnssInput> {
+    // CFG-PRT must restate the rate we talk at, never change it under us.
+    let configure = configure.map(|c| ConfigureParams {
+        baud: params.baud,
+        ..c
+    });
     let (tx, epochs) = tokio::sync::mpsc::channel(64);
     let (sink, receiver_status) = EpochSink::new(Receiver::new(), tx);
     let ingest = Ingest::new(configure, survey_store, events.clone(), sink);
