@@ -224,3 +224,63 @@ fn true_time_offset_shifts_what_the_receiver_reports() {
     let s = gnss_timeserver::time::NS_PER_SEC;
     assert!(diff > 90 * s && diff <= 100 * s, "{diff}");
 }
+
+#[test]
+fn configuration_lost_without_a_banner_is_noticed_and_redone() {
+    use gnss_timeserver::gnss::message::Message;
+    use gnss_timeserver::gnss::serial::{self, Ingest, MessageSink};
+    struct Sink(std::sync::mpsc::Sender<(i64, bool)>);
+    impl MessageSink for Sink {
+        fn message(&mut self, at: i64, m: Message) {
+            let _ = self.0.send((at, matches!(m, Message::NavPvt(_))));
+        }
+    }
+    let fake = FakeReceiver::spawn_with(FakeOptions {
+        model: Model::M8T,
+        startup: StartupOutput::FactoryDefaults,
+        ..FakeOptions::default()
+    })
+    .expect("fake");
+    let (events, mut ev_rx) = EventSink::channel(64);
+    let (tx, rx) = std::sync::mpsc::channel();
+    let ingest = Ingest::new(
+        Some(quick_configure()),
+        Box::new(SharedStore::default()),
+        events.clone(),
+        Sink(tx),
+    )
+    .with_ubx_watchdog(Duration::from_millis(1500));
+    let params = SerialParams {
+        read_timeout: Duration::from_millis(50),
+        ..SerialParams::new(fake.path(), 115_200)
+    };
+    let _task = serial::spawn(params, ingest, events).expect("spawn");
+    let wait_pvt = |after: i64| {
+        let end = Instant::now() + DEADLINE;
+        loop {
+            let left = end.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(left) {
+                Ok((at, true)) if at > after => return,
+                Ok(_) => {}
+                Err(_) => panic!("no NAV-PVT after {after}"),
+            }
+        }
+    };
+    wait_pvt(0);
+    fake.forget_configuration();
+    let lost_at = system_realtime_ns();
+    // UBX stops; the watchdog notices while NMEA continues and configures again.
+    let end = Instant::now() + DEADLINE;
+    let mut kinds = Vec::new();
+    loop {
+        if let Ok(ev) = ev_rx.try_recv() {
+            kinds.push(ev.kind.clone());
+            if ev.kind == "gnss.reconfigure" {
+                break;
+            }
+        }
+        assert!(Instant::now() < end, "no gnss.reconfigure; got {kinds:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    wait_pvt(lost_at + 1_000_000_000);
+}

@@ -13,7 +13,7 @@
 //! [`Ingest`] is the standard handler: Framer → receiver configuration
 //! ([`Configurator`]) → decoded messages to a [`MessageSink`].
 
-use super::configure::{Configurator, ConfigureParams, ConfigureReport, SurveyStore};
+use super::configure::{ConfigState, Configurator, ConfigureParams, ConfigureReport, SurveyStore};
 use super::framer::{Frame, Framer};
 use super::message::{decode_frame, Message};
 use super::{DecodeError, GnssEpoch, Receiver, ReceiverStatus, SerialStatus};
@@ -490,6 +490,15 @@ pub struct Ingest<S: MessageSink> {
     events: EventSink,
     sink: S,
     decode_errors: u64,
+    /// UBX navigation silent this long while NMEA flows, after a completed
+    /// configuration: the receiver lost its settings without a boot banner.
+    ubx_watchdog_ns: i64,
+    last_ubx_nav_ns: Option<i64>,
+    last_nmea_ns: Option<i64>,
+    last_start_ns: i64,
+    /// Last watchdog-triggered restart: at most one per 12 watchdog periods,
+    /// so a receiver that ACKs but never sends UBX is not nagged forever.
+    last_watchdog_ns: Option<i64>,
 }
 
 impl<S: MessageSink> Ingest<S> {
@@ -508,6 +517,26 @@ impl<S: MessageSink> Ingest<S> {
             events,
             sink,
             decode_errors: 0,
+            ubx_watchdog_ns: 5 * NS_PER_SEC,
+            last_ubx_nav_ns: None,
+            last_nmea_ns: None,
+            last_start_ns: 0,
+            last_watchdog_ns: None,
+        }
+    }
+
+    /// See the `ubx_watchdog_ns` field; default 5 s.
+    pub fn with_ubx_watchdog(mut self, after: Duration) -> Self {
+        self.ubx_watchdog_ns = i64::try_from(after.as_nanos()).unwrap_or(i64::MAX);
+        self
+    }
+
+    fn restart_configuration(&mut self, now_ns: i64) -> Vec<u8> {
+        self.last_start_ns = now_ns;
+        self.last_ubx_nav_ns = None;
+        match &mut self.configurator {
+            Some(c) => c.start(now_ns),
+            None => Vec::new(),
         }
     }
 
@@ -545,10 +574,8 @@ impl<S: MessageSink> LinkHandler for Ingest<S> {
         // Bytes from before the outage are not part of the new stream.
         self.framer = Framer::new();
         self.sink.link(true, now_ns);
-        let out = match &mut self.configurator {
-            Some(c) => c.start(now_ns),
-            None => Vec::new(),
-        };
+        self.last_nmea_ns = None;
+        let out = self.restart_configuration(now_ns);
         self.drain_configurator();
         out
     }
@@ -557,10 +584,19 @@ impl<S: MessageSink> LinkHandler for Ingest<S> {
         let mut out = Vec::new();
         self.framer.push(bytes);
         while let Some(frame) = self.framer.next_frame() {
+            match &frame {
+                Frame::Ubx(u) if u.class == 0x01 => self.last_ubx_nav_ns = Some(arrival_ns),
+                Frame::Nmea(_) => self.last_nmea_ns = Some(arrival_ns),
+                _ => {}
+            }
             if let Some(c) = &mut self.configurator {
                 match &frame {
                     Frame::Ubx(u) => out.extend(c.on_ubx(u.class, u.id, u.payload, arrival_ns)),
-                    Frame::Nmea(s) if is_boot_banner(s) => out.extend(c.start(arrival_ns)),
+                    Frame::Nmea(s) if is_boot_banner(s) => {
+                        self.last_start_ns = arrival_ns;
+                        self.last_ubx_nav_ns = None;
+                        out.extend(c.start(arrival_ns));
+                    }
                     _ => {}
                 }
             }
@@ -578,10 +614,35 @@ impl<S: MessageSink> LinkHandler for Ingest<S> {
     }
 
     fn tick(&mut self, now_ns: i64) -> Vec<u8> {
-        let out = match &mut self.configurator {
+        let mut out = match &mut self.configurator {
             Some(c) => c.on_tick(now_ns),
             None => Vec::new(),
         };
+        let configured = self
+            .configurator
+            .as_ref()
+            .is_some_and(|c| c.report().state == ConfigState::Done);
+        let nmea_flowing = self
+            .last_nmea_ns
+            .is_some_and(|t| now_ns - t < 2 * NS_PER_SEC);
+        let ubx_since = self.last_ubx_nav_ns.unwrap_or(self.last_start_ns);
+        if configured
+            && nmea_flowing
+            && now_ns - ubx_since > self.ubx_watchdog_ns
+            && now_ns - self.last_start_ns > self.ubx_watchdog_ns
+            && self
+                .last_watchdog_ns
+                .is_none_or(|t| now_ns - t > self.ubx_watchdog_ns.saturating_mul(12))
+        {
+            self.last_watchdog_ns = Some(now_ns);
+            self.events.emit(Event::new(
+                now_ns,
+                "gnss.reconfigure",
+                Severity::Notice,
+                "UBX navigation stopped while NMEA continues: configuring again",
+            ));
+            out.extend(self.restart_configuration(now_ns));
+        }
         self.drain_configurator();
         out
     }

@@ -157,6 +157,12 @@ impl ReceiverCore {
         torn[..40].to_vec()
     }
 
+    /// Lose the configuration without a reset banner (e.g. a brown-out with
+    /// TXT output disabled): back to the startup output.
+    pub fn forget_configuration(&mut self) {
+        self.load_startup_config();
+    }
+
     /// All bytes of the epoch at true UTC second `t_ns`.
     pub fn epoch(&mut self, t_ns: i64) -> Vec<u8> {
         let mut out = Vec::with_capacity(3000);

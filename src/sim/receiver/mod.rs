@@ -232,6 +232,11 @@ impl FakeReceiver {
         self.shared.muted.store(!on, Ordering::Relaxed);
     }
 
+    /// Lose the configuration silently (no boot banner).
+    pub fn forget_configuration(&self) {
+        lock(&self.shared.core).forget_configuration();
+    }
+
     /// Raw bytes injected into the stream (garbage tests).
     pub fn inject(&self, bytes: &[u8]) {
         write_out(&self.shared, bytes);
