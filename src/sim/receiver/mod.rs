@@ -17,6 +17,9 @@ pub mod core;
 pub mod messages;
 pub mod wire;
 
+#[cfg(test)]
+mod tests;
+
 pub use self::core::{CommandRecord, ReceiverCore, StartupOutput};
 
 use crate::sim::scenario::{Conditions, Scenario, UnknownScenario};
