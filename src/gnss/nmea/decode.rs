@@ -99,8 +99,8 @@ fn via_crate(sentence: &str, talker: &str) -> Option<Message> {
             lon_deg: g.longitude,
             quality: g.fix_type.map(fix_type_code).unwrap_or(0),
             num_sats: g.fix_satellites,
-            hdop: g.hdop.map(f64::from),
-            alt_msl_m: g.altitude.map(f64::from),
+            hdop: g.hdop.map(f32_decimal),
+            alt_msl_m: g.altitude.map(f32_decimal),
         }),
         nmea::ParseResult::ZDA(z) => Message::Zda(Zda {
             talker,
@@ -112,6 +112,12 @@ fn via_crate(sentence: &str, talker: &str) -> Option<Message> {
         }),
         _ => return None,
     })
+}
+
+/// The crate parses into f32; going through its shortest decimal form keeps
+/// "0.9" as 0.9 instead of 0.899999976.
+fn f32_decimal(x: f32) -> f64 {
+    x.to_string().parse().unwrap_or(x as f64)
 }
 
 fn time_from_chrono(t: chrono::NaiveTime) -> NmeaTime {
@@ -472,12 +478,12 @@ fn pubx(fields: &[&str]) -> Result<Message, DecodeError> {
             Pubx::Satellites { sats }
         }
         4 => {
-            let leap = f.get(5);
+            let leap = f.get(4);
             let leap_is_default = leap.ends_with('D');
             Pubx::Time {
                 time: f.time(0),
                 date: parse_ddmmyy(f.get(1)),
-                week: f.num(4),
+                week: f.num(3),
                 leap_s: leap.trim_end_matches('D').parse().ok(),
                 leap_is_default,
             }

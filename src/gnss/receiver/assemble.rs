@@ -6,7 +6,7 @@ use super::status::ReceiverCounters;
 use super::Memory;
 use crate::gnss::message::*;
 use crate::gnss::*;
-use crate::time::{days_from_civil, utc_from_fields, UnixNanos, NS_PER_SEC, SECS_PER_DAY};
+use crate::time::{days_from_civil, utc_from_fields, UnixNanos, NS_PER_SEC};
 
 /// 1980-01-06T00:00:00Z, the GPS epoch, in Unix seconds.
 pub const GPS_EPOCH_UNIX_S: i64 = 315_964_800;
@@ -21,9 +21,9 @@ pub fn resolve_week(week: u32, pivot: u32) -> u32 {
         return week;
     }
     let base = pivot - pivot % 1024;
-    let w = base + week;
+    let w = base.saturating_add(week);
     if w < pivot {
-        w + 1024
+        w.saturating_add(1024)
     } else {
         w
     }
@@ -76,6 +76,10 @@ pub(crate) struct Pending {
 impl Pending {
     pub fn is_empty(&self) -> bool {
         self.count == 0
+    }
+
+    pub fn has_time_pulse(&self) -> bool {
+        self.tim_tp.is_some()
     }
 
     pub fn add(&mut self, msg: &Message) {
@@ -650,7 +654,6 @@ fn antenna_power(p: u8) -> AntennaPower {
 fn next_day(d: NmeaDate) -> Option<NmeaDate> {
     let days = days_from_civil(d.year as i64, d.month as u32, d.day as u32) + 1;
     let (y, m, dd) = crate::time::civil_from_days(days);
-    let _ = SECS_PER_DAY;
     Some(NmeaDate {
         year: u16::try_from(y).ok()?,
         month: m as u8,

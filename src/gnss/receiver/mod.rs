@@ -117,7 +117,25 @@ impl Receiver {
     pub fn handle(&mut self, msg: &Message) -> Option<GnssEpoch> {
         self.status.counters.messages += 1;
         self.note_side_effects(msg);
+        if let Message::NavEoe { itow_ms } = msg {
+            // End of epoch: close the epoch of this iTOW. An EOE for another
+            // iTOW (its epoch's messages were lost) closes whatever is open.
+            self.ubx_active = true;
+            self.nmea_ticks_since_ubx = 0;
+            if self.key == Some(Key::Ubx(*itow_ms)) {
+                self.pending.add(msg);
+            }
+            // Late messages with this iTOW start a fresh epoch, not a merge.
+            return self.flush();
+        }
         let mut out = None;
+        if matches!(msg, Message::TimTp(_)) && self.pending.has_time_pulse() {
+            // One TIM-TP per epoch: receivers send it before the navigation
+            // messages of the epoch it belongs to (LEA-4T, M8T), so a second
+            // one means the open epoch is complete.
+            out = self.close();
+            self.key = None;
+        }
         if let Some(itow) = epoch_itow(msg) {
             self.ubx_active = true;
             self.nmea_ticks_since_ubx = 0;
@@ -135,12 +153,6 @@ impl Receiver {
             }
         }
         self.pending.add(msg);
-        if matches!(msg, Message::NavEoe { .. }) {
-            let closed = self.close();
-            // Late messages with this iTOW start a fresh epoch, not a merge.
-            self.key = None;
-            return out.or(closed);
-        }
         out
     }
 
@@ -210,7 +222,6 @@ fn epoch_itow(msg: &Message) -> Option<u32> {
         Message::NavTimeUtc(m) => m.itow_ms,
         Message::NavTimeGps(m) => m.itow_ms,
         Message::NavClock(m) => m.itow_ms,
-        Message::NavEoe { itow_ms } => *itow_ms,
         _ => return None,
     })
 }

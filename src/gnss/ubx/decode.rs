@@ -173,6 +173,15 @@ fn via_crate(class: u8, id: u8, payload: &[u8]) -> Result<Message, DecodeError> 
                 valid: s.valid() == 1,
                 active: s.active() == 1,
             }),
+            // The crate's validation (length, fields) failed: it falls back
+            // to "unknown" instead of an error.
+            PacketRef::Unknown(_) => {
+                return Err(DecodeError::Crate {
+                    class,
+                    id,
+                    reason: format!("payload of {} bytes failed validation", payload.len()),
+                })
+            }
             _ => Message::Other { class, id },
         })
     }));
@@ -229,11 +238,14 @@ fn nav_sat(p: &[u8]) -> Result<Message, DecodeError> {
         };
         let flags = r.u32(o + 8);
         let (el, az) = (r.i8(o + 3), r.i16(o + 4));
+        // The spec: elevation out of +/-90 is unknown, and then so is the
+        // azimuth (the receiver sends a 0 placeholder).
+        let el_known = (-90..=90).contains(&el);
         sats.push(SatView {
             gnss,
             svid: r.u8(o + 1) as u16,
-            el_deg: (-90..=90).contains(&el).then_some(el as i16),
-            az_deg: (0..=360).contains(&az).then_some(az),
+            el_deg: el_known.then_some(el as i16),
+            az_deg: (el_known && (0..=360).contains(&az)).then_some(az),
             cn0_dbhz: Some(r.u8(o + 2)),
             used: flags & 0x08 != 0,
             healthy: match (flags >> 4) & 0x3 {
