@@ -2,6 +2,54 @@
 
 pub const UART1OUTPROT_UBX: u32 = 0x1074_0001;
 pub const UART1OUTPROT_NMEA: u32 = 0x1074_0002;
+pub const UART2OUTPROT_UBX: u32 = 0x1076_0001;
+pub const UART2OUTPROT_NMEA: u32 = 0x1076_0002;
+pub const USBOUTPROT_UBX: u32 = 0x1078_0001;
+pub const USBOUTPROT_NMEA: u32 = 0x1078_0002;
+
+/// The receiver port the host talks to: CFG-MSGOUT keys exist per port
+/// (UART1 = base, UART2 = base + 1, USB = base + 2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Port {
+    #[default]
+    Uart1,
+    Uart2,
+    Usb,
+}
+
+impl Port {
+    fn msgout_offset(self) -> u32 {
+        match self {
+            Port::Uart1 => 0,
+            Port::Uart2 => 1,
+            Port::Usb => 2,
+        }
+    }
+    /// (UBX, NMEA) output-protocol keys of the port.
+    pub fn outprot_keys(self) -> (u32, u32) {
+        match self {
+            Port::Uart1 => (UART1OUTPROT_UBX, UART1OUTPROT_NMEA),
+            Port::Uart2 => (UART2OUTPROT_UBX, UART2OUTPROT_NMEA),
+            Port::Usb => (USBOUTPROT_UBX, USBOUTPROT_NMEA),
+        }
+    }
+    /// A u-blox receiver on its own USB port shows up as a CDC-ACM device
+    /// (`/dev/ttyACM*`, `/dev/serial/by-id/usb-u-blox*`); anything else
+    /// (GPIO UART, USB-serial bridge) reaches the receiver's UART1.
+    pub fn guess(device: &std::path::Path) -> Port {
+        let resolved = std::fs::canonicalize(device).unwrap_or_else(|_| device.to_path_buf());
+        let looks_usb = |p: &std::path::Path| {
+            let s = p.to_string_lossy();
+            s.contains("ttyACM") || s.contains("usb-u-blox")
+        };
+        if looks_usb(device) || looks_usb(&resolved) {
+            Port::Usb
+        } else {
+            Port::Uart1
+        }
+    }
+}
 
 pub const TP_PULSE_DEF: u32 = 0x2005_0023;
 pub const TP_PULSE_LENGTH_DEF: u32 = 0x2005_0030;
@@ -41,9 +89,13 @@ pub const MSGOUT_UART1: [(u32, (u8, u8)); 12] = [
     (0x2091_0160, (0x01, 0x61)), // NAV-EOE
 ];
 
-const OTHER_KNOWN: [u32; 22] = [
+const OTHER_KNOWN: [u32; 26] = [
     UART1OUTPROT_UBX,
     UART1OUTPROT_NMEA,
+    UART2OUTPROT_UBX,
+    UART2OUTPROT_NMEA,
+    USBOUTPROT_UBX,
+    USBOUTPROT_NMEA,
     TP_PULSE_DEF,
     TP_PULSE_LENGTH_DEF,
     TP_PERIOD_TP1,
@@ -77,15 +129,20 @@ pub fn value_size(key: u32) -> Option<usize> {
     }
 }
 
+/// The message a CFG-MSGOUT key (of any of UART1, UART2, USB) controls.
 pub fn msgout_message(key: u32) -> Option<(u8, u8)> {
     MSGOUT_UART1
         .iter()
-        .find(|(k, _)| *k == key)
+        .find(|(k, _)| (0..=2).any(|off| key.checked_sub(off) == Some(*k)))
         .map(|(_, id)| *id)
 }
 
-pub fn msgout_key(id: (u8, u8)) -> Option<u32> {
-    MSGOUT_UART1.iter().find(|(_, m)| *m == id).map(|(k, _)| *k)
+/// The CFG-MSGOUT key of message `id` on `port`.
+pub fn msgout_key(id: (u8, u8), port: Port) -> Option<u32> {
+    MSGOUT_UART1
+        .iter()
+        .find(|(_, m)| *m == id)
+        .map(|(k, _)| k + port.msgout_offset())
 }
 
 pub fn is_known(key: u32) -> bool {

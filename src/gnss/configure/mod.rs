@@ -40,6 +40,10 @@ pub struct ConfigureParams {
     /// talking at (`spawn_gnss_input` sets it from the serial parameters).
     pub baud: u32,
     pub timing: TimingMode,
+    /// Receiver port we are connected to (F9 message-output keys are per
+    /// port). `None`: guessed from the device path by `spawn_gnss_input`
+    /// (`keys::Port::guess`), UART1 when used directly.
+    pub port: Option<keys::Port>,
     /// How long to wait for ACK/NAK (and for the MON-VER reply).
     pub ack_timeout_ns: i64,
     /// Extra attempts after the first one.
@@ -51,6 +55,7 @@ impl Default for ConfigureParams {
         Self {
             baud: 115_200,
             timing: TimingMode::Off,
+            port: None,
             ack_timeout_ns: NS_PER_SEC,
             retries: 2,
         }

@@ -169,11 +169,13 @@ impl Configurator {
                 payload: p,
             }
         };
-        let mut out_kv = vec![(keys::UART1OUTPROT_UBX, 1), (keys::UART1OUTPROT_NMEA, 1)];
+        let port = self.params.port.unwrap_or_default();
+        let (ubx_out, nmea_out) = port.outprot_keys();
+        let mut out_kv = vec![(ubx_out, 1), (nmea_out, 1)];
         out_kv.extend(
             self.wanted_messages(ReceiverClass::F9)
                 .into_iter()
-                .filter_map(keys::msgout_key)
+                .filter_map(|id| keys::msgout_key(id, port))
                 .map(|k| (k, 1)),
         );
         let tp_kv = [

@@ -233,3 +233,50 @@ proptest::proptest! {
         ));
     }
 }
+
+#[test]
+fn msgout_keys_follow_the_port() {
+    use keys::Port;
+    assert_eq!(
+        keys::msgout_key((0x01, 0x07), Port::Uart1),
+        Some(0x2091_0007)
+    );
+    assert_eq!(keys::msgout_key((0x01, 0x07), Port::Usb), Some(0x2091_0009));
+    assert_eq!(keys::msgout_message(0x2091_0009), Some((0x01, 0x07)));
+    assert_eq!(keys::msgout_message(0x2091_0008), Some((0x01, 0x07)));
+    assert_eq!(keys::msgout_message(0x2091_000a), None, "SPI is not ours");
+    assert_eq!(Port::guess(std::path::Path::new("/dev/ttyACM0")), Port::Usb);
+    assert_eq!(
+        Port::guess(std::path::Path::new(
+            "/dev/serial/by-id/usb-u-blox_AG_ZED-F9T-if00"
+        )),
+        Port::Usb
+    );
+    assert_eq!(
+        Port::guess(std::path::Path::new("/dev/ttyAMA0")),
+        Port::Uart1
+    );
+    assert_eq!(
+        Port::guess(std::path::Path::new("/dev/ttyUSB0")),
+        Port::Uart1
+    );
+}
+
+#[test]
+fn f9t_over_usb_gets_usb_keys() {
+    let mut c = Configurator::new(
+        ConfigureParams {
+            port: Some(keys::Port::Usb),
+            ..ConfigureParams::default()
+        },
+        None,
+    );
+    c.start(T0);
+    let ver = crate::sim::receiver::messages::mon_ver(Model::F9T);
+    let valset = c.on_ubx(0x0A, 0x04, &ver, T0);
+    assert_eq!(&valset[2..4], &[0x06, 0x8A]);
+    let has_key = |k: u32| valset.windows(4).any(|w| w == k.to_le_bytes());
+    assert!(has_key(0x2091_0009), "NAV-PVT on USB");
+    assert!(has_key(keys::USBOUTPROT_UBX));
+    assert!(!has_key(0x2091_0007), "no UART1 key");
+}

@@ -311,6 +311,9 @@ pub fn spawn_gnss_input(
     // CFG-PRT must restate the rate we talk at, never change it under us.
     let configure = configure.map(|c| ConfigureParams {
         baud: params.baud,
+        port: c
+            .port
+            .or_else(|| Some(crate::gnss::configure::keys::Port::guess(&params.device))),
         ..c
     });
     let (tx, epochs) = tokio::sync::mpsc::channel(64);

@@ -413,9 +413,22 @@ impl ReceiverCore {
                 mode = Some(v as u8);
             } else if k == keys::TMODE_SVIN_MIN_DUR {
                 min_dur = v as u32;
-            } else if k == keys::UART1OUTPROT_NMEA {
+            } else if [
+                keys::UART1OUTPROT_NMEA,
+                keys::UART2OUTPROT_NMEA,
+                keys::USBOUTPROT_NMEA,
+            ]
+            .contains(&k)
+            {
+                // The fake has one port: whichever the host names is it.
                 self.nmea_out = v != 0;
-            } else if k == keys::UART1OUTPROT_UBX {
+            } else if [
+                keys::UART1OUTPROT_UBX,
+                keys::UART2OUTPROT_UBX,
+                keys::USBOUTPROT_UBX,
+            ]
+            .contains(&k)
+            {
                 self.ubx_out = v != 0;
             }
         }
