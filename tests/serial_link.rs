@@ -284,3 +284,46 @@ fn configuration_lost_without_a_banner_is_noticed_and_redone() {
     }
     wait_pvt(lost_at + 1_000_000_000);
 }
+
+#[test]
+fn receiver_at_another_baud_is_found_and_configured_for_it() {
+    // A factory-default M8T talks at 9600; the daemon is configured for 115200.
+    let fake = FakeReceiver::spawn_with(FakeOptions {
+        model: Model::M8T,
+        startup: StartupOutput::FactoryDefaults,
+        baud: Some(9_600),
+        ..FakeOptions::default()
+    })
+    .expect("fake");
+    let (sink, events) = EventSink::channel(256);
+    let params = SerialParams {
+        read_timeout: Duration::from_millis(50),
+        autobaud_window: Duration::from_millis(1200),
+        ..SerialParams::new(fake.path(), 115_200)
+    };
+    let input = spawn_gnss_input(
+        params,
+        Some(quick_configure()),
+        Box::new(SharedStore::default()),
+        sink,
+    )
+    .expect("spawn");
+    let mut r = Rig {
+        input,
+        events,
+        seen: Vec::new(),
+    };
+    let ev = r.wait_event("serial.baud_detected");
+    assert!(ev.details.contains("9600"), "{}", ev.details);
+    let s = r.wait_status("configured at 9600", |s| {
+        s.baud == 9_600 && s.configuration.as_ref().map(|c| c.state) == Some(ConfigState::Done)
+    });
+    let conf = s.configuration.expect("report");
+    assert!(conf.failed.is_empty(), "{:?}", conf.failed);
+    r.wait_epoch("3D fix at 9600", |e, _| {
+        (e.fix.mode == FixMode::ThreeD).then_some(())
+    });
+    // At 9600 an epoch with NMEA would not fit in its second: CFG-PRT
+    // switched the receiver's NMEA output off.
+    assert!(!fake.nmea_output(), "NMEA still on at 9600 baud");
+}

@@ -141,6 +141,11 @@ impl Configurator {
         }
     }
 
+    /// The line rate changed (autobaud): CFG-PRT must restate the new one.
+    pub fn set_baud(&mut self, baud: u32) {
+        self.params.baud = baud;
+    }
+
     pub fn report(&self) -> &ConfigureReport {
         &self.report
     }

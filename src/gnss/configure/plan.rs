@@ -45,6 +45,12 @@ impl Configurator {
         v
     }
 
+    /// A timing epoch is ~0.5 kB of UBX plus ~0.7 kB of NMEA: below 38400
+    /// baud (≈3.8 kB/s) NMEA is switched off so the UBX epoch fits in its second.
+    fn nmea_fits(&self) -> bool {
+        self.params.baud >= 38_400
+    }
+
     pub(super) fn plan(&mut self, class: ReceiverClass) -> Vec<Step> {
         let survey = self.survey_plan();
         match class {
@@ -72,12 +78,14 @@ impl Configurator {
 
     fn plan_m8(&self, survey: Option<(u8, Option<SurveyPosition>)>) -> Vec<Step> {
         let mut steps = Vec::new();
-        // CFG-PRT UART1: 8N1 at our baud, UBX+NMEA in and out.
+        // CFG-PRT UART1: 8N1 at our baud, UBX+NMEA in; out UBX (+ NMEA when
+        // the line is fast enough).
+        let out_proto: u16 = if self.nmea_fits() { 0x0003 } else { 0x0001 };
         let mut prt = vec![1u8, 0, 0, 0];
         prt.extend_from_slice(&0x0000_08D0u32.to_le_bytes());
         prt.extend_from_slice(&self.params.baud.to_le_bytes());
         prt.extend_from_slice(&0x0003u16.to_le_bytes());
-        prt.extend_from_slice(&0x0003u16.to_le_bytes());
+        prt.extend_from_slice(&out_proto.to_le_bytes());
         prt.extend_from_slice(&[0, 0, 0, 0]);
         steps.push(Step {
             name: "CFG-PRT UART1".into(),
@@ -171,7 +179,7 @@ impl Configurator {
         };
         let port = self.params.port.unwrap_or_default();
         let (ubx_out, nmea_out) = port.outprot_keys();
-        let mut out_kv = vec![(ubx_out, 1), (nmea_out, 1)];
+        let mut out_kv = vec![(ubx_out, 1), (nmea_out, u64::from(self.nmea_fits()))];
         out_kv.extend(
             self.wanted_messages(ReceiverClass::F9)
                 .into_iter()

@@ -134,6 +134,8 @@ pub struct Ingest<S: MessageSink> {
     /// Last watchdog-triggered restart: at most one per 12 watchdog periods,
     /// so a receiver that ACKs but never sends UBX is not nagged forever.
     last_watchdog_ns: Option<i64>,
+    /// Valid frames since the last (re)connect or rate change.
+    frames_since_connect: u64,
 }
 
 impl<S: MessageSink> Ingest<S> {
@@ -157,6 +159,7 @@ impl<S: MessageSink> Ingest<S> {
             last_nmea_ns: None,
             last_start_ns: 0,
             last_watchdog_ns: None,
+            frames_since_connect: 0,
         }
     }
 
@@ -205,7 +208,11 @@ fn is_boot_banner(sentence: &str) -> bool {
 }
 
 impl<S: MessageSink> LinkHandler for Ingest<S> {
-    fn connected(&mut self, now_ns: i64) -> Vec<u8> {
+    fn connected(&mut self, now_ns: i64, baud: u32) -> Vec<u8> {
+        self.frames_since_connect = 0;
+        if let Some(c) = &mut self.configurator {
+            c.set_baud(baud);
+        }
         // Bytes from before the outage are not part of the new stream.
         self.framer = Framer::new();
         self.sink.link(true, now_ns);
@@ -219,6 +226,7 @@ impl<S: MessageSink> LinkHandler for Ingest<S> {
         let mut out = Vec::new();
         self.framer.push(bytes);
         while let Some(frame) = self.framer.next_frame() {
+            self.frames_since_connect += 1;
             match &frame {
                 Frame::Ubx(u) if u.class == 0x01 => self.last_ubx_nav_ns = Some(arrival_ns),
                 Frame::Nmea(_) => self.last_nmea_ns = Some(arrival_ns),
@@ -284,6 +292,11 @@ impl<S: MessageSink> LinkHandler for Ingest<S> {
 
     fn disconnected(&mut self, now_ns: i64) {
         self.sink.link(false, now_ns);
+    }
+
+    fn frames_seen(&self) -> Option<bool> {
+        // A few frames: one checksum-valid frame can happen by chance in noise.
+        Some(self.frames_since_connect >= 3)
     }
 
     fn configure_report(&self) -> Option<&ConfigureReport> {

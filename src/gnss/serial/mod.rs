@@ -42,6 +42,11 @@ pub struct SerialParams {
     /// No byte for this long while open: `serial.silent` (a UART whose
     /// receiver lost power or cable never reports an error, it just goes quiet).
     pub silence_timeout: Duration,
+    /// Rates to try when bytes arrive but nothing decodes at `baud`
+    /// (u-blox receivers ship at 9600 or 38400). Empty: never change the rate.
+    pub baud_candidates: Vec<u32>,
+    /// How long undecodable bytes may flow before the next rate is tried.
+    pub autobaud_window: Duration,
 }
 
 impl SerialParams {
@@ -53,6 +58,8 @@ impl SerialParams {
             backoff_max: Duration::from_secs(4),
             read_timeout: Duration::from_millis(100),
             silence_timeout: Duration::from_secs(5),
+            baud_candidates: vec![9_600, 38_400, 115_200, 230_400],
+            autobaud_window: Duration::from_secs(3),
         }
     }
 }
@@ -60,9 +67,14 @@ impl SerialParams {
 /// What the serial thread drives. Every method returns bytes to write to
 /// the receiver (empty for none).
 pub trait LinkHandler: Send + 'static {
-    /// The device was (re)opened.
-    fn connected(&mut self, _now_ns: i64) -> Vec<u8> {
+    /// The device was (re)opened, or the line speed changed to `baud`.
+    fn connected(&mut self, _now_ns: i64, _baud: u32) -> Vec<u8> {
         Vec::new()
+    }
+    /// Whether valid frames have arrived since the last `connected`;
+    /// `None` when the handler cannot tell (then the rate is never changed).
+    fn frames_seen(&self) -> Option<bool> {
+        None
     }
     /// A chunk arrived at CLOCK_REALTIME `arrival_ns`.
     fn data(&mut self, arrival_ns: i64, bytes: &[u8]) -> Vec<u8>;
@@ -140,6 +152,7 @@ pub fn spawn(
                 status: tx,
                 stop: s,
                 outage_since_ns: None,
+                baud: None,
             }
             .run()
         })?;
@@ -158,6 +171,8 @@ struct Link<H: LinkHandler> {
     stop: Arc<AtomicBool>,
     /// Set while the device is unavailable (also at start until the first open).
     outage_since_ns: Option<i64>,
+    /// Rate that decoded last (kept across reopens); `None` before that.
+    baud: Option<u32>,
 }
 
 impl<H: LinkHandler> Link<H> {
@@ -169,7 +184,8 @@ impl<H: LinkHandler> Link<H> {
         let mut backoff = self.params.backoff_initial;
         let mut first = true;
         while !self.stopped() {
-            let opened = serialport::new(self.params.device.to_string_lossy(), self.params.baud)
+            let baud = self.baud.unwrap_or(self.params.baud);
+            let opened = serialport::new(self.params.device.to_string_lossy(), baud)
                 .timeout(self.params.read_timeout)
                 .open_native();
             match opened {
@@ -177,7 +193,7 @@ impl<H: LinkHandler> Link<H> {
                     backoff = self.params.backoff_initial;
                     self.on_open(first);
                     first = false;
-                    let err = self.read_until_error(port);
+                    let err = self.read_until_error(port, baud);
                     if let Some(err) = err {
                         self.on_lost(&err);
                     }
@@ -276,11 +292,28 @@ impl<H: LinkHandler> Link<H> {
     }
 
     /// Read until the device fails (returns the error) or we are stopped (None).
-    fn read_until_error(&mut self, mut port: serialport::TTYPort) -> Option<String> {
+    /// The rate after `current` in the probe order (configured rate first).
+    fn next_baud(&self, current: u32) -> u32 {
+        let mut order = vec![self.params.baud];
+        order.extend(
+            self.params
+                .baud_candidates
+                .iter()
+                .filter(|b| **b != self.params.baud),
+        );
+        let at = order.iter().position(|b| *b == current).unwrap_or(0);
+        order
+            .get((at + 1) % order.len())
+            .copied()
+            .unwrap_or(current)
+    }
+
+    fn read_until_error(&mut self, mut port: serialport::TTYPort, mut baud: u32) -> Option<String> {
         let mut buf = vec![0u8; 4096];
         // Bytes queued before we opened carry no usable arrival time.
         let _ = serialport::SerialPort::clear(&port, serialport::ClearBuffer::Input);
-        let out = self.handler.connected(system_realtime_ns());
+        self.status.send_modify(|s| s.baud = baud);
+        let out = self.handler.connected(system_realtime_ns(), baud);
         if let Err(e) = write_all(&mut port, &out) {
             return Some(format!("write: {e}"));
         }
@@ -291,6 +324,10 @@ impl<H: LinkHandler> Link<H> {
         let silence_ns = i64::try_from(self.params.silence_timeout.as_nanos()).unwrap_or(i64::MAX);
         let mut last_data = last_tick;
         let mut silent_since: Option<i64> = None;
+        let window_ns = i64::try_from(self.params.autobaud_window.as_nanos()).unwrap_or(i64::MAX);
+        let mut rate_known = self.params.baud_candidates.is_empty();
+        let mut window_start = last_tick;
+        let mut bytes_in_window = 0usize;
         while !self.stopped() {
             let out = match port.read(&mut buf) {
                 Ok(0) => {
@@ -303,6 +340,7 @@ impl<H: LinkHandler> Link<H> {
                 }
                 Ok(n) => {
                     empty_reads = 0;
+                    bytes_in_window += n;
                     let arrival = system_realtime_ns();
                     last_data = arrival;
                     if let Some(since) = silent_since.take() {
@@ -345,6 +383,43 @@ impl<H: LinkHandler> Link<H> {
                     ),
                 ));
                 self.status.send_modify(|s| s.silent = true);
+            }
+            if !rate_known {
+                match self.handler.frames_seen() {
+                    None => rate_known = true,
+                    Some(true) => {
+                        rate_known = true;
+                        self.baud = Some(baud);
+                        if baud != self.params.baud {
+                            self.events.emit(Event::new(
+                                now,
+                                "serial.baud_detected",
+                                Severity::Warning,
+                                format!(
+                                    "{}: receiver talks at {baud} baud, not the configured {}",
+                                    self.params.device.display(),
+                                    self.params.baud
+                                ),
+                            ));
+                        }
+                    }
+                    Some(false) if bytes_in_window > 0 && now - window_start >= window_ns => {
+                        baud = self.next_baud(baud);
+                        if let Err(e) = serialport::SerialPort::set_baud_rate(&mut port, baud) {
+                            return Some(format!("set baud {baud}: {e}"));
+                        }
+                        let _ =
+                            serialport::SerialPort::clear(&port, serialport::ClearBuffer::Input);
+                        window_start = now;
+                        bytes_in_window = 0;
+                        self.status.send_modify(|s| s.baud = baud);
+                        let out = self.handler.connected(now, baud);
+                        if let Err(e) = write_all(&mut port, &out) {
+                            return Some(format!("write: {e}"));
+                        }
+                    }
+                    Some(false) => {}
+                }
             }
             if now - last_tick >= NS_PER_SEC / 20 {
                 last_tick = now;

@@ -137,6 +137,10 @@ impl ReceiverCore {
     pub fn enabled(&self) -> &BTreeSet<MsgId> {
         &self.enabled
     }
+    /// NMEA output enabled on the port (CFG-PRT / CFG-VALSET may turn it off).
+    pub fn nmea_output(&self) -> bool {
+        self.nmea_out
+    }
     pub fn command_log(&self) -> &[CommandRecord] {
         &self.log
     }

@@ -71,6 +71,10 @@ pub struct FakeOptions {
     /// the system clock a visible error for the servo to remove; a simulated
     /// PPS source must use the same offset.
     pub true_time_offset_ns: i64,
+    /// The receiver's UART rate. `None`: any rate works (a plain pty).
+    /// `Some(b)`: when the host's line speed differs, the host reads garbage
+    /// and its commands are lost, like a real UART at the wrong baud.
+    pub baud: Option<u32>,
 }
 
 impl Default for FakeOptions {
@@ -83,6 +87,7 @@ impl Default for FakeOptions {
             epoch_delay: Duration::from_millis(45),
             accepts_commands: true,
             true_time_offset_ns: 0,
+            baud: None,
         }
     }
 }
@@ -95,6 +100,9 @@ struct Shared {
     muted: AtomicBool,
     /// See [`FakeOptions::true_time_offset_ns`].
     offset_ns: i64,
+    /// See [`FakeOptions::baud`], and the pty fd whose line speed the host sets.
+    baud: Option<u32>,
+    line: OwnedFd,
     written: AtomicU64,
     dropped: AtomicU64,
 }
@@ -103,6 +111,31 @@ impl Shared {
     fn true_now(&self) -> i64 {
         system_realtime_ns() + self.offset_ns
     }
+
+    /// Host and receiver agree on the line speed (always, without a fake baud).
+    fn speed_matches(&self) -> bool {
+        let Some(baud) = self.baud else {
+            return true;
+        };
+        line_speed(&self.line).is_none_or(|host| host == baud)
+    }
+}
+
+/// The output speed the host set on the pty (termios2 keeps arbitrary rates).
+fn line_speed(fd: &OwnedFd) -> Option<u32> {
+    // SAFETY: TCGETS2 fills a termios2 struct we own; the fd is valid for the call.
+    let mut t: libc::termios2 = unsafe { std::mem::zeroed() };
+    let rc = unsafe { libc::ioctl(fd.as_raw_fd(), libc::TCGETS2, &mut t) };
+    (rc == 0).then_some(t.c_ospeed)
+}
+
+/// What a UART at the wrong rate delivers: bytes, but none of them right.
+fn garble(bytes: &[u8]) -> Vec<u8> {
+    bytes
+        .iter()
+        .map(|b| b.rotate_left(3) ^ 0xA5)
+        .filter(|&b| b != b'$' && b != 0xB5)
+        .collect()
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -165,6 +198,8 @@ impl FakeReceiver {
             stop: AtomicBool::new(false),
             muted: AtomicBool::new(false),
             offset_ns: opts.true_time_offset_ns,
+            baud: opts.baud,
+            line: pty.slave.try_clone()?,
             written: AtomicU64::new(0),
             dropped: AtomicU64::new(0),
         });
@@ -215,6 +250,11 @@ impl FakeReceiver {
     /// The world the fake is describing at true UTC `t_ns` (what tests compare with).
     pub fn conditions(&self, t_ns: i64) -> Conditions {
         lock(&self.shared.core).conditions(t_ns)
+    }
+
+    /// Whether the receiver currently sends NMEA (the host may switch it off).
+    pub fn nmea_output(&self) -> bool {
+        lock(&self.shared.core).nmea_output()
     }
 
     /// Configuration commands received so far and how they were answered.
@@ -313,7 +353,11 @@ fn epoch_loop(shared: &Shared, delay_ns: i64) {
         }
         let bytes = lock(&shared.core).epoch(next_second * NS_PER_SEC);
         if !shared.muted.load(Ordering::Relaxed) {
-            write_out(shared, &bytes);
+            if shared.speed_matches() {
+                write_out(shared, &bytes);
+            } else {
+                write_out(shared, &garble(&bytes));
+            }
         }
         next_second += 1;
     }
@@ -329,7 +373,7 @@ fn command_loop(shared: &Shared, mut master: File, accepts_commands: bool) {
         }
         match master.read(&mut buf) {
             Ok(0) => std::thread::sleep(Duration::from_millis(20)),
-            Ok(_) if !accepts_commands => {}
+            Ok(_) if !accepts_commands || !shared.speed_matches() => {}
             Ok(n) => {
                 let reply = lock(&shared.core).input(&buf[..n], shared.true_now());
                 if !reply.is_empty() {
