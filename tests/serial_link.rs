@@ -286,7 +286,7 @@ fn configuration_lost_without_a_banner_is_noticed_and_redone() {
 }
 
 #[test]
-fn receiver_at_another_baud_is_found_and_configured_for_it() {
+fn receiver_at_another_baud_is_found_and_moved_to_the_configured_one() {
     // A factory-default M8T talks at 9600; the daemon is configured for 115200.
     let fake = FakeReceiver::spawn_with(FakeOptions {
         model: Model::M8T,
@@ -315,15 +315,19 @@ fn receiver_at_another_baud_is_found_and_configured_for_it() {
     };
     let ev = r.wait_event("serial.baud_detected");
     assert!(ev.details.contains("9600"), "{}", ev.details);
-    let s = r.wait_status("configured at 9600", |s| {
-        s.baud == 9_600 && s.configuration.as_ref().map(|c| c.state) == Some(ConfigState::Done)
+    // Then the receiver is moved to the configured rate and the link follows.
+    r.wait_event("gnss.baud_switch");
+    let s = r.wait_status("configured at 115200", |s| {
+        s.baud == 115_200 && s.configuration.as_ref().map(|c| c.state) == Some(ConfigState::Done)
     });
+    assert!(s.connected && s.outages == 0);
     let conf = s.configuration.expect("report");
     assert!(conf.failed.is_empty(), "{:?}", conf.failed);
-    r.wait_epoch("3D fix at 9600", |e, _| {
-        (e.fix.mode == FixMode::ThreeD).then_some(())
+    assert_eq!(fake.baud(), Some(115_200));
+    assert!(fake.nmea_output(), "NMEA back on at 115200");
+    let moved = system_realtime_ns();
+    r.wait_epoch("3D fix at 115200", |e, at| {
+        (at > moved && e.fix.mode == FixMode::ThreeD).then_some(())
     });
-    // At 9600 an epoch with NMEA would not fit in its second: CFG-PRT
-    // switched the receiver's NMEA output off.
-    assert!(!fake.nmea_output(), "NMEA still on at 9600 baud");
+    assert_eq!(r.input.task.status().borrow().baud, 115_200);
 }

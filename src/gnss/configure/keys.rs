@@ -6,6 +6,8 @@ pub const UART2OUTPROT_UBX: u32 = 0x1076_0001;
 pub const UART2OUTPROT_NMEA: u32 = 0x1076_0002;
 pub const USBOUTPROT_UBX: u32 = 0x1078_0001;
 pub const USBOUTPROT_NMEA: u32 = 0x1078_0002;
+pub const UART1_BAUDRATE: u32 = 0x4052_0001;
+pub const UART2_BAUDRATE: u32 = 0x4053_0001;
 
 /// The receiver port the host talks to: CFG-MSGOUT keys exist per port
 /// (UART1 = base, UART2 = base + 1, USB = base + 2).
@@ -89,7 +91,9 @@ pub const MSGOUT_UART1: [(u32, (u8, u8)); 12] = [
     (0x2091_0160, (0x01, 0x61)), // NAV-EOE
 ];
 
-const OTHER_KNOWN: [u32; 26] = [
+const OTHER_KNOWN: [u32; 28] = [
+    UART1_BAUDRATE,
+    UART2_BAUDRATE,
     UART1OUTPROT_UBX,
     UART1OUTPROT_NMEA,
     UART2OUTPROT_UBX,

@@ -44,6 +44,10 @@ pub struct ConfigureParams {
     /// port). `None`: guessed from the device path by `spawn_gnss_input`
     /// (`keys::Port::guess`), UART1 when used directly.
     pub port: Option<keys::Port>,
+    /// Rate to move a receiver found at another one to (after autobaud), so
+    /// a factory-default 9600-baud receiver ends up at the configured rate.
+    /// `None`: stay at whatever rate the receiver talks.
+    pub target_baud: Option<u32>,
     /// How long to wait for ACK/NAK (and for the MON-VER reply).
     pub ack_timeout_ns: i64,
     /// Extra attempts after the first one.
@@ -56,6 +60,7 @@ impl Default for ConfigureParams {
             baud: 115_200,
             timing: TimingMode::Off,
             port: None,
+            target_baud: None,
             ack_timeout_ns: NS_PER_SEC,
             retries: 2,
         }
@@ -123,6 +128,10 @@ pub struct Configurator {
     report: ConfigureReport,
     events: Vec<Event>,
     survey_result: Option<SurveyPosition>,
+    /// Rate the receiver was just told to switch to: the shell follows.
+    baud_request: Option<u32>,
+    /// Last switch we asked for (to notice one that did not happen).
+    baud_switch_tried: Option<u32>,
 }
 
 const MON_VER: (u8, u8) = (0x0A, 0x04);
@@ -138,12 +147,34 @@ impl Configurator {
             report: ConfigureReport::default(),
             events: Vec::new(),
             survey_result: None,
+            baud_request: None,
+            baud_switch_tried: None,
         }
     }
 
     /// The line rate changed (autobaud): CFG-PRT must restate the new one.
-    pub fn set_baud(&mut self, baud: u32) {
+    pub fn set_baud(&mut self, baud: u32, now_ns: i64) {
         self.params.baud = baud;
+        if let Some(tried) = self.baud_switch_tried {
+            if baud != tried {
+                // We told it to move and it is still (or back) elsewhere: stop
+                // asking, or every autobaud round would repeat the switch.
+                self.params.target_baud = None;
+                self.baud_switch_tried = None;
+                self.events.push(Event::new(
+                    now_ns,
+                    "gnss.baud_switch_failed",
+                    Severity::Warning,
+                    format!("receiver did not move to {tried} baud; staying at {baud}"),
+                ));
+            }
+        }
+    }
+
+    /// A rate change the receiver was just told to make; the serial shell
+    /// must follow with the same rate.
+    pub fn take_baud_request(&mut self) -> Option<u32> {
+        self.baud_request.take()
     }
 
     pub fn report(&self) -> &ConfigureReport {
@@ -193,6 +224,7 @@ impl Configurator {
                 self.pending = None;
                 if self.report.state == ConfigState::Configuring {
                     self.finish(now_ns);
+                    return self.baud_switch(now_ns);
                 }
                 Vec::new()
             }

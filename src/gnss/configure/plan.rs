@@ -51,6 +51,69 @@ impl Configurator {
         self.params.baud >= 38_400
     }
 
+    /// After a completed configuration at a rate other than the target: tell
+    /// the receiver to move (no ACK is waited for: it may arrive at either
+    /// rate) and ask the shell to follow. UART ports only.
+    pub(super) fn baud_switch(&mut self, now_ns: i64) -> Vec<u8> {
+        let Some(target) = self.params.target_baud else {
+            return Vec::new();
+        };
+        let port = self.params.port.unwrap_or_default();
+        let Some(class) = self.report.identity.as_ref().map(|i| i.class) else {
+            return Vec::new();
+        };
+        if target == self.params.baud || port == keys::Port::Usb {
+            return Vec::new();
+        }
+        let bytes = match class {
+            ReceiverClass::M8 => {
+                let step = self.cfg_prt(target);
+                crate::gnss::ubx::frame(step.class, step.id, &step.payload)
+            }
+            ReceiverClass::F9 => {
+                let key = if port == keys::Port::Uart2 {
+                    keys::UART2_BAUDRATE
+                } else {
+                    keys::UART1_BAUDRATE
+                };
+                let mut p = vec![0u8, 0x01, 0, 0];
+                p.extend_from_slice(&key.to_le_bytes());
+                p.extend_from_slice(&target.to_le_bytes());
+                crate::gnss::ubx::frame(0x06, 0x8A, &p)
+            }
+        };
+        self.baud_request = Some(target);
+        self.baud_switch_tried = Some(target);
+        self.events.push(crate::store::Event::new(
+            now_ns,
+            "gnss.baud_switch",
+            crate::store::Severity::Notice,
+            format!(
+                "moving the receiver from {} to {target} baud",
+                self.params.baud
+            ),
+        ));
+        bytes
+    }
+
+    /// CFG-PRT for UART1 at `baud`: 8N1, UBX+NMEA in; out UBX (+ NMEA when
+    /// the line is fast enough).
+    fn cfg_prt(&self, baud: u32) -> Step {
+        let out_proto: u16 = if baud >= 38_400 { 0x0003 } else { 0x0001 };
+        let mut prt = vec![1u8, 0, 0, 0];
+        prt.extend_from_slice(&0x0000_08D0u32.to_le_bytes());
+        prt.extend_from_slice(&baud.to_le_bytes());
+        prt.extend_from_slice(&0x0003u16.to_le_bytes());
+        prt.extend_from_slice(&out_proto.to_le_bytes());
+        prt.extend_from_slice(&[0, 0, 0, 0]);
+        Step {
+            name: "CFG-PRT UART1".into(),
+            class: 0x06,
+            id: 0x00,
+            payload: prt,
+        }
+    }
+
     pub(super) fn plan(&mut self, class: ReceiverClass) -> Vec<Step> {
         let survey = self.survey_plan();
         match class {
@@ -77,22 +140,7 @@ impl Configurator {
     }
 
     fn plan_m8(&self, survey: Option<(u8, Option<SurveyPosition>)>) -> Vec<Step> {
-        let mut steps = Vec::new();
-        // CFG-PRT UART1: 8N1 at our baud, UBX+NMEA in; out UBX (+ NMEA when
-        // the line is fast enough).
-        let out_proto: u16 = if self.nmea_fits() { 0x0003 } else { 0x0001 };
-        let mut prt = vec![1u8, 0, 0, 0];
-        prt.extend_from_slice(&0x0000_08D0u32.to_le_bytes());
-        prt.extend_from_slice(&self.params.baud.to_le_bytes());
-        prt.extend_from_slice(&0x0003u16.to_le_bytes());
-        prt.extend_from_slice(&out_proto.to_le_bytes());
-        prt.extend_from_slice(&[0, 0, 0, 0]);
-        steps.push(Step {
-            name: "CFG-PRT UART1".into(),
-            class: 0x06,
-            id: 0x00,
-            payload: prt,
-        });
+        let mut steps = vec![self.cfg_prt(self.params.baud)];
         for id in self.wanted_messages(ReceiverClass::M8) {
             steps.push(Step {
                 name: format!("CFG-MSG {}", msg_name(id)),

@@ -280,3 +280,53 @@ fn f9t_over_usb_gets_usb_keys() {
     assert!(has_key(keys::USBOUTPROT_UBX));
     assert!(!has_key(0x2091_0007), "no UART1 key");
 }
+
+#[test]
+fn baud_switch_is_requested_once_and_dropped_when_it_does_not_happen() {
+    let mut rx = ReceiverCore::new(
+        Model::M8T,
+        Scenario::Healthy,
+        StartupOutput::FactoryDefaults,
+        T0,
+    );
+    let params = ConfigureParams {
+        baud: 9_600,
+        target_baud: Some(115_200),
+        ..ConfigureParams::default()
+    };
+    let mut c = Configurator::new(params, None);
+    converse(&mut c, &mut rx, 3, true);
+    assert_eq!(c.report().state, ConfigState::Done);
+    assert_eq!(c.take_baud_request(), Some(115_200));
+    assert_eq!(rx.take_baud_change(), Some(115_200), "receiver was told");
+    assert!(c.take_events().iter().any(|e| e.kind == "gnss.baud_switch"));
+    // The link comes back at 9600: the switch did not happen. Say so, and do
+    // not try again on the next configuration.
+    c.set_baud(9_600, T0);
+    assert!(c
+        .take_events()
+        .iter()
+        .any(|e| e.kind == "gnss.baud_switch_failed"));
+    converse(&mut c, &mut rx, 3, true);
+    assert_eq!(c.report().state, ConfigState::Done);
+    assert_eq!(c.take_baud_request(), None);
+}
+
+#[test]
+fn slow_line_keeps_nmea_off_so_the_ubx_epoch_fits() {
+    for model in [Model::M8T, Model::F9T] {
+        let mut rx =
+            ReceiverCore::new(model, Scenario::Healthy, StartupOutput::FactoryDefaults, T0);
+        let params = ConfigureParams {
+            baud: 9_600,
+            ..ConfigureParams::default()
+        };
+        let mut c = Configurator::new(params, None);
+        converse(&mut c, &mut rx, 3, true);
+        assert_eq!(c.report().state, ConfigState::Done);
+        assert!(!rx.nmea_output(), "{model:?}: NMEA still on at 9600");
+        assert_eq!(c.take_baud_request(), None, "no target: stay");
+        // One epoch of UBX alone fits in a second at 9600 baud (≈960 B/s).
+        assert!(rx.epoch(T0 + 10 * NS_PER_SEC).len() < 900);
+    }
+}

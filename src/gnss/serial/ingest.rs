@@ -211,7 +211,7 @@ impl<S: MessageSink> LinkHandler for Ingest<S> {
     fn connected(&mut self, now_ns: i64, baud: u32) -> Vec<u8> {
         self.frames_since_connect = 0;
         if let Some(c) = &mut self.configurator {
-            c.set_baud(baud);
+            c.set_baud(baud, now_ns);
         }
         // Bytes from before the outage are not part of the new stream.
         self.framer = Framer::new();
@@ -294,6 +294,10 @@ impl<S: MessageSink> LinkHandler for Ingest<S> {
         self.sink.link(false, now_ns);
     }
 
+    fn take_baud_request(&mut self) -> Option<u32> {
+        self.configurator.as_mut()?.take_baud_request()
+    }
+
     fn frames_seen(&self) -> Option<bool> {
         // A few frames: one checksum-valid frame can happen by chance in noise.
         Some(self.frames_since_connect >= 3)
@@ -324,6 +328,7 @@ pub fn spawn_gnss_input(
     // CFG-PRT must restate the rate we talk at, never change it under us.
     let configure = configure.map(|c| ConfigureParams {
         baud: params.baud,
+        target_baud: c.target_baud.or(Some(params.baud)),
         port: c
             .port
             .or_else(|| Some(crate::gnss::configure::keys::Port::guess(&params.device))),

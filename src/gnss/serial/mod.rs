@@ -76,6 +76,10 @@ pub trait LinkHandler: Send + 'static {
     fn frames_seen(&self) -> Option<bool> {
         None
     }
+    /// The handler told the receiver to change its rate: follow it.
+    fn take_baud_request(&mut self) -> Option<u32> {
+        None
+    }
     /// A chunk arrived at CLOCK_REALTIME `arrival_ns`.
     fn data(&mut self, arrival_ns: i64, bytes: &[u8]) -> Vec<u8>;
     /// Called at least every `read_timeout` while connected.
@@ -383,6 +387,25 @@ impl<H: LinkHandler> Link<H> {
                     ),
                 ));
                 self.status.send_modify(|s| s.silent = true);
+            }
+            if let Some(to) = self.handler.take_baud_request() {
+                // Let the switch command leave at the old rate, and give the
+                // receiver time to act on it before our side changes.
+                let _ = std::io::Write::flush(&mut port);
+                std::thread::sleep(Duration::from_millis(100));
+                if let Err(e) = serialport::SerialPort::set_baud_rate(&mut port, to) {
+                    return Some(format!("set baud {to}: {e}"));
+                }
+                let _ = serialport::SerialPort::clear(&port, serialport::ClearBuffer::Input);
+                baud = to;
+                rate_known = self.params.baud_candidates.is_empty();
+                window_start = now;
+                bytes_in_window = 0;
+                self.status.send_modify(|s| s.baud = to);
+                let out = self.handler.connected(now, to);
+                if let Err(e) = write_all(&mut port, &out) {
+                    return Some(format!("write: {e}"));
+                }
             }
             if !rate_known {
                 match self.handler.frames_seen() {

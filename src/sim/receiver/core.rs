@@ -71,6 +71,9 @@ pub struct ReceiverCore {
     log: Vec<CommandRecord>,
     /// After a reset: silent until this instant, then the boot banner.
     booting_until_ns: Option<i64>,
+    /// Port rate change commanded by the host (applied by the shell after
+    /// the reply has gone out at the old rate).
+    baud_change: Option<u32>,
 }
 
 impl ReceiverCore {
@@ -88,6 +91,7 @@ impl ReceiverCore {
             scanner: CommandScanner::default(),
             log: Vec::new(),
             booting_until_ns: None,
+            baud_change: None,
         };
         core.load_startup_config();
         core
@@ -137,6 +141,11 @@ impl ReceiverCore {
     pub fn enabled(&self) -> &BTreeSet<MsgId> {
         &self.enabled
     }
+    /// A rate change the host asked for, once.
+    pub fn take_baud_change(&mut self) -> Option<u32> {
+        self.baud_change.take()
+    }
+
     /// NMEA output enabled on the port (CFG-PRT / CFG-VALSET may turn it off).
     pub fn nmea_output(&self) -> bool {
         self.nmea_out
@@ -368,6 +377,7 @@ impl ReceiverCore {
             return false;
         }
         let out_mask = u16::from_le_bytes([p[14], p[15]]);
+        self.baud_change = Some(u32::from_le_bytes([p[8], p[9], p[10], p[11]]));
         self.ubx_out = out_mask & 0x01 != 0;
         self.nmea_out = out_mask & 0x02 != 0;
         true
@@ -415,6 +425,8 @@ impl ReceiverCore {
                 }
             } else if k == keys::TMODE_MODE {
                 mode = Some(v as u8);
+            } else if k == keys::UART1_BAUDRATE || k == keys::UART2_BAUDRATE {
+                self.baud_change = u32::try_from(v).ok();
             } else if k == keys::TMODE_SVIN_MIN_DUR {
                 min_dur = v as u32;
             } else if [

@@ -30,7 +30,7 @@ use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -100,8 +100,9 @@ struct Shared {
     muted: AtomicBool,
     /// See [`FakeOptions::true_time_offset_ns`].
     offset_ns: i64,
-    /// See [`FakeOptions::baud`], and the pty fd whose line speed the host sets.
-    baud: Option<u32>,
+    /// See [`FakeOptions::baud`] (0 = any rate), and the pty fd whose line
+    /// speed the host sets.
+    baud: AtomicU32,
     line: OwnedFd,
     written: AtomicU64,
     dropped: AtomicU64,
@@ -114,9 +115,10 @@ impl Shared {
 
     /// Host and receiver agree on the line speed (always, without a fake baud).
     fn speed_matches(&self) -> bool {
-        let Some(baud) = self.baud else {
+        let baud = self.baud.load(Ordering::Relaxed);
+        if baud == 0 {
             return true;
-        };
+        }
         line_speed(&self.line).is_none_or(|host| host == baud)
     }
 }
@@ -198,7 +200,7 @@ impl FakeReceiver {
             stop: AtomicBool::new(false),
             muted: AtomicBool::new(false),
             offset_ns: opts.true_time_offset_ns,
-            baud: opts.baud,
+            baud: AtomicU32::new(opts.baud.unwrap_or(0)),
             line: pty.slave.try_clone()?,
             written: AtomicU64::new(0),
             dropped: AtomicU64::new(0),
@@ -250,6 +252,11 @@ impl FakeReceiver {
     /// The world the fake is describing at true UTC `t_ns` (what tests compare with).
     pub fn conditions(&self, t_ns: i64) -> Conditions {
         lock(&self.shared.core).conditions(t_ns)
+    }
+
+    /// The fake's UART rate (`None` when any rate works).
+    pub fn baud(&self) -> Option<u32> {
+        Some(self.shared.baud.load(Ordering::Relaxed)).filter(|b| *b != 0)
     }
 
     /// Whether the receiver currently sends NMEA (the host may switch it off).
@@ -375,9 +382,19 @@ fn command_loop(shared: &Shared, mut master: File, accepts_commands: bool) {
             Ok(0) => std::thread::sleep(Duration::from_millis(20)),
             Ok(_) if !accepts_commands || !shared.speed_matches() => {}
             Ok(n) => {
-                let reply = lock(&shared.core).input(&buf[..n], shared.true_now());
+                let (reply, new_baud) = {
+                    let mut core = lock(&shared.core);
+                    let reply = core.input(&buf[..n], shared.true_now());
+                    (reply, core.take_baud_change())
+                };
                 if !reply.is_empty() {
                     write_out(shared, &reply);
+                }
+                // A fake with a fixed UART rate follows CFG-PRT / UART1-BAUDRATE.
+                if let Some(b) = new_baud.filter(|b| *b > 0) {
+                    if shared.baud.load(Ordering::Relaxed) != 0 {
+                        shared.baud.store(b, Ordering::Relaxed);
+                    }
                 }
             }
             // EIO while no one has the slave open; EAGAIN on spurious wakeups.
