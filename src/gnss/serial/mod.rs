@@ -295,7 +295,6 @@ impl<H: LinkHandler> Link<H> {
         self.start_outage(now, format!("lost: {err}"));
     }
 
-    /// Read until the device fails (returns the error) or we are stopped (None).
     /// The rate after `current` in the probe order (configured rate first).
     fn next_baud(&self, current: u32) -> u32 {
         let mut order = vec![self.params.baud];
@@ -312,6 +311,8 @@ impl<H: LinkHandler> Link<H> {
             .unwrap_or(current)
     }
 
+    /// Read until the device fails (returns the error) or we are stopped
+    /// (None). Also runs silence detection, autobaud and rate switches.
     fn read_until_error(&mut self, mut port: serialport::TTYPort, mut baud: u32) -> Option<String> {
         let mut buf = vec![0u8; 4096];
         // Bytes queued before we opened carry no usable arrival time.
