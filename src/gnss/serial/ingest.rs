@@ -311,7 +311,7 @@ impl<S: MessageSink> LinkHandler for Ingest<S> {
 /// The GNSS input of `run`/`demo`: serial task → framer → configuration →
 /// receiver model → epochs.
 pub struct GnssInput {
-    /// Stops the thread when dropped; `task.status()` is the [`SerialStatus`].
+    /// Stops the thread when dropped; `task.status()` is the [`crate::gnss::SerialStatus`].
     pub task: SerialTask,
     /// Assembled epochs with the CLOCK_REALTIME arrival (ns) of their first bytes.
     pub epochs: tokio::sync::mpsc::Receiver<(GnssEpoch, i64)>,

@@ -1,9 +1,11 @@
 //! The serial task: opens the receiver's device with `serialport`, reads it
 //! on a dedicated blocking thread and hands every chunk, stamped with its
-//! CLOCK_REALTIME arrival time (integer ns), to a [`LinkHandler`]. Survives
-//! unplug/replug (reopens with capped exponential backoff, one
+//! CLOCK_REALTIME arrival time (integer ns), to a [`LinkHandler`]. It
+//! survives unplug/replug (reopens with capped exponential backoff, one
 //! `serial.outage` + one `serial.restored` event per outage), garbage and
-//! receiver resets. A device missing at start is an outage like any other.
+//! receiver resets; a device missing at start is an outage like any other.
+//! An open port that goes quiet is reported (`serial.silent`), and when bytes
+//! arrive but nothing decodes the line rate is probed (`serial.baud_detected`).
 //!
 //! Why a plain thread and not tokio-serial: the arrival timestamp is taken
 //! right after `read()` returns, with no async scheduler between the byte
@@ -11,7 +13,8 @@
 //! (no extra dependency). Consumers get data through channels.
 //!
 //! [`Ingest`] is the standard handler: Framer → receiver configuration
-//! ([`Configurator`]) → decoded messages to a [`MessageSink`].
+//! ([`crate::gnss::configure::Configurator`]) → decoded messages to a
+//! [`MessageSink`]; [`spawn_gnss_input`] wires all of it to the receiver model.
 
 mod ingest;
 
