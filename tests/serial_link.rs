@@ -207,3 +207,127 @@ fn survey_in_position_is_stored_and_used_after_restart() {
         (e.fix.mode == FixMode::Time).then_some(())
     });
 }
+
+#[test]
+fn true_time_offset_shifts_what_the_receiver_reports() {
+    let fake = FakeReceiver::spawn_with(FakeOptions {
+        true_time_offset_ns: 100 * gnss_timeserver::time::NS_PER_SEC,
+        ..FakeOptions::default()
+    })
+    .expect("fake");
+    let mut r = rig(fake.path(), quick_configure(), SharedStore::default());
+    let diff = r.wait_epoch("epoch with time", |e, at| {
+        let t = e.time.filter(|t| t.is_valid())?;
+        Some(t.utc_ns - at)
+    });
+    // Reported UTC runs 100 s ahead of the local clock (minus the delivery delay).
+    let s = gnss_timeserver::time::NS_PER_SEC;
+    assert!(diff > 90 * s && diff <= 100 * s, "{diff}");
+}
+
+#[test]
+fn configuration_lost_without_a_banner_is_noticed_and_redone() {
+    use gnss_timeserver::gnss::message::Message;
+    use gnss_timeserver::gnss::serial::{self, Ingest, MessageSink};
+    struct Sink(std::sync::mpsc::Sender<(i64, bool)>);
+    impl MessageSink for Sink {
+        fn message(&mut self, at: i64, m: Message) {
+            let _ = self.0.send((at, matches!(m, Message::NavPvt(_))));
+        }
+    }
+    let fake = FakeReceiver::spawn_with(FakeOptions {
+        model: Model::M8T,
+        startup: StartupOutput::FactoryDefaults,
+        ..FakeOptions::default()
+    })
+    .expect("fake");
+    let (events, mut ev_rx) = EventSink::channel(64);
+    let (tx, rx) = std::sync::mpsc::channel();
+    let ingest = Ingest::new(
+        Some(quick_configure()),
+        Box::new(SharedStore::default()),
+        events.clone(),
+        Sink(tx),
+    )
+    .with_ubx_watchdog(Duration::from_millis(1500));
+    let params = SerialParams {
+        read_timeout: Duration::from_millis(50),
+        ..SerialParams::new(fake.path(), 115_200)
+    };
+    let _task = serial::spawn(params, ingest, events).expect("spawn");
+    let wait_pvt = |after: i64| {
+        let end = Instant::now() + DEADLINE;
+        loop {
+            let left = end.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(left) {
+                Ok((at, true)) if at > after => return,
+                Ok(_) => {}
+                Err(_) => panic!("no NAV-PVT after {after}"),
+            }
+        }
+    };
+    wait_pvt(0);
+    fake.forget_configuration();
+    let lost_at = system_realtime_ns();
+    // UBX stops; the watchdog notices while NMEA continues and configures again.
+    let end = Instant::now() + DEADLINE;
+    let mut kinds = Vec::new();
+    loop {
+        if let Ok(ev) = ev_rx.try_recv() {
+            kinds.push(ev.kind.clone());
+            if ev.kind == "gnss.reconfigure" {
+                break;
+            }
+        }
+        assert!(Instant::now() < end, "no gnss.reconfigure; got {kinds:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    wait_pvt(lost_at + 1_000_000_000);
+}
+
+#[test]
+fn receiver_at_another_baud_is_found_and_moved_to_the_configured_one() {
+    // A factory-default M8T talks at 9600; the daemon is configured for 115200.
+    let fake = FakeReceiver::spawn_with(FakeOptions {
+        model: Model::M8T,
+        startup: StartupOutput::FactoryDefaults,
+        baud: Some(9_600),
+        ..FakeOptions::default()
+    })
+    .expect("fake");
+    let (sink, events) = EventSink::channel(256);
+    let params = SerialParams {
+        read_timeout: Duration::from_millis(50),
+        autobaud_window: Duration::from_millis(1200),
+        ..SerialParams::new(fake.path(), 115_200)
+    };
+    let input = spawn_gnss_input(
+        params,
+        Some(quick_configure()),
+        Box::new(SharedStore::default()),
+        sink,
+    )
+    .expect("spawn");
+    let mut r = Rig {
+        input,
+        events,
+        seen: Vec::new(),
+    };
+    let ev = r.wait_event("serial.baud_detected");
+    assert!(ev.details.contains("9600"), "{}", ev.details);
+    // Then the receiver is moved to the configured rate and the link follows.
+    r.wait_event("gnss.baud_switch");
+    let s = r.wait_status("configured at 115200", |s| {
+        s.baud == 115_200 && s.configuration.as_ref().map(|c| c.state) == Some(ConfigState::Done)
+    });
+    assert!(s.connected && s.outages == 0);
+    let conf = s.configuration.expect("report");
+    assert!(conf.failed.is_empty(), "{:?}", conf.failed);
+    assert_eq!(fake.baud(), Some(115_200));
+    assert!(fake.nmea_output(), "NMEA back on at 115200");
+    let moved = system_realtime_ns();
+    r.wait_epoch("3D fix at 115200", |e, at| {
+        (at > moved && e.fix.mode == FixMode::ThreeD).then_some(())
+    });
+    assert_eq!(r.input.task.status().borrow().baud, 115_200);
+}

@@ -71,6 +71,9 @@ pub struct ReceiverCore {
     log: Vec<CommandRecord>,
     /// After a reset: silent until this instant, then the boot banner.
     booting_until_ns: Option<i64>,
+    /// Port rate change commanded by the host (applied by the shell after
+    /// the reply has gone out at the old rate).
+    baud_change: Option<u32>,
 }
 
 impl ReceiverCore {
@@ -88,6 +91,7 @@ impl ReceiverCore {
             scanner: CommandScanner::default(),
             log: Vec::new(),
             booting_until_ns: None,
+            baud_change: None,
         };
         core.load_startup_config();
         core
@@ -137,6 +141,15 @@ impl ReceiverCore {
     pub fn enabled(&self) -> &BTreeSet<MsgId> {
         &self.enabled
     }
+    /// A rate change the host asked for, once.
+    pub fn take_baud_change(&mut self) -> Option<u32> {
+        self.baud_change.take()
+    }
+
+    /// NMEA output enabled on the port (CFG-PRT / CFG-VALSET may turn it off).
+    pub fn nmea_output(&self) -> bool {
+        self.nmea_out
+    }
     pub fn command_log(&self) -> &[CommandRecord] {
         &self.log
     }
@@ -155,6 +168,12 @@ impl ReceiverCore {
         // A reset cuts the UART mid-frame.
         let torn = ubx(0x01, 0x07, &[0u8; 92]);
         torn[..40].to_vec()
+    }
+
+    /// Lose the configuration without a reset banner (e.g. a brown-out with
+    /// TXT output disabled): back to the startup output.
+    pub fn forget_configuration(&mut self) {
+        self.load_startup_config();
     }
 
     /// All bytes of the epoch at true UTC second `t_ns`.
@@ -358,6 +377,7 @@ impl ReceiverCore {
             return false;
         }
         let out_mask = u16::from_le_bytes([p[14], p[15]]);
+        self.baud_change = Some(u32::from_le_bytes([p[8], p[9], p[10], p[11]]));
         self.ubx_out = out_mask & 0x01 != 0;
         self.nmea_out = out_mask & 0x02 != 0;
         true
@@ -405,11 +425,26 @@ impl ReceiverCore {
                 }
             } else if k == keys::TMODE_MODE {
                 mode = Some(v as u8);
+            } else if k == keys::UART1_BAUDRATE || k == keys::UART2_BAUDRATE {
+                self.baud_change = u32::try_from(v).ok();
             } else if k == keys::TMODE_SVIN_MIN_DUR {
                 min_dur = v as u32;
-            } else if k == keys::UART1OUTPROT_NMEA {
+            } else if [
+                keys::UART1OUTPROT_NMEA,
+                keys::UART2OUTPROT_NMEA,
+                keys::USBOUTPROT_NMEA,
+            ]
+            .contains(&k)
+            {
+                // The fake has one port: whichever the host names is it.
                 self.nmea_out = v != 0;
-            } else if k == keys::UART1OUTPROT_UBX {
+            } else if [
+                keys::UART1OUTPROT_UBX,
+                keys::UART2OUTPROT_UBX,
+                keys::USBOUTPROT_UBX,
+            ]
+            .contains(&k)
+            {
                 self.ubx_out = v != 0;
             }
         }
@@ -455,168 +490,4 @@ pub fn parse_key_values(mut b: &[u8]) -> Option<Vec<(u32, u64)>> {
         b = &b[4 + size..];
     }
     Some(out)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::gnss::framer::Framer;
-    use crate::gnss::message::{decode_frame, Message};
-
-    const T0: i64 = 1_763_700_000 * NS_PER_SEC;
-
-    fn decode_all(bytes: &[u8]) -> Vec<Message> {
-        let mut framer = Framer::new();
-        let mut out = Vec::new();
-        framer.feed(bytes, |f| match decode_frame(&f) {
-            Some(Ok(m)) => out.push(m),
-            Some(Err(e)) => panic!("decoder rejected fake output: {e}"),
-            None => {}
-        });
-        assert_eq!(framer.stats().garbage_bytes, 0);
-        out
-    }
-
-    #[test]
-    fn every_scenario_and_model_decodes_cleanly() {
-        for model in [Model::M8T, Model::F9T] {
-            for sc in Scenario::ALL {
-                let mut rx = ReceiverCore::new(model, sc, StartupOutput::Preconfigured, T0);
-                let msgs = decode_all(&rx.epoch(T0 + 20 * NS_PER_SEC));
-                let names: Vec<&str> = msgs.iter().map(|m| m.name()).collect();
-                assert!(
-                    msgs.iter().any(|m| matches!(m, Message::NavPvt(_))),
-                    "{names:?}"
-                );
-                assert!(msgs.iter().any(|m| matches!(m, Message::TimTp(_))));
-                assert!(msgs.iter().any(|m| matches!(m, Message::Zda(_))));
-                assert!(msgs.iter().any(|m| matches!(m, Message::Gns(_))));
-                let has_hw = msgs.iter().any(|m| matches!(m, Message::MonHw(_)));
-                let has_rf = msgs.iter().any(|m| matches!(m, Message::MonRf(_)));
-                let has_sig = msgs.iter().any(|m| matches!(m, Message::SecSig(_)));
-                assert_eq!(
-                    (has_hw, has_rf, has_sig),
-                    (
-                        model == Model::M8T,
-                        model == Model::F9T,
-                        model == Model::F9T
-                    ),
-                    "{model:?} {sc}"
-                );
-            }
-        }
-    }
-
-    #[test]
-    fn decoded_values_match_the_scenario() {
-        let t = T0 + 5 * NS_PER_SEC;
-        let mut rx = ReceiverCore::new(
-            Model::M8T,
-            Scenario::Healthy,
-            StartupOutput::Preconfigured,
-            T0,
-        );
-        let cond = rx.conditions(t);
-        let msgs = decode_all(&rx.epoch(t));
-        let sat = msgs
-            .iter()
-            .find_map(|m| match m {
-                Message::NavSat(s) => Some(s),
-                _ => None,
-            })
-            .unwrap();
-        let got: Vec<_> = sat.sats.iter().map(|s| (s.gnss, s.svid, s.used)).collect();
-        let want: Vec<_> = cond
-            .sky
-            .iter()
-            .map(|s| (s.gnss, u16::from(s.svid), s.used))
-            .collect();
-        assert_eq!(got, want);
-        let pvt = msgs
-            .iter()
-            .find_map(|m| match m {
-                Message::NavPvt(p) => Some(p),
-                _ => None,
-            })
-            .unwrap();
-        assert_eq!(pvt.fix_type, 3);
-        assert!((pvt.lat_deg - cond.lat_deg).abs() < 1e-6);
-        assert_eq!(pvt.num_sv as usize, cond.used_count());
-        let tp = msgs
-            .iter()
-            .find_map(|m| match m {
-                Message::TimTp(p) => Some(p),
-                _ => None,
-            })
-            .unwrap();
-        assert_eq!(tp.q_err_ps, messages::qerr_ps(t / NS_PER_SEC + 1));
-
-        let mut short = ReceiverCore::new(
-            Model::M8T,
-            Scenario::AntennaShort,
-            StartupOutput::Preconfigured,
-            T0,
-        );
-        let hw = decode_all(&short.epoch(t))
-            .into_iter()
-            .find_map(|m| match m {
-                Message::MonHw(h) => Some(h),
-                _ => None,
-            })
-            .unwrap();
-        assert_eq!((hw.a_status, hw.a_power), (3, 0));
-    }
-
-    #[test]
-    fn factory_defaults_are_nmea_only_and_reset_restores_startup() {
-        let mut rx = ReceiverCore::new(
-            Model::F9T,
-            Scenario::Healthy,
-            StartupOutput::FactoryDefaults,
-            T0,
-        );
-        let msgs = decode_all(&rx.epoch(T0));
-        assert!(!msgs.is_empty());
-        assert!(msgs.iter().all(|m| !matches!(m, Message::NavPvt(_))));
-        // Enable NAV-PVT via CFG-MSG, then reset: back to NMEA only after a silent second.
-        let reply = rx.input(&ubx(0x06, 0x01, &[0x01, 0x07, 1]), T0);
-        assert_eq!(reply, ubx(0x05, 0x01, &[0x06, 0x01]));
-        assert!(decode_all(&rx.epoch(T0 + NS_PER_SEC))
-            .iter()
-            .any(|m| matches!(m, Message::NavPvt(_))));
-        let torn = rx.reset(T0 + 2 * NS_PER_SEC);
-        assert!(!torn.is_empty());
-        assert!(rx.epoch(T0 + 2 * NS_PER_SEC).is_empty());
-        let after = decode_all(&rx.epoch(T0 + 3 * NS_PER_SEC));
-        assert!(matches!(&after[0], Message::Txt(_)));
-        assert!(after.iter().all(|m| !matches!(m, Message::NavPvt(_))));
-    }
-
-    #[test]
-    fn unsupported_commands_get_nak() {
-        let mut m8 = ReceiverCore::new(
-            Model::M8T,
-            Scenario::Healthy,
-            StartupOutput::Preconfigured,
-            T0,
-        );
-        let valset = ubx(0x06, 0x8A, &[0, 1, 0, 0, 0x07, 0x00, 0x91, 0x20, 1]);
-        assert_eq!(m8.input(&valset, T0), ubx(0x05, 0x00, &[0x06, 0x8A]));
-        let mut f9 = ReceiverCore::new(
-            Model::F9T,
-            Scenario::Healthy,
-            StartupOutput::FactoryDefaults,
-            T0,
-        );
-        assert_eq!(f9.input(&valset, T0), ubx(0x05, 0x01, &[0x06, 0x8A]));
-        assert!(f9.enabled().contains(&NAV_PVT));
-        // Unknown key: whole VALSET refused.
-        let bad = ubx(0x06, 0x8A, &[0, 1, 0, 0, 0x99, 0x99, 0x99, 0x20, 1]);
-        assert_eq!(f9.input(&bad, T0), ubx(0x05, 0x00, &[0x06, 0x8A]));
-        // Unknown CFG message: NAK.
-        assert_eq!(
-            f9.input(&ubx(0x06, 0x7F, &[]), T0),
-            ubx(0x05, 0x00, &[0x06, 0x7F])
-        );
-    }
 }

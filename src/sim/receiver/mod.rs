@@ -17,6 +17,9 @@ pub mod core;
 pub mod messages;
 pub mod wire;
 
+#[cfg(test)]
+mod tests;
+
 pub use self::core::{CommandRecord, ReceiverCore, StartupOutput};
 
 use crate::sim::scenario::{Conditions, Scenario, UnknownScenario};
@@ -27,7 +30,7 @@ use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -64,6 +67,14 @@ pub struct FakeOptions {
     /// `false`: the receiver ignores everything the host sends (an NMEA-only
     /// GPS, or UBX input disabled).
     pub accepts_commands: bool,
+    /// The fake's "true" UTC = CLOCK_REALTIME + this offset. `demo` can give
+    /// the system clock a visible error for the servo to remove; a simulated
+    /// PPS source must use the same offset.
+    pub true_time_offset_ns: i64,
+    /// The receiver's UART rate. `None`: any rate works (a plain pty).
+    /// `Some(b)`: when the host's line speed differs, the host reads garbage
+    /// and its commands are lost, like a real UART at the wrong baud.
+    pub baud: Option<u32>,
 }
 
 impl Default for FakeOptions {
@@ -75,6 +86,8 @@ impl Default for FakeOptions {
             link: None,
             epoch_delay: Duration::from_millis(45),
             accepts_commands: true,
+            true_time_offset_ns: 0,
+            baud: None,
         }
     }
 }
@@ -85,8 +98,46 @@ struct Shared {
     stop: AtomicBool,
     /// Epoch output paused (receiver powered down, cable cut on a UART).
     muted: AtomicBool,
+    /// See [`FakeOptions::true_time_offset_ns`].
+    offset_ns: i64,
+    /// See [`FakeOptions::baud`] (0 = any rate), and the pty fd whose line
+    /// speed the host sets.
+    baud: AtomicU32,
+    line: OwnedFd,
     written: AtomicU64,
     dropped: AtomicU64,
+}
+
+impl Shared {
+    fn true_now(&self) -> i64 {
+        system_realtime_ns() + self.offset_ns
+    }
+
+    /// Host and receiver agree on the line speed (always, without a fake baud).
+    fn speed_matches(&self) -> bool {
+        let baud = self.baud.load(Ordering::Relaxed);
+        if baud == 0 {
+            return true;
+        }
+        line_speed(&self.line).is_none_or(|host| host == baud)
+    }
+}
+
+/// The output speed the host set on the pty (termios2 keeps arbitrary rates).
+fn line_speed(fd: &OwnedFd) -> Option<u32> {
+    // SAFETY: TCGETS2 fills a termios2 struct we own; the fd is valid for the call.
+    let mut t: libc::termios2 = unsafe { std::mem::zeroed() };
+    let rc = unsafe { libc::ioctl(fd.as_raw_fd(), libc::TCGETS2, &mut t) };
+    (rc == 0).then_some(t.c_ospeed)
+}
+
+/// What a UART at the wrong rate delivers: bytes, but none of them right.
+fn garble(bytes: &[u8]) -> Vec<u8> {
+    bytes
+        .iter()
+        .map(|b| b.rotate_left(3) ^ 0xA5)
+        .filter(|&b| b != b'$' && b != 0xB5)
+        .collect()
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -137,7 +188,7 @@ impl FakeReceiver {
             std::os::unix::fs::symlink(&path, link)?;
         }
 
-        let now = system_realtime_ns();
+        let now = system_realtime_ns() + opts.true_time_offset_ns;
         let shared = Arc::new(Shared {
             core: Mutex::new(ReceiverCore::new(
                 opts.model,
@@ -148,6 +199,9 @@ impl FakeReceiver {
             master: Mutex::new(master),
             stop: AtomicBool::new(false),
             muted: AtomicBool::new(false),
+            offset_ns: opts.true_time_offset_ns,
+            baud: AtomicU32::new(opts.baud.unwrap_or(0)),
+            line: pty.slave.try_clone()?,
             written: AtomicU64::new(0),
             dropped: AtomicU64::new(0),
         });
@@ -183,7 +237,7 @@ impl FakeReceiver {
     /// Switch scenario while running; unknown names list the valid ones.
     pub fn set_scenario(&self, name: &str) -> Result<(), UnknownScenario> {
         let sc: Scenario = name.parse()?;
-        lock(&self.shared.core).set_scenario(sc, system_realtime_ns());
+        lock(&self.shared.core).set_scenario(sc, self.shared.true_now());
         Ok(())
     }
 
@@ -200,6 +254,16 @@ impl FakeReceiver {
         lock(&self.shared.core).conditions(t_ns)
     }
 
+    /// The fake's UART rate (`None` when any rate works).
+    pub fn baud(&self) -> Option<u32> {
+        Some(self.shared.baud.load(Ordering::Relaxed)).filter(|b| *b != 0)
+    }
+
+    /// Whether the receiver currently sends NMEA (the host may switch it off).
+    pub fn nmea_output(&self) -> bool {
+        lock(&self.shared.core).nmea_output()
+    }
+
     /// Configuration commands received so far and how they were answered.
     pub fn command_log(&self) -> Vec<CommandRecord> {
         lock(&self.shared.core).command_log().to_vec()
@@ -208,7 +272,7 @@ impl FakeReceiver {
     /// Receiver reset mid-stream: torn frame, ~1 s silence, boot banner,
     /// configuration back to the startup state.
     pub fn reset(&self) {
-        let torn = lock(&self.shared.core).reset(system_realtime_ns());
+        let torn = lock(&self.shared.core).reset(self.shared.true_now());
         write_out(&self.shared, &torn);
     }
 
@@ -216,6 +280,11 @@ impl FakeReceiver {
     /// open: what a UART sees when the receiver loses power.
     pub fn set_transmitting(&self, on: bool) {
         self.shared.muted.store(!on, Ordering::Relaxed);
+    }
+
+    /// Lose the configuration silently (no boot banner).
+    pub fn forget_configuration(&self) {
+        lock(&self.shared.core).forget_configuration();
     }
 
     /// Raw bytes injected into the stream (garbage tests).
@@ -275,10 +344,10 @@ fn write_out(shared: &Shared, mut bytes: &[u8]) {
 }
 
 fn epoch_loop(shared: &Shared, delay_ns: i64) {
-    let mut next_second = system_realtime_ns().div_euclid(NS_PER_SEC) + 1;
+    let mut next_second = shared.true_now().div_euclid(NS_PER_SEC) + 1;
     while !shared.stop.load(Ordering::Relaxed) {
         let due = next_second * NS_PER_SEC + delay_ns;
-        let now = system_realtime_ns();
+        let now = shared.true_now();
         if now < due {
             // Short naps keep shutdown prompt.
             let nap = (due - now).min(50_000_000);
@@ -291,7 +360,11 @@ fn epoch_loop(shared: &Shared, delay_ns: i64) {
         }
         let bytes = lock(&shared.core).epoch(next_second * NS_PER_SEC);
         if !shared.muted.load(Ordering::Relaxed) {
-            write_out(shared, &bytes);
+            if shared.speed_matches() {
+                write_out(shared, &bytes);
+            } else {
+                write_out(shared, &garble(&bytes));
+            }
         }
         next_second += 1;
     }
@@ -307,11 +380,21 @@ fn command_loop(shared: &Shared, mut master: File, accepts_commands: bool) {
         }
         match master.read(&mut buf) {
             Ok(0) => std::thread::sleep(Duration::from_millis(20)),
-            Ok(_) if !accepts_commands => {}
+            Ok(_) if !accepts_commands || !shared.speed_matches() => {}
             Ok(n) => {
-                let reply = lock(&shared.core).input(&buf[..n], system_realtime_ns());
+                let (reply, new_baud) = {
+                    let mut core = lock(&shared.core);
+                    let reply = core.input(&buf[..n], shared.true_now());
+                    (reply, core.take_baud_change())
+                };
                 if !reply.is_empty() {
                     write_out(shared, &reply);
+                }
+                // A fake with a fixed UART rate follows CFG-PRT / UART1-BAUDRATE.
+                if let Some(b) = new_baud.filter(|b| *b > 0) {
+                    if shared.baud.load(Ordering::Relaxed) != 0 {
+                        shared.baud.store(b, Ordering::Relaxed);
+                    }
                 }
             }
             // EIO while no one has the slave open; EAGAIN on spurious wakeups.

@@ -1,9 +1,11 @@
 //! The serial task: opens the receiver's device with `serialport`, reads it
 //! on a dedicated blocking thread and hands every chunk, stamped with its
-//! CLOCK_REALTIME arrival time (integer ns), to a [`LinkHandler`]. Survives
-//! unplug/replug (reopens with capped exponential backoff, one
+//! CLOCK_REALTIME arrival time (integer ns), to a [`LinkHandler`]. It
+//! survives unplug/replug (reopens with capped exponential backoff, one
 //! `serial.outage` + one `serial.restored` event per outage), garbage and
-//! receiver resets. A device missing at start is an outage like any other.
+//! receiver resets; a device missing at start is an outage like any other.
+//! An open port that goes quiet is reported (`serial.silent`), and when bytes
+//! arrive but nothing decodes the line rate is probed (`serial.baud_detected`).
 //!
 //! Why a plain thread and not tokio-serial: the arrival timestamp is taken
 //! right after `read()` returns, with no async scheduler between the byte
@@ -11,12 +13,15 @@
 //! (no extra dependency). Consumers get data through channels.
 //!
 //! [`Ingest`] is the standard handler: Framer → receiver configuration
-//! ([`Configurator`]) → decoded messages to a [`MessageSink`].
+//! ([`crate::gnss::configure::Configurator`]) → decoded messages to a
+//! [`MessageSink`]; [`spawn_gnss_input`] wires all of it to the receiver model.
 
-use super::configure::{Configurator, ConfigureParams, ConfigureReport, SurveyStore};
-use super::framer::{Frame, Framer};
-use super::message::{decode_frame, Message};
-use super::{DecodeError, GnssEpoch, Receiver, ReceiverStatus, SerialStatus};
+mod ingest;
+
+pub use ingest::{spawn_gnss_input, EpochSink, GnssInput, Ingest, MessageSink};
+
+use super::configure::ConfigureReport;
+use super::SerialStatus;
 use crate::store::{Event, EventSink, Severity};
 use crate::time::{system_realtime_ns, NS_PER_SEC};
 use std::io::{Read, Write};
@@ -40,6 +45,11 @@ pub struct SerialParams {
     /// No byte for this long while open: `serial.silent` (a UART whose
     /// receiver lost power or cable never reports an error, it just goes quiet).
     pub silence_timeout: Duration,
+    /// Rates to try when bytes arrive but nothing decodes at `baud`
+    /// (u-blox receivers ship at 9600 or 38400). Empty: never change the rate.
+    pub baud_candidates: Vec<u32>,
+    /// How long undecodable bytes may flow before the next rate is tried.
+    pub autobaud_window: Duration,
 }
 
 impl SerialParams {
@@ -51,6 +61,8 @@ impl SerialParams {
             backoff_max: Duration::from_secs(4),
             read_timeout: Duration::from_millis(100),
             silence_timeout: Duration::from_secs(5),
+            baud_candidates: vec![9_600, 38_400, 115_200, 230_400],
+            autobaud_window: Duration::from_secs(3),
         }
     }
 }
@@ -58,9 +70,18 @@ impl SerialParams {
 /// What the serial thread drives. Every method returns bytes to write to
 /// the receiver (empty for none).
 pub trait LinkHandler: Send + 'static {
-    /// The device was (re)opened.
-    fn connected(&mut self, _now_ns: i64) -> Vec<u8> {
+    /// The device was (re)opened, or the line speed changed to `baud`.
+    fn connected(&mut self, _now_ns: i64, _baud: u32) -> Vec<u8> {
         Vec::new()
+    }
+    /// Whether valid frames have arrived since the last `connected`;
+    /// `None` when the handler cannot tell (then the rate is never changed).
+    fn frames_seen(&self) -> Option<bool> {
+        None
+    }
+    /// The handler told the receiver to change its rate: follow it.
+    fn take_baud_request(&mut self) -> Option<u32> {
+        None
     }
     /// A chunk arrived at CLOCK_REALTIME `arrival_ns`.
     fn data(&mut self, arrival_ns: i64, bytes: &[u8]) -> Vec<u8>;
@@ -138,6 +159,7 @@ pub fn spawn(
                 status: tx,
                 stop: s,
                 outage_since_ns: None,
+                baud: None,
             }
             .run()
         })?;
@@ -156,6 +178,8 @@ struct Link<H: LinkHandler> {
     stop: Arc<AtomicBool>,
     /// Set while the device is unavailable (also at start until the first open).
     outage_since_ns: Option<i64>,
+    /// Rate that decoded last (kept across reopens); `None` before that.
+    baud: Option<u32>,
 }
 
 impl<H: LinkHandler> Link<H> {
@@ -167,7 +191,8 @@ impl<H: LinkHandler> Link<H> {
         let mut backoff = self.params.backoff_initial;
         let mut first = true;
         while !self.stopped() {
-            let opened = serialport::new(self.params.device.to_string_lossy(), self.params.baud)
+            let baud = self.baud.unwrap_or(self.params.baud);
+            let opened = serialport::new(self.params.device.to_string_lossy(), baud)
                 .timeout(self.params.read_timeout)
                 .open_native();
             match opened {
@@ -175,7 +200,7 @@ impl<H: LinkHandler> Link<H> {
                     backoff = self.params.backoff_initial;
                     self.on_open(first);
                     first = false;
-                    let err = self.read_until_error(port);
+                    let err = self.read_until_error(port, baud);
                     if let Some(err) = err {
                         self.on_lost(&err);
                     }
@@ -273,10 +298,30 @@ impl<H: LinkHandler> Link<H> {
         self.start_outage(now, format!("lost: {err}"));
     }
 
-    /// Read until the device fails (returns the error) or we are stopped (None).
-    fn read_until_error(&mut self, mut port: serialport::TTYPort) -> Option<String> {
+    /// The rate after `current` in the probe order (configured rate first).
+    fn next_baud(&self, current: u32) -> u32 {
+        let mut order = vec![self.params.baud];
+        order.extend(
+            self.params
+                .baud_candidates
+                .iter()
+                .filter(|b| **b != self.params.baud),
+        );
+        let at = order.iter().position(|b| *b == current).unwrap_or(0);
+        order
+            .get((at + 1) % order.len())
+            .copied()
+            .unwrap_or(current)
+    }
+
+    /// Read until the device fails (returns the error) or we are stopped
+    /// (None). Also runs silence detection, autobaud and rate switches.
+    fn read_until_error(&mut self, mut port: serialport::TTYPort, mut baud: u32) -> Option<String> {
         let mut buf = vec![0u8; 4096];
-        let out = self.handler.connected(system_realtime_ns());
+        // Bytes queued before we opened carry no usable arrival time.
+        let _ = serialport::SerialPort::clear(&port, serialport::ClearBuffer::Input);
+        self.status.send_modify(|s| s.baud = baud);
+        let out = self.handler.connected(system_realtime_ns(), baud);
         if let Err(e) = write_all(&mut port, &out) {
             return Some(format!("write: {e}"));
         }
@@ -287,6 +332,10 @@ impl<H: LinkHandler> Link<H> {
         let silence_ns = i64::try_from(self.params.silence_timeout.as_nanos()).unwrap_or(i64::MAX);
         let mut last_data = last_tick;
         let mut silent_since: Option<i64> = None;
+        let window_ns = i64::try_from(self.params.autobaud_window.as_nanos()).unwrap_or(i64::MAX);
+        let mut rate_known = self.params.baud_candidates.is_empty();
+        let mut window_start = last_tick;
+        let mut bytes_in_window = 0usize;
         while !self.stopped() {
             let out = match port.read(&mut buf) {
                 Ok(0) => {
@@ -299,6 +348,7 @@ impl<H: LinkHandler> Link<H> {
                 }
                 Ok(n) => {
                     empty_reads = 0;
+                    bytes_in_window += n;
                     let arrival = system_realtime_ns();
                     last_data = arrival;
                     if let Some(since) = silent_since.take() {
@@ -342,6 +392,62 @@ impl<H: LinkHandler> Link<H> {
                 ));
                 self.status.send_modify(|s| s.silent = true);
             }
+            if let Some(to) = self.handler.take_baud_request() {
+                // Let the switch command leave at the old rate, and give the
+                // receiver time to act on it before our side changes.
+                let _ = std::io::Write::flush(&mut port);
+                std::thread::sleep(Duration::from_millis(100));
+                if let Err(e) = serialport::SerialPort::set_baud_rate(&mut port, to) {
+                    return Some(format!("set baud {to}: {e}"));
+                }
+                let _ = serialport::SerialPort::clear(&port, serialport::ClearBuffer::Input);
+                baud = to;
+                rate_known = self.params.baud_candidates.is_empty();
+                window_start = now;
+                bytes_in_window = 0;
+                self.status.send_modify(|s| s.baud = to);
+                let out = self.handler.connected(now, to);
+                if let Err(e) = write_all(&mut port, &out) {
+                    return Some(format!("write: {e}"));
+                }
+            }
+            if !rate_known {
+                match self.handler.frames_seen() {
+                    None => rate_known = true,
+                    Some(true) => {
+                        rate_known = true;
+                        self.baud = Some(baud);
+                        if baud != self.params.baud {
+                            self.events.emit(Event::new(
+                                now,
+                                "serial.baud_detected",
+                                Severity::Warning,
+                                format!(
+                                    "{}: receiver talks at {baud} baud, not the configured {}",
+                                    self.params.device.display(),
+                                    self.params.baud
+                                ),
+                            ));
+                        }
+                    }
+                    Some(false) if bytes_in_window > 0 && now - window_start >= window_ns => {
+                        baud = self.next_baud(baud);
+                        if let Err(e) = serialport::SerialPort::set_baud_rate(&mut port, baud) {
+                            return Some(format!("set baud {baud}: {e}"));
+                        }
+                        let _ =
+                            serialport::SerialPort::clear(&port, serialport::ClearBuffer::Input);
+                        window_start = now;
+                        bytes_in_window = 0;
+                        self.status.send_modify(|s| s.baud = baud);
+                        let out = self.handler.connected(now, baud);
+                        if let Err(e) = write_all(&mut port, &out) {
+                            return Some(format!("write: {e}"));
+                        }
+                    }
+                    Some(false) => {}
+                }
+            }
             if now - last_tick >= NS_PER_SEC / 20 {
                 last_tick = now;
                 let out = self.handler.tick(now);
@@ -369,241 +475,19 @@ impl<H: LinkHandler> Link<H> {
     }
 }
 
+/// Queue bytes for the receiver. No `flush()`: tcdrain would block the
+/// reader for the transmit time (100 ms per 100 bytes at 9600 baud) and make
+/// arrival stamps late. A full output queue drops the command (the
+/// configuration retries it) instead of declaring the link lost.
 fn write_all(port: &mut serialport::TTYPort, bytes: &[u8]) -> std::io::Result<()> {
     if bytes.is_empty() {
         return Ok(());
     }
-    port.write_all(bytes)?;
-    port.flush()
-}
-
-/// Where [`Ingest`] puts decoded messages.
-pub trait MessageSink: Send + 'static {
-    fn message(&mut self, arrival_ns: i64, message: Message);
-    /// A frame passed its checksum but did not decode.
-    fn decode_error(&mut self, _error: &DecodeError) {}
-    /// The link went up (`true`) or down (`false`): epoch assembly should restart.
-    fn link(&mut self, _up: bool, _now_ns: i64) {}
-}
-
-/// Decoded messages to a channel; a full channel drops (the reader never blocks).
-impl MessageSink for tokio::sync::mpsc::Sender<(i64, Message)> {
-    fn message(&mut self, arrival_ns: i64, message: Message) {
-        let _ = self.try_send((arrival_ns, message));
-    }
-}
-
-/// Runs the receiver model (`gnss::Receiver`) on the decoded messages and
-/// sends every assembled epoch with the CLOCK_REALTIME arrival time (ns) of
-/// its first bytes. A full channel drops the epoch (counted) rather than
-/// blocking the reader.
-pub struct EpochSink {
-    receiver: Receiver,
-    tx: tokio::sync::mpsc::Sender<(GnssEpoch, i64)>,
-    status: watch::Sender<ReceiverStatus>,
-    epoch_start_ns: Option<i64>,
-    dropped: u64,
-}
-
-impl EpochSink {
-    pub fn new(
-        receiver: Receiver,
-        tx: tokio::sync::mpsc::Sender<(GnssEpoch, i64)>,
-    ) -> (Self, watch::Receiver<ReceiverStatus>) {
-        let (status, rx) = watch::channel(receiver.status());
-        (
-            Self {
-                receiver,
-                tx,
-                status,
-                epoch_start_ns: None,
-                dropped: 0,
-            },
-            rx,
-        )
-    }
-
-    /// Epochs lost to a full channel.
-    pub fn dropped(&self) -> u64 {
-        self.dropped
-    }
-}
-
-impl MessageSink for EpochSink {
-    fn message(&mut self, arrival_ns: i64, message: Message) {
-        let closes_with_this = matches!(message, Message::NavEoe { .. });
-        let Some(epoch) = self.receiver.handle(&message) else {
-            self.epoch_start_ns.get_or_insert(arrival_ns);
-            return;
-        };
-        let start = if closes_with_this {
-            // NAV-EOE ends the epoch it belongs to.
-            self.epoch_start_ns.take()
-        } else {
-            // This message already belongs to the next epoch.
-            self.epoch_start_ns.replace(arrival_ns)
-        };
-        if self
-            .tx
-            .try_send((epoch, start.unwrap_or(arrival_ns)))
-            .is_err()
-        {
-            self.dropped += 1;
+    match port.write_all(bytes) {
+        Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {
+            tracing::warn!("serial output queue full: {} bytes dropped", bytes.len());
+            Ok(())
         }
-        self.status.send_replace(self.receiver.status());
+        other => other,
     }
-
-    fn decode_error(&mut self, error: &DecodeError) {
-        self.receiver.note_decode_error(error);
-    }
-
-    fn link(&mut self, _up: bool, _now_ns: i64) {
-        // Half an epoch from before a reconnect is not worth assembling.
-        let _ = self.receiver.flush();
-        self.epoch_start_ns = None;
-        self.status.send_replace(self.receiver.status());
-    }
-}
-
-/// The standard [`LinkHandler`]: frames the byte stream, runs the receiver
-/// configuration on every connect (and after a receiver reset), persists a
-/// completed survey, and passes every decoded message on.
-pub struct Ingest<S: MessageSink> {
-    framer: Framer,
-    configurator: Option<Configurator>,
-    survey_store: Box<dyn SurveyStore>,
-    events: EventSink,
-    sink: S,
-    decode_errors: u64,
-}
-
-impl<S: MessageSink> Ingest<S> {
-    /// `configure`: `None` to only listen (never write to the receiver).
-    pub fn new(
-        configure: Option<ConfigureParams>,
-        survey_store: Box<dyn SurveyStore>,
-        events: EventSink,
-        sink: S,
-    ) -> Self {
-        let stored = survey_store.load();
-        Self {
-            framer: Framer::new(),
-            configurator: configure.map(|p| Configurator::new(p, stored)),
-            survey_store,
-            events,
-            sink,
-            decode_errors: 0,
-        }
-    }
-
-    pub fn decode_errors(&self) -> u64 {
-        self.decode_errors
-    }
-
-    fn drain_configurator(&mut self) {
-        let Some(c) = &mut self.configurator else {
-            return;
-        };
-        for ev in c.take_events() {
-            self.events.emit(ev);
-        }
-        if let Some(pos) = c.take_survey_result() {
-            if let Err(e) = self.survey_store.save(&pos) {
-                self.events.emit(Event::new(
-                    system_realtime_ns(),
-                    "gnss.survey_store_failed",
-                    Severity::Error,
-                    e,
-                ));
-            }
-        }
-    }
-}
-
-/// The u-blox boot banner: the receiver restarted and lost its RAM configuration.
-fn is_boot_banner(sentence: &str) -> bool {
-    sentence.len() > 6 && sentence.get(3..6) == Some("TXT") && sentence.contains("u-blox AG")
-}
-
-impl<S: MessageSink> LinkHandler for Ingest<S> {
-    fn connected(&mut self, now_ns: i64) -> Vec<u8> {
-        // Bytes from before the outage are not part of the new stream.
-        self.framer = Framer::new();
-        self.sink.link(true, now_ns);
-        let out = match &mut self.configurator {
-            Some(c) => c.start(now_ns),
-            None => Vec::new(),
-        };
-        self.drain_configurator();
-        out
-    }
-
-    fn data(&mut self, arrival_ns: i64, bytes: &[u8]) -> Vec<u8> {
-        let mut out = Vec::new();
-        self.framer.push(bytes);
-        while let Some(frame) = self.framer.next_frame() {
-            if let Some(c) = &mut self.configurator {
-                match &frame {
-                    Frame::Ubx(u) => out.extend(c.on_ubx(u.class, u.id, u.payload, arrival_ns)),
-                    Frame::Nmea(s) if is_boot_banner(s) => out.extend(c.start(arrival_ns)),
-                    _ => {}
-                }
-            }
-            match decode_frame(&frame) {
-                Some(Ok(msg)) => self.sink.message(arrival_ns, msg),
-                Some(Err(e)) => {
-                    self.decode_errors += 1;
-                    self.sink.decode_error(&e);
-                }
-                None => {}
-            }
-        }
-        self.drain_configurator();
-        out
-    }
-
-    fn tick(&mut self, now_ns: i64) -> Vec<u8> {
-        let out = match &mut self.configurator {
-            Some(c) => c.on_tick(now_ns),
-            None => Vec::new(),
-        };
-        self.drain_configurator();
-        out
-    }
-
-    fn disconnected(&mut self, now_ns: i64) {
-        self.sink.link(false, now_ns);
-    }
-
-    fn configure_report(&self) -> Option<&ConfigureReport> {
-        self.configurator.as_ref().map(|c| c.report())
-    }
-}
-
-/// The GNSS input of `run`/`demo`: serial task → framer → configuration →
-/// receiver model → epochs.
-pub struct GnssInput {
-    /// Stops the thread when dropped; `task.status()` is the [`SerialStatus`].
-    pub task: SerialTask,
-    /// Assembled epochs with the CLOCK_REALTIME arrival (ns) of their first bytes.
-    pub epochs: tokio::sync::mpsc::Receiver<(GnssEpoch, i64)>,
-    pub receiver_status: watch::Receiver<ReceiverStatus>,
-}
-
-/// Start the whole GNSS input. `configure: None` never writes to the receiver.
-pub fn spawn_gnss_input(
-    params: SerialParams,
-    configure: Option<ConfigureParams>,
-    survey_store: Box<dyn SurveyStore>,
-    events: EventSink,
-) -> std::io::Result<GnssInput> {
-    let (tx, epochs) = tokio::sync::mpsc::channel(64);
-    let (sink, receiver_status) = EpochSink::new(Receiver::new(), tx);
-    let ingest = Ingest::new(configure, survey_store, events.clone(), sink);
-    let task = spawn(params, ingest, events)?;
-    Ok(GnssInput {
-        task,
-        epochs,
-        receiver_status,
-    })
 }
