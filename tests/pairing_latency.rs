@@ -15,7 +15,7 @@ const T0: i64 = 1_750_000_000 * S;
 
 enum Call {
     Edge(PpsEdge),
-    Epoch(GnssEpoch, i64),
+    Epoch(Box<GnssEpoch>, i64),
 }
 
 fn time_epoch(utc_ns: i64) -> GnssEpoch {
@@ -113,21 +113,21 @@ fn run(sc: &Scenario) -> Outcome {
             let arrival = local(t) + lat_time;
             calls.push((
                 arrival + rng.gen_range(0..=sc.reorder_ns),
-                Call::Epoch(e, arrival),
+                Call::Epoch(Box::new(e), arrival),
             ));
         } else {
             if send_time {
                 let arrival = local(t) + lat_time;
                 calls.push((
                     arrival + rng.gen_range(0..=sc.reorder_ns),
-                    Call::Epoch(time_epoch(t), arrival),
+                    Call::Epoch(Box::new(time_epoch(t)), arrival),
                 ));
             }
             if send_tp {
                 let arrival = local(t) + lat_tp;
                 calls.push((
                     arrival + rng.gen_range(0..=sc.reorder_ns),
-                    Call::Epoch(tp_epoch(t + S, qerr), arrival),
+                    Call::Epoch(Box::new(tp_epoch(t + S, qerr)), arrival),
                 ));
             }
         }
