@@ -433,3 +433,42 @@ fn smear_mode_state_gives_offset_and_no_indicator() {
     assert!(s.state(t + S).smear_offset_ns > 0);
     assert_eq!(s.state(t + HALF + S).smear_offset_ns, 0);
 }
+
+#[test]
+fn config_override_end_of_month_helper() {
+    assert_eq!(
+        PendingLeap::end_of_month(2026, 6, true),
+        Some(PendingLeap {
+            at_utc_ns: t_leap(),
+            insert: true
+        })
+    );
+    assert_eq!(
+        PendingLeap::end_of_month(2026, 12, false).map(|l| l.at_utc_ns),
+        utc_from_fields(2027, 1, 1, 0, 0, 0, 0)
+    );
+    assert_eq!(PendingLeap::end_of_month(2026, 13, true), None);
+    // A config-only schedule is a lone trusted source: scheduled.
+    let s = LeapSchedule::new(LeapConfig {
+        scheduled_override: PendingLeap::end_of_month(2026, 6, true),
+        tai_utc_override: Some(37),
+        ..LeapConfig::default()
+    });
+    let st = s.state(t_leap() - 3600 * S);
+    assert_eq!(st.agreement, Agreement::Agreed);
+    assert_eq!(st.kernel_flag, KernelLeapFlag::Insert);
+    assert_eq!(st.tai_utc, Some(37));
+}
+
+#[test]
+fn implausible_receiver_time_to_change_is_rejected() {
+    let mut s = LeapSchedule::new(LeapConfig::default());
+    let now = t_leap() - DAY;
+    s.on_receiver(
+        &leap_info(1, Some(i32::MAX as i64), true, TimeOrigin::Satellites),
+        now,
+    );
+    let st = s.state(now);
+    assert_eq!(st.sources.receiver_rejected, 1);
+    assert_eq!(st.pending, None);
+}

@@ -512,7 +512,7 @@ impl Pairing {
         // the ideal instant is at raw − pulse_error. Rounded to whole ns.
         let pulse_error_ns = qerr_ps.map_or(0, |q| {
             let ps = self.cfg.qerr_convention.pulse_error_ps(q);
-            (ps + ps.signum() * 500) / 1000
+            ps.saturating_add(ps.signum() * 500) / 1000
         });
         raw_local_ns
             .saturating_sub(pulse_error_ns)

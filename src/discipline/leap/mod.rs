@@ -49,7 +49,7 @@
 pub mod file;
 pub mod served;
 
-pub use file::{LeapEntry, LeapFileError, LeapSecondsList};
+pub use file::{LeapEntry, LeapFileError, LeapFileLoadError, LeapSecondsList};
 pub use served::{leap_indicator_at, served_at, smear_offset_ns, ServedTime, UtcLabel};
 
 use serde::Serialize;
@@ -82,6 +82,23 @@ pub struct PendingLeap {
     pub at_utc_ns: i64,
     /// true: insert 23:59:60 (TAI−UTC +1); false: delete 23:59:59.
     pub insert: bool,
+}
+
+impl PendingLeap {
+    /// A leap at the end of `year`-`month` (e.g. 2026, 6 for 2026-06-30
+    /// 23:59:60); for config overrides. None for an invalid month.
+    pub fn end_of_month(year: i64, month: u32, insert: bool) -> Option<Self> {
+        if !(1..=12).contains(&month) {
+            return None;
+        }
+        let (y, m) = if month == 12 {
+            (year + 1, 1)
+        } else {
+            (year, month + 1)
+        };
+        let at_utc_ns = crate::time::utc_from_fields(y, m, 1, 0, 0, 0, 0)?;
+        Some(Self { at_utc_ns, insert })
+    }
 }
 
 /// Which kernel status flag the clock should carry now.
@@ -294,6 +311,10 @@ impl LeapSchedule {
         };
         if ttc < 0 {
             return Ok(None);
+        }
+        // Leaps are announced months ahead, never years.
+        if ttc > 400 * SECS_PER_DAY {
+            return Err(format!("time to change {ttc} s is implausibly far"));
         }
         let candidate = ttc
             .checked_mul(NS_PER_SEC)
@@ -508,7 +529,7 @@ impl LeapSchedule {
         let leap_indicator = leap_indicator_at(pending, mode, now, false);
         let kernel_flag = match (mode, pending) {
             (LeapMode::Kernel | LeapMode::Smear, Some(l))
-                if now >= l.at_utc_ns - DAY_NS && now < l.at_utc_ns =>
+                if now >= l.at_utc_ns.saturating_sub(DAY_NS) && now < l.at_utc_ns =>
             {
                 if l.insert {
                     KernelLeapFlag::Insert
