@@ -43,12 +43,14 @@ use crate::time::NS_PER_SEC;
 
 /// How TIM-TP qErr relates the real pulse to the ideal one.
 ///
-/// u-blox documents qErr only as "quantization error of time pulse" without a
-/// sign convention. Published F9T measurements against a time-interval counter
-/// (and other timing software that uses qErr) correct the measured pulse time
-/// by *adding* qErr, i.e. the pulse was emitted at `ideal − qErr`. That is the
-/// default; the other convention is kept as a configuration escape hatch so a
-/// site with a counter can verify it without a rebuild.
+/// u-blox documents qErr only as "quantization error of time pulse", without a
+/// sign convention. Two independent time-lab measurements of F9T pulses
+/// against a reference with a time-interval counter (start = reference, stop =
+/// receiver pulse) found the sawtooth disappears when qErr is *added* to the
+/// measured interval: the pulse came out at `ideal − qErr`. That is the
+/// default. The other convention stays available in the configuration so a
+/// site with a counter can check it without a rebuild; `tests/pairing_corrections.rs`
+/// shows the right sign removes a simulated sawtooth and the wrong one doubles it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum QErrConvention {
