@@ -218,7 +218,8 @@ pub struct PairingStatus {
     pub ambiguous: u64,
     /// Messages that named no edge (missing pulse or latency beyond bounds).
     pub labels_unmatched: u64,
-    /// Times ignored: invalid, not UTC-valid, or not on a whole second.
+    /// Times ignored: invalid, not fully resolved, not UTC-valid, or not on a
+    /// whole second.
     pub labels_rejected: u64,
     /// qErr values ignored as out of range.
     pub qerr_rejected: u64,
@@ -334,7 +335,9 @@ impl Pairing {
         }
         if let Some(t) = epoch.time {
             match self.whole_second(t.utc_ns) {
-                Some(utc) if t.is_valid() => self.labels.push(Label {
+                // Without "fully resolved" the receiver itself is unsure of the
+                // second (e.g. UTC from a firmware-default leap count).
+                Some(utc) if t.is_valid() && t.fully_resolved => self.labels.push(Label {
                     utc_ns: utc,
                     lo_ns: arrival_local_ns.saturating_sub(max).saturating_sub(g),
                     hi_ns: arrival_local_ns.saturating_sub(min).saturating_add(g),
@@ -636,6 +639,29 @@ mod tests {
         p.on_tick(T0 + 5 * NS_PER_SEC);
         assert!(p.next_sample().is_none());
         assert_eq!(p.status().ambiguous, 2);
+    }
+
+    #[test]
+    fn unresolved_epoch_time_is_not_a_label() {
+        let mut p = Pairing::new(PairingConfig::default());
+        p.on_edge(PpsEdge {
+            local_ns: T0,
+            sequence: 1,
+        });
+        let mut e = epoch(Some(T0), None);
+        if let Some(t) = e.time.as_mut() {
+            t.fully_resolved = false;
+        }
+        p.on_epoch(&e, T0 + 100_000_000);
+        let mut tp = epoch(None, Some((T0 + NS_PER_SEC, None)));
+        if let Some(t) = tp.time_pulse.as_mut() {
+            t.utc_valid = false;
+        }
+        p.on_epoch(&tp, T0 + 100_000_000);
+        p.on_tick(T0 + 5 * NS_PER_SEC);
+        assert!(p.next_sample().is_none());
+        assert_eq!(p.status().labels_rejected, 2);
+        assert_eq!(p.status().unlabelled, 1);
     }
 
     #[test]
