@@ -472,3 +472,34 @@ fn implausible_receiver_time_to_change_is_rejected() {
     assert_eq!(st.sources.receiver_rejected, 1);
     assert_eq!(st.pending, None);
 }
+
+#[test]
+fn receiver_mid_update_after_the_leap_does_not_block_the_step() {
+    // Step mode, file and receiver agree. Just after the leap the receiver
+    // still flags the change (time since event negative) with the old count.
+    let t = t_leap();
+    let mut s = LeapSchedule::new(LeapConfig {
+        mode: LeapMode::Step,
+        ..LeapConfig::default()
+    });
+    s.set_file(list(&[(t, 38)], t + 150 * DAY));
+    let before = t - 30 * S;
+    s.on_receiver(
+        &leap_info(1, Some((t - before) / S), true, TimeOrigin::Satellites),
+        before,
+    );
+    assert_eq!(s.state(before).agreement, Agreement::Agreed);
+    let after = t + 2 * S;
+    s.on_receiver(&leap_info(1, Some(-2), true, TimeOrigin::Satellites), after);
+    let st = s.state(after);
+    assert_eq!(st.agreement, Agreement::Agreed, "{:?}", st.agreement);
+    assert_eq!(st.step_due_ns, Some(-S));
+    assert_eq!(st.tai_utc, Some(38));
+    // Once updated (count 19, no change), still agreed and TAI−UTC 38.
+    let mut upd = leap_info(0, None, true, TimeOrigin::Satellites);
+    upd.current = 19;
+    s.on_receiver(&upd, after + S);
+    let st = s.state(after + S);
+    assert_eq!(st.agreement, Agreement::Agreed);
+    assert_eq!(st.sources.receiver.and_then(|r| r.tai_utc), Some(38));
+}

@@ -218,7 +218,8 @@ pub struct LeapState {
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct ReceiverObs {
     at_epoch_ns: i64,
-    tai_utc: i32,
+    /// None while the receiver's count is ambiguous (just after a leap).
+    tai_utc: Option<i32>,
     announces: Option<PendingLeap>,
 }
 
@@ -262,11 +263,18 @@ impl LeapSchedule {
             self.receiver_ignored += 1;
             return;
         }
-        let tai_utc = info.current as i32 + TAI_MINUS_GPS_S;
+        let mut tai_utc = Some(info.current as i32 + TAI_MINUS_GPS_S);
         let mut announces = None;
         if info.change != 0 {
             match self.month_end_leap(info, epoch_utc_ns) {
-                Ok(Some(l)) => announces = Some(l),
+                Ok(Some(l)) => {
+                    // A change still flagged after its instant: the receiver is
+                    // mid-update and its current count may be either value.
+                    if l.at_utc_ns <= epoch_utc_ns {
+                        tai_utc = None;
+                    }
+                    announces = Some(l)
+                }
                 Ok(None) => {}
                 Err(why) => {
                     self.receiver_rejected += 1;
@@ -297,7 +305,7 @@ impl LeapSchedule {
         });
     }
 
-    /// `Ok(None)`: the announced event is in the past (nothing pending).
+    /// `Ok(None)`: the announced event is long past (nothing pending).
     fn month_end_leap(
         &self,
         info: &LeapInfo,
@@ -309,7 +317,9 @@ impl LeapSchedule {
         let Some(ttc) = info.time_to_change_s else {
             return Err("leap change announced without time to change".into());
         };
-        if ttc < 0 {
+        // Negative: time since the event. Just after a leap some receivers
+        // still flag the change; keep it for an hour, older is history.
+        if ttc < -3600 {
             return Ok(None);
         }
         // Leaps are announced months ahead, never years.
@@ -417,10 +427,13 @@ impl LeapSchedule {
         let file = self.file.as_ref();
 
         let rx_view = rx.map(|r| SourceView {
-            tai_utc: Some(match r.announces {
-                // After the announced instant the offset has changed.
-                Some(l) if l.at_utc_ns <= now => r.tai_utc + if l.insert { 1 } else { -1 },
-                _ => r.tai_utc,
+            tai_utc: r.tai_utc.map(|t| match r.announces {
+                // Observed before the announced instant, now after it: the
+                // offset has changed since.
+                Some(l) if r.at_epoch_ns < l.at_utc_ns && l.at_utc_ns <= now => {
+                    t + if l.insert { 1 } else { -1 }
+                }
+                _ => t,
             }),
             announces: r.announces.filter(|l| l.at_utc_ns > horizon),
         });
