@@ -503,3 +503,20 @@ fn receiver_mid_update_after_the_leap_does_not_block_the_step() {
     assert_eq!(st.agreement, Agreement::Agreed);
     assert_eq!(st.sources.receiver.and_then(|r| r.tai_utc), Some(38));
 }
+
+#[test]
+fn hostile_receiver_values_do_not_panic() {
+    let mut s = LeapSchedule::new(LeapConfig::default());
+    for (change, ttc, epoch) in [
+        (i8::MIN, Some(10), t_leap()),
+        (i8::MAX, Some(i64::MAX), t_leap()),
+        (1, Some(i64::MIN), t_leap()),
+        (1, Some(1), i64::MAX),
+        (-1, Some(86_400), i64::MIN),
+        (1, None, 0),
+    ] {
+        s.on_receiver(&leap_info(change, ttc, true, TimeOrigin::Satellites), epoch);
+        let _ = s.evaluate(epoch);
+    }
+    assert!(s.state(t_leap()).sources.receiver_rejected >= 4);
+}

@@ -311,7 +311,7 @@ impl LeapSchedule {
         info: &LeapInfo,
         epoch_ns: i64,
     ) -> Result<Option<PendingLeap>, String> {
-        if info.change.abs() != 1 {
+        if !matches!(info.change, 1 | -1) {
             return Err(format!("announced change {} is not +-1", info.change));
         }
         let Some(ttc) = info.time_to_change_s else {
@@ -574,7 +574,7 @@ impl LeapSchedule {
         let file_expiry_warning = match file {
             None => FileExpiry::NoFile,
             Some(f) if f.is_expired(now) => FileExpiry::Expired,
-            Some(f) if f.expires_utc_ns - now <= self.cfg.expiry_warning_ns => {
+            Some(f) if f.expires_utc_ns.saturating_sub(now) <= self.cfg.expiry_warning_ns => {
                 FileExpiry::ExpiresSoon
             }
             Some(_) => FileExpiry::Valid,
