@@ -154,12 +154,14 @@ impl PairingConfig {
         Ok(())
     }
 
-    fn window_width_ns(&self) -> i64 {
+    /// Width of one label window (latency spread plus both guards).
+    pub fn window_width_ns(&self) -> i64 {
         (self.max_latency_ns - self.min_latency_ns).saturating_add(self.guard_ns.saturating_mul(2))
     }
 
-    /// After this long past an edge, no message that could name it can still arrive.
-    fn finalize_delay_ns(&self) -> i64 {
+    /// After this long past an edge, no message that could name it can still
+    /// arrive: samples come out this late (1.26 s with the defaults).
+    pub fn finalize_delay_ns(&self) -> i64 {
         self.max_latency_ns
             .max(self.window_width_ns())
             .saturating_add(self.guard_ns)
@@ -556,6 +558,8 @@ mod tests {
     #[test]
     fn default_config_is_valid_and_too_wide_is_rejected() {
         assert!(PairingConfig::default().validate().is_ok());
+        assert_eq!(PairingConfig::default().window_width_ns(), 990_000_000);
+        assert_eq!(PairingConfig::default().finalize_delay_ns(), 1_260_000_000);
         let wide = PairingConfig {
             max_latency_ns: 990_000_000,
             ..PairingConfig::default()
