@@ -1,0 +1,515 @@
+//! Thin UDP socket layer for the workers (Linux): SO_REUSEPORT sockets,
+//! kernel receive/transmit timestamps and batched recvmmsg/sendmmsg over
+//! preallocated buffers. All `unsafe` of the NTP server lives here.
+
+use std::io;
+use std::mem::{size_of, zeroed};
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+
+/// Largest request we read; longer datagrams are reported truncated.
+pub const RX_BUF: usize = 2048;
+pub const TX_BUF: usize = 128;
+const CMSG_BUF: usize = 256;
+
+/// Which receive timestamps the socket delivers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RxTimestamping {
+    /// SO_TIMESTAMPING with software RX (and TX when enabled) timestamps.
+    Timestamping,
+    /// SO_TIMESTAMPNS.
+    TimestampNs,
+    /// None: the daemon reads the clock after recvmmsg.
+    Daemon,
+}
+
+fn cvt(r: libc::c_int) -> io::Result<libc::c_int> {
+    if r < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(r)
+    }
+}
+
+fn setsockopt<T>(fd: RawFd, level: libc::c_int, name: libc::c_int, v: &T) -> io::Result<()> {
+    // SAFETY: `v` points to a live T of the size passed.
+    cvt(unsafe {
+        libc::setsockopt(
+            fd,
+            level,
+            name,
+            (v as *const T).cast(),
+            size_of::<T>() as libc::socklen_t,
+        )
+    })
+    .map(|_| ())
+}
+
+fn to_sockaddr(addr: &SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
+    // SAFETY: all-zero is a valid sockaddr_storage.
+    let mut ss: libc::sockaddr_storage = unsafe { zeroed() };
+    let len = match addr {
+        SocketAddr::V4(a) => {
+            let sin = libc::sockaddr_in {
+                sin_family: libc::AF_INET as libc::sa_family_t,
+                sin_port: a.port().to_be(),
+                sin_addr: libc::in_addr {
+                    s_addr: u32::from_ne_bytes(a.ip().octets()),
+                },
+                sin_zero: [0; 8],
+            };
+            // SAFETY: sockaddr_storage is larger than and aligned for sockaddr_in.
+            unsafe { std::ptr::write((&mut ss as *mut libc::sockaddr_storage).cast(), sin) };
+            size_of::<libc::sockaddr_in>()
+        }
+        SocketAddr::V6(a) => {
+            let sin6 = libc::sockaddr_in6 {
+                sin6_family: libc::AF_INET6 as libc::sa_family_t,
+                sin6_port: a.port().to_be(),
+                sin6_flowinfo: a.flowinfo(),
+                sin6_addr: libc::in6_addr {
+                    s6_addr: a.ip().octets(),
+                },
+                sin6_scope_id: a.scope_id(),
+            };
+            // SAFETY: as above, for sockaddr_in6.
+            unsafe { std::ptr::write((&mut ss as *mut libc::sockaddr_storage).cast(), sin6) };
+            size_of::<libc::sockaddr_in6>()
+        }
+    };
+    (ss, len as libc::socklen_t)
+}
+
+fn from_sockaddr(ss: &libc::sockaddr_storage) -> Option<SocketAddr> {
+    match i32::from(ss.ss_family) {
+        libc::AF_INET => {
+            // SAFETY: family says this storage holds a sockaddr_in.
+            let sin: &libc::sockaddr_in = unsafe { &*(ss as *const _ as *const libc::sockaddr_in) };
+            Some(SocketAddr::V4(SocketAddrV4::new(
+                Ipv4Addr::from(sin.sin_addr.s_addr.to_ne_bytes()),
+                u16::from_be(sin.sin_port),
+            )))
+        }
+        libc::AF_INET6 => {
+            // SAFETY: family says this storage holds a sockaddr_in6.
+            let sin6: &libc::sockaddr_in6 =
+                unsafe { &*(ss as *const _ as *const libc::sockaddr_in6) };
+            Some(SocketAddr::V6(SocketAddrV6::new(
+                Ipv6Addr::from(sin6.sin6_addr.s6_addr),
+                u16::from_be(sin6.sin6_port),
+                sin6.sin6_flowinfo,
+                sin6.sin6_scope_id,
+            )))
+        }
+        _ => None,
+    }
+}
+
+/// A bound UDP socket of one worker.
+#[derive(Debug)]
+pub struct NtpSocket {
+    fd: OwnedFd,
+    pub local: SocketAddr,
+    pub rx_ts: RxTimestamping,
+    pub tx_ts: bool,
+}
+
+impl NtpSocket {
+    /// Bind with SO_REUSEPORT so several workers share the address.
+    pub fn bind(
+        addr: SocketAddr,
+        want_kernel_rx: bool,
+        want_kernel_tx: bool,
+        poll_timeout_ms: u32,
+    ) -> io::Result<NtpSocket> {
+        let family = if addr.is_ipv4() {
+            libc::AF_INET
+        } else {
+            libc::AF_INET6
+        };
+        // SAFETY: plain socket(2) call; the fd is owned right below.
+        let raw = cvt(unsafe {
+            libc::socket(family, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0)
+        })?;
+        // SAFETY: `raw` is a fresh, valid descriptor that nothing else owns.
+        let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+        let one: libc::c_int = 1;
+        setsockopt(raw, libc::SOL_SOCKET, libc::SO_REUSEPORT, &one)?;
+        if !addr.is_ipv4() {
+            setsockopt(raw, libc::IPPROTO_IPV6, libc::IPV6_V6ONLY, &one)?;
+        }
+        let tv = libc::timeval {
+            tv_sec: libc::time_t::from(poll_timeout_ms as i32 / 1000),
+            tv_usec: libc::suseconds_t::from(poll_timeout_ms as i32 % 1000 * 1000),
+        };
+        setsockopt(raw, libc::SOL_SOCKET, libc::SO_RCVTIMEO, &tv)?;
+        let (ss, len) = to_sockaddr(&addr);
+        // SAFETY: ss/len describe a valid socket address.
+        cvt(unsafe { libc::bind(raw, (&ss as *const libc::sockaddr_storage).cast(), len) })?;
+        // SAFETY: all-zero is a valid sockaddr_storage; getsockname fills it.
+        let mut local_ss: libc::sockaddr_storage = unsafe { zeroed() };
+        let mut local_len = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+        cvt(unsafe {
+            libc::getsockname(
+                raw,
+                (&mut local_ss as *mut libc::sockaddr_storage).cast(),
+                &mut local_len,
+            )
+        })?;
+        let local = from_sockaddr(&local_ss).unwrap_or(addr);
+
+        let mut rx_ts = RxTimestamping::Daemon;
+        let mut tx_ts = false;
+        if want_kernel_rx || want_kernel_tx {
+            let mut flags = libc::SOF_TIMESTAMPING_SOFTWARE;
+            if want_kernel_rx {
+                flags |= libc::SOF_TIMESTAMPING_RX_SOFTWARE;
+            }
+            if want_kernel_tx {
+                flags |= libc::SOF_TIMESTAMPING_TX_SOFTWARE
+                    | libc::SOF_TIMESTAMPING_OPT_ID
+                    | libc::SOF_TIMESTAMPING_OPT_TSONLY;
+            }
+            let flags = flags as libc::c_int;
+            if setsockopt(raw, libc::SOL_SOCKET, libc::SO_TIMESTAMPING, &flags).is_ok() {
+                tx_ts = want_kernel_tx;
+                if want_kernel_rx {
+                    rx_ts = RxTimestamping::Timestamping;
+                }
+            }
+        }
+        if want_kernel_rx
+            && rx_ts == RxTimestamping::Daemon
+            && setsockopt(raw, libc::SOL_SOCKET, libc::SO_TIMESTAMPNS, &one).is_ok()
+        {
+            rx_ts = RxTimestamping::TimestampNs;
+        }
+        Ok(NtpSocket {
+            fd,
+            local,
+            rx_ts,
+            tx_ts,
+        })
+    }
+
+    fn raw(&self) -> RawFd {
+        self.fd.as_raw_fd()
+    }
+}
+
+fn ts_to_ns(ts: &libc::timespec) -> i64 {
+    (ts.tv_sec as i64)
+        .saturating_mul(1_000_000_000)
+        .saturating_add(ts.tv_nsec as i64)
+}
+
+/// Walk the control messages of `hdr`, calling `f(level, type, data)`.
+fn for_each_cmsg(hdr: &libc::msghdr, mut f: impl FnMut(libc::c_int, libc::c_int, &[u8])) {
+    // SAFETY: the kernel filled msg_control/msg_controllen of a buffer we own;
+    // CMSG_* macros stay within msg_controllen.
+    unsafe {
+        let mut c = libc::CMSG_FIRSTHDR(hdr);
+        while !c.is_null() {
+            let data = libc::CMSG_DATA(c);
+            let header = libc::CMSG_LEN(0) as usize;
+            let len = ((*c).cmsg_len as usize).saturating_sub(header);
+            let end = (hdr.msg_control as *const u8).add(hdr.msg_controllen as usize);
+            if data.add(len) as *const u8 <= end {
+                f((*c).cmsg_level, (*c).cmsg_type, std::slice::from_raw_parts(data, len));
+            }
+            c = libc::CMSG_NXTHDR(hdr, c);
+        }
+    }
+}
+
+fn read_timespec(data: &[u8]) -> Option<libc::timespec> {
+    if data.len() < size_of::<libc::timespec>() {
+        return None;
+    }
+    // SAFETY: length checked; read_unaligned handles any alignment.
+    Some(unsafe { std::ptr::read_unaligned(data.as_ptr().cast::<libc::timespec>()) })
+}
+
+/// Kernel receive timestamp (CLOCK_REALTIME ns) from a received message.
+fn rx_timestamp(hdr: &libc::msghdr) -> Option<i64> {
+    let mut out = None;
+    for_each_cmsg(hdr, |level, ty, data| {
+        if level != libc::SOL_SOCKET {
+            return;
+        }
+        if ty == libc::SCM_TIMESTAMPING || ty == libc::SCM_TIMESTAMPNS {
+            if let Some(ts) = read_timespec(data) {
+                if ts.tv_sec != 0 || ts.tv_nsec != 0 {
+                    out = Some(ts_to_ns(&ts));
+                }
+            }
+        }
+    });
+    out
+}
+
+#[repr(C, align(8))]
+#[derive(Clone, Copy)]
+struct CmsgBuf([u8; CMSG_BUF]);
+
+/// One received datagram.
+#[derive(Debug, Clone, Copy)]
+pub struct Received {
+    pub len: usize,
+    pub truncated: bool,
+    pub from: Option<SocketAddr>,
+    pub kernel_rx_ns: Option<i64>,
+}
+
+/// Preallocated batch of receive and send slots (no allocation per packet).
+pub struct Batch {
+    rx: Box<[[u8; RX_BUF]]>,
+    pub tx: Box<[[u8; TX_BUF]]>,
+    tx_len: Box<[usize]>,
+    names: Box<[libc::sockaddr_storage]>,
+    name_lens: Box<[libc::socklen_t]>,
+    tx_names: Box<[libc::sockaddr_storage]>,
+    tx_name_lens: Box<[libc::socklen_t]>,
+    cmsgs: Box<[CmsgBuf]>,
+    iov: Box<[libc::iovec]>,
+    msgs: Box<[libc::mmsghdr]>,
+    pub received: Box<[Received]>,
+    tx_count: usize,
+}
+
+// SAFETY: the raw pointers inside iovec/mmsghdr only ever point into this
+// struct's own boxes and are rebuilt before each syscall.
+unsafe impl Send for Batch {}
+
+impl Batch {
+    pub fn new(n: usize) -> Batch {
+        let n = n.max(1);
+        // SAFETY: all-zero is valid for these plain C structs.
+        let zero_ss: libc::sockaddr_storage = unsafe { zeroed() };
+        let zero_msg: libc::mmsghdr = unsafe { zeroed() };
+        Batch {
+            rx: vec![[0u8; RX_BUF]; n].into_boxed_slice(),
+            tx: vec![[0u8; TX_BUF]; n].into_boxed_slice(),
+            tx_len: vec![0; n].into_boxed_slice(),
+            names: vec![zero_ss; n].into_boxed_slice(),
+            name_lens: vec![0; n].into_boxed_slice(),
+            tx_names: vec![zero_ss; n].into_boxed_slice(),
+            tx_name_lens: vec![0; n].into_boxed_slice(),
+            cmsgs: vec![CmsgBuf([0; CMSG_BUF]); n].into_boxed_slice(),
+            iov: vec![
+                libc::iovec {
+                    iov_base: std::ptr::null_mut(),
+                    iov_len: 0
+                };
+                n
+            ]
+            .into_boxed_slice(),
+            msgs: vec![zero_msg; n].into_boxed_slice(),
+            received: vec![
+                Received {
+                    len: 0,
+                    truncated: false,
+                    from: None,
+                    kernel_rx_ns: None
+                };
+                n
+            ]
+            .into_boxed_slice(),
+            tx_count: 0,
+        }
+    }
+
+    /// Receive up to a batch: blocks for the first datagram (up to the
+    /// socket's receive timeout), then takes whatever else is queued.
+    /// Returns the number received (0 on timeout).
+    pub fn recv(&mut self, sock: &NtpSocket) -> io::Result<usize> {
+        let n = self.rx.len();
+        for i in 0..n {
+            self.iov[i] = libc::iovec {
+                iov_base: self.rx[i].as_mut_ptr().cast(),
+                iov_len: RX_BUF,
+            };
+            let hdr = &mut self.msgs[i].msg_hdr;
+            hdr.msg_name = (&mut self.names[i] as *mut libc::sockaddr_storage).cast();
+            hdr.msg_namelen = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+            hdr.msg_iov = &mut self.iov[i];
+            hdr.msg_iovlen = 1;
+            hdr.msg_control = self.cmsgs[i].0.as_mut_ptr().cast();
+            hdr.msg_controllen = CMSG_BUF as _;
+            hdr.msg_flags = 0;
+            self.msgs[i].msg_len = 0;
+        }
+        // SAFETY: every mmsghdr points into buffers owned by self, sized as declared.
+        let r = unsafe {
+            libc::recvmmsg(
+                sock.raw(),
+                self.msgs.as_mut_ptr(),
+                n as libc::c_uint,
+                libc::MSG_WAITFORONE,
+                std::ptr::null_mut(),
+            )
+        };
+        if r < 0 {
+            let e = io::Error::last_os_error();
+            return match e.kind() {
+                io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted => {
+                    Ok(0)
+                }
+                _ => Err(e),
+            };
+        }
+        let got = (r as usize).min(n);
+        for i in 0..got {
+            let m = &self.msgs[i];
+            self.name_lens[i] = m.msg_hdr.msg_namelen;
+            self.received[i] = Received {
+                len: (m.msg_len as usize).min(RX_BUF),
+                truncated: m.msg_hdr.msg_flags & libc::MSG_TRUNC != 0,
+                from: from_sockaddr(&self.names[i]),
+                kernel_rx_ns: rx_timestamp(&m.msg_hdr),
+            };
+        }
+        self.tx_count = 0;
+        Ok(got)
+    }
+
+    /// Split borrow: request `i` and the next free reply buffer.
+    pub fn request_and_reply_buf(&mut self, i: usize) -> Option<(&[u8], &mut [u8])> {
+        let len = self.received.get(i)?.len.min(RX_BUF);
+        let req = self.rx.get(i)?.get(..len)?;
+        let out = self.tx.get_mut(self.tx_count)?;
+        Some((req, &mut out[..]))
+    }
+
+    /// Queue the reply just written (by `request_and_reply_buf`) to the
+    /// sender of request `i`. Returns its slot in the send batch.
+    pub fn queue_reply(&mut self, i: usize, len: usize) -> Option<usize> {
+        let slot = self.tx_count;
+        if slot >= self.tx.len() || i >= self.names.len() {
+            return None;
+        }
+        self.tx_names[slot] = self.names[i];
+        self.tx_name_lens[slot] = self.name_lens[i];
+        self.tx_len[slot] = len.min(TX_BUF);
+        self.tx_count += 1;
+        Some(slot)
+    }
+
+    pub fn queued(&self) -> usize {
+        self.tx_count
+    }
+
+    pub fn reply_buf(&mut self, slot: usize) -> Option<&mut [u8]> {
+        let len = *self.tx_len.get(slot)?;
+        self.tx.get_mut(slot).map(|b| &mut b[..len])
+    }
+
+    /// Send all queued replies; returns how many the kernel took.
+    pub fn send(&mut self, sock: &NtpSocket) -> io::Result<usize> {
+        let n = self.tx_count;
+        let mut sent = 0;
+        while sent < n {
+            for i in sent..n {
+                self.iov[i] = libc::iovec {
+                    iov_base: self.tx[i].as_mut_ptr().cast(),
+                    iov_len: self.tx_len[i],
+                };
+                let hdr = &mut self.msgs[i].msg_hdr;
+                hdr.msg_name = (&mut self.tx_names[i] as *mut libc::sockaddr_storage).cast();
+                hdr.msg_namelen = self.tx_name_lens[i];
+                hdr.msg_iov = &mut self.iov[i];
+                hdr.msg_iovlen = 1;
+                hdr.msg_control = std::ptr::null_mut();
+                hdr.msg_controllen = 0;
+                hdr.msg_flags = 0;
+            }
+            // SAFETY: headers point into buffers owned by self.
+            let r = unsafe {
+                libc::sendmmsg(
+                    sock.raw(),
+                    self.msgs[sent..].as_mut_ptr(),
+                    (n - sent) as libc::c_uint,
+                    0,
+                )
+            };
+            if r < 0 {
+                let e = io::Error::last_os_error();
+                if e.kind() == io::ErrorKind::Interrupted {
+                    continue;
+                }
+                // Skip the datagram that failed and carry on with the rest.
+                if sent == 0 && n == 1 {
+                    return Err(e);
+                }
+                sent += 1;
+                continue;
+            }
+            if r == 0 {
+                break;
+            }
+            sent += r as usize;
+        }
+        self.tx_count = 0;
+        Ok(sent)
+    }
+}
+
+/// Drain the socket error queue of TX timestamps: calls `f(opt_id, ns)`.
+pub fn drain_tx_timestamps(sock: &NtpSocket, mut f: impl FnMut(u32, i64)) -> usize {
+    let mut count = 0;
+    let mut data = [0u8; 64];
+    let mut cbuf = CmsgBuf([0; CMSG_BUF]);
+    loop {
+        let mut iov = libc::iovec {
+            iov_base: data.as_mut_ptr().cast(),
+            iov_len: data.len(),
+        };
+        // SAFETY: all-zero msghdr is valid; we point it at local buffers.
+        let mut hdr: libc::msghdr = unsafe { zeroed() };
+        hdr.msg_iov = &mut iov;
+        hdr.msg_iovlen = 1;
+        hdr.msg_control = cbuf.0.as_mut_ptr().cast();
+        hdr.msg_controllen = CMSG_BUF as _;
+        // SAFETY: hdr points to live local buffers.
+        let r = unsafe {
+            libc::recvmsg(
+                sock.raw(),
+                &mut hdr,
+                libc::MSG_ERRQUEUE | libc::MSG_DONTWAIT,
+            )
+        };
+        if r < 0 {
+            break;
+        }
+        let mut ts = None;
+        let mut id = None;
+        for_each_cmsg(&hdr, |level, ty, d| {
+            if level == libc::SOL_SOCKET && ty == libc::SCM_TIMESTAMPING {
+                if let Some(t) = read_timespec(d) {
+                    ts = Some(ts_to_ns(&t));
+                }
+            } else if (level == libc::SOL_IP && ty == libc::IP_RECVERR)
+                || (level == libc::SOL_IPV6 && ty == libc::IPV6_RECVERR)
+            {
+                if d.len() >= size_of::<libc::sock_extended_err>() {
+                    // SAFETY: length checked; unaligned read of a plain C struct.
+                    let e: libc::sock_extended_err =
+                        unsafe { std::ptr::read_unaligned(d.as_ptr().cast()) };
+                    if e.ee_errno == libc::ENOMSG as u32
+                        && e.ee_origin == libc::SO_EE_ORIGIN_TIMESTAMPING
+                    {
+                        id = Some(e.ee_data);
+                    }
+                }
+            }
+        });
+        if let (Some(id), Some(ts)) = (id, ts) {
+            if ts != 0 {
+                f(id, ts);
+                count += 1;
+            }
+        }
+    }
+    count
+}
