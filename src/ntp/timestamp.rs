@@ -32,8 +32,8 @@ impl NtpTimestamp {
         let ntp_secs = (secs + NTP_UNIX_OFFSET_SECS).rem_euclid(ERA_SECS) as u64;
         // nanos < 1e9 so the shifted value fits in u64; round to nearest.
         let frac = ((nanos << 32) + (NS_PER_SEC as u64 / 2)) / NS_PER_SEC as u64;
-        // frac can round up to exactly 2^32 for nanos close to 1e9: carry.
-        NtpTimestamp((ntp_secs << 32).wrapping_add(frac))
+        // frac < 2^32: 1 ns is coarser than 2^-32 s, so rounding never carries.
+        NtpTimestamp((ntp_secs << 32) | (frac & 0xFFFF_FFFF))
     }
 
     /// Decode to the instant closest to `pivot` that has this wire value.
@@ -105,10 +105,12 @@ mod tests {
     }
 
     #[test]
-    fn fraction_carry_near_full_second() {
+    fn last_nanosecond_stays_in_its_second() {
+        // 2^-32 s is finer than 1 ns, so rounding never carries into the seconds.
         let t = 1_700_000_000 * NS_PER_SEC + 999_999_999;
         let ts = NtpTimestamp::from_unix_nanos(t);
-        assert_eq!(ts.to_unix_nanos(t), t + 1); // 2^-32 s resolution rounds up to next second
+        assert_eq!((ts.0 >> 32) as i64, 1_700_000_000 + NTP_UNIX_OFFSET_SECS);
+        assert_eq!(ts.to_unix_nanos(t), t);
     }
 
     #[test]
