@@ -34,11 +34,15 @@ impl Cidr {
     pub fn contains(&self, ip: IpAddr) -> bool {
         match (self.addr, canonical(ip)) {
             (IpAddr::V4(net), IpAddr::V4(a)) => {
-                let mask = u32::MAX.checked_shl(32 - u32::from(self.prefix)).unwrap_or(0);
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
                 u32::from(net) & mask == u32::from(a) & mask
             }
             (IpAddr::V6(net), IpAddr::V6(a)) => {
-                let mask = u128::MAX.checked_shl(128 - u32::from(self.prefix)).unwrap_or(0);
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.prefix))
+                    .unwrap_or(0);
                 u128::from(net) & mask == u128::from(a) & mask
             }
             _ => false,
@@ -53,9 +57,15 @@ impl FromStr for Cidr {
             Some((a, p)) => (a, Some(p)),
             None => (s, None),
         };
-        let addr: IpAddr = a.trim().parse().map_err(|_| format!("bad address in {s:?}"))?;
+        let addr: IpAddr = a
+            .trim()
+            .parse()
+            .map_err(|_| format!("bad address in {s:?}"))?;
         let prefix = match p {
-            Some(p) => p.trim().parse().map_err(|_| format!("bad prefix in {s:?}"))?,
+            Some(p) => p
+                .trim()
+                .parse()
+                .map_err(|_| format!("bad prefix in {s:?}"))?,
             None if addr.is_ipv4() => 32,
             None => 128,
         };
@@ -138,7 +148,10 @@ mod tests {
     #[test]
     fn deny_wins_and_allow_restricts() {
         let list = AccessList {
-            allow: vec!["192.168.0.0/16".parse().unwrap(), "::1/128".parse().unwrap()],
+            allow: vec![
+                "192.168.0.0/16".parse().unwrap(),
+                "::1/128".parse().unwrap(),
+            ],
             deny: vec!["192.168.66.0/24".parse().unwrap()],
         };
         assert_eq!(list.check(ip("192.168.1.1")), Access::Allowed);

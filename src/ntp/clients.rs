@@ -48,8 +48,13 @@ pub enum RateVerdict {
 /// A change in a client's offset alarm (one per excursion, not per packet).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AlarmChange {
-    Raised { offset_ns: i64, bound_ns: Option<i64> },
-    Cleared { offset_ns: i64 },
+    Raised {
+        offset_ns: i64,
+        bound_ns: Option<i64>,
+    },
+    Cleared {
+        offset_ns: i64,
+    },
 }
 
 /// What the table decided for one request.
@@ -216,9 +221,13 @@ impl ClientTable {
         if !create {
             return None;
         }
-        let victim = set
-            .iter_mut()
-            .min_by_key(|e| if e.addr.is_none() { i64::MIN } else { e.last_seen_ns })?;
+        let victim = set.iter_mut().min_by_key(|e| {
+            if e.addr.is_none() {
+                i64::MIN
+            } else {
+                e.last_seen_ns
+            }
+        })?;
         if victim.addr.is_some() {
             self.evictions
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -283,9 +292,8 @@ impl ClientTable {
             // transmit timestamps differ.
             let mut interleaved_tx_ns = None;
             if verdict == RateVerdict::Serve {
-                let asks = !e.xleave_rx.is_zero()
-                    && r.origin == e.xleave_rx
-                    && r.receive != r.transmit;
+                let asks =
+                    !e.xleave_rx.is_zero() && r.origin == e.xleave_rx && r.receive != r.transmit;
                 if asks && e.xleave_tx_ns != 0 {
                     interleaved_tx_ns = Some(e.xleave_tx_ns);
                 }
@@ -301,7 +309,7 @@ impl ClientTable {
                 let t3 = e.prev_reply_tx_ns;
                 let t4 = r.receive.to_unix_nanos(t3);
                 let delay = (t4 - t1) - (t3 - t2);
-                if delay >= 0 && delay < 10 * NS_PER_SEC {
+                if (0..10 * NS_PER_SEC).contains(&delay) {
                     e.delay_ns = Some(delay);
                 }
             }
@@ -400,8 +408,11 @@ impl ClientTable {
             let g = s.lock().unwrap_or_else(|p| p.into_inner());
             for e in g.entries.iter() {
                 let Some(addr) = e.addr else { continue };
-                let observed_poll = (e.interval_ewma_ns > 0)
-                    .then(|| (e.interval_ewma_ns as f64 / NS_PER_SEC as f64).log2().round() as i8);
+                let observed_poll = (e.interval_ewma_ns > 0).then(|| {
+                    (e.interval_ewma_ns as f64 / NS_PER_SEC as f64)
+                        .log2()
+                        .round() as i8
+                });
                 all.push(ClientInfo {
                     addr: addr.to_string(),
                     first_seen_ns: e.first_seen_ns,
@@ -465,7 +476,11 @@ mod tests {
         // Another client is unaffected.
         assert_eq!(t.observe(&facts("10.0.0.2", T0 + 7, None)).rate, Serve);
         // After the interval the flooder gets one more answer.
-        assert_eq!(t.observe(&facts("10.0.0.1", T0 + NS_PER_SEC + 10, None)).rate, Serve);
+        assert_eq!(
+            t.observe(&facts("10.0.0.1", T0 + NS_PER_SEC + 10, None))
+                .rate,
+            Serve
+        );
     }
 
     #[test]
@@ -565,7 +580,7 @@ mod tests {
         let a = "192.0.2.11";
         let offset = 30_000_000i64; // client ahead by 30 ms
         let d = 2_000_000i64; // 2 ms each way
-        // Exchange 1: client sends at server time s1 (client clock s1+offset).
+                              // Exchange 1: client sends at server time s1 (client clock s1+offset).
         let s1 = T0;
         let rx1 = s1 + d;
         let mut f = facts(a, rx1, Some(s1 + offset));

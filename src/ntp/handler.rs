@@ -222,8 +222,10 @@ impl Handler {
         };
         if layout.ext_count > 0 {
             // Unknown extension fields are ignored (NTS will consume its own here).
-            c.extension_fields
-                .fetch_add(layout.ext_count as u64, std::sync::atomic::Ordering::Relaxed);
+            c.extension_fields.fetch_add(
+                layout.ext_count as u64,
+                std::sync::atomic::Ordering::Relaxed,
+            );
         }
         if out.len() < MIN_OUT_LEN {
             return self.drop(DropReason::BufferTooSmall);

@@ -100,7 +100,10 @@ fn client_request_gets_server_reply() {
     assert_eq!(r.poll, 6);
     assert_eq!(r.precision, -20);
     let c = counters(&h);
-    assert_eq!((c.requests, c.responses, c.by_mode[3], c.by_version[4]), (1, 1, 1, 1));
+    assert_eq!(
+        (c.requests, c.responses, c.by_mode[3], c.by_version[4]),
+        (1, 1, 1, 1)
+    );
 }
 
 #[test]
@@ -342,7 +345,14 @@ fn flooding_client_gets_rate_kod_then_drops() {
     let mut out = [0u8; 128];
     let mut kinds = vec![];
     for i in 0..5 {
-        let n = h.respond(&request(4, 3, 1), ip("198.51.100.7"), RX + i, TX + i, &f, &mut out);
+        let n = h.respond(
+            &request(4, 3, 1),
+            ip("198.51.100.7"),
+            RX + i,
+            TX + i,
+            &f,
+            &mut out,
+        );
         kinds.push(n.map(|_| Header::parse(&out).unwrap().refid));
     }
     assert_eq!(kinds[0], Some(*b"GPS\0"));
@@ -352,7 +362,14 @@ fn flooding_client_gets_rate_kod_then_drops() {
     assert_eq!(kinds[4], None);
     // Someone else is still served.
     assert!(h
-        .respond(&request(4, 3, 1), ip("198.51.100.8"), RX + 9, TX + 9, &f, &mut out)
+        .respond(
+            &request(4, 3, 1),
+            ip("198.51.100.8"),
+            RX + 9,
+            TX + 9,
+            &f,
+            &mut out
+        )
         .is_some());
     let c = counters(&h);
     assert_eq!((c.kod_rate, c.drop_rate), (1, 2));
@@ -384,7 +401,11 @@ fn interleaved_exchange_like_chrony() {
     assert_eq!(r2.kind, ReplyKind::Interleaved);
     h.finish(&mut out, &r2, rx2 + 20_000);
     let p = Header::parse(&out).unwrap();
-    assert_eq!(p.origin, NtpTimestamp(0x3333), "origin = client's receive ts");
+    assert_eq!(
+        p.origin,
+        NtpTimestamp(0x3333),
+        "origin = client's receive ts"
+    );
     assert_eq!(p.receive, NtpTimestamp::from_unix_nanos(rx2));
     assert_eq!(p.transmit, NtpTimestamp::from_unix_nanos(kernel_tx1));
     assert_eq!(counters(&h).interleaved, 1);
@@ -395,7 +416,14 @@ fn small_output_buffer_is_refused() {
     let h = handler();
     let mut out = [0u8; 50];
     assert!(h
-        .respond(&request(4, 3, 1), ip("192.0.2.1"), RX, TX, &synced(), &mut out)
+        .respond(
+            &request(4, 3, 1),
+            ip("192.0.2.1"),
+            RX,
+            TX,
+            &synced(),
+            &mut out
+        )
         .is_none());
 }
 

@@ -260,7 +260,14 @@ mod tests {
         assert_eq!(fields.len(), 1);
         assert_eq!(fields[0].field_type, 0x0104);
         assert_eq!(fields[0].value.len(), 28);
-        assert!(matches!(l.trailer, Trailer::Mac { key_id: 9, digest_len: 20, .. }));
+        assert!(matches!(
+            l.trailer,
+            Trailer::Mac {
+                key_id: 9,
+                digest_len: 20,
+                ..
+            }
+        ));
     }
 
     #[test]

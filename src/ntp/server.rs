@@ -200,7 +200,10 @@ pub fn spawn(
     events: EventSink,
 ) -> io::Result<NtpServerHandle> {
     if cfg.bind.is_empty() {
-        return Err(io::Error::new(io::ErrorKind::InvalidInput, "ntp: no bind address"));
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "ntp: no bind address",
+        ));
     }
     let keys = match &cfg.keys_file {
         Some(p) => KeyStore::load(p).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?,
@@ -235,7 +238,9 @@ pub fn spawn(
     let clients = Arc::new(ClientTable::new(cfg.client_table_size, rate, alarm));
     let keys = Arc::new(keys);
     let workers = if cfg.workers == 0 {
-        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
     } else {
         cfg.workers
     };
@@ -244,7 +249,12 @@ pub fn spawn(
     let mut sockets = Vec::new();
     let mut local = Vec::new();
     for addr in &cfg.bind {
-        let first = NtpSocket::bind(*addr, cfg.kernel_rx_timestamps, cfg.kernel_tx_timestamps, 100)?;
+        let first = NtpSocket::bind(
+            *addr,
+            cfg.kernel_rx_timestamps,
+            cfg.kernel_tx_timestamps,
+            100,
+        )?;
         let actual = first.local;
         local.push(actual);
         sockets.push(first);
@@ -379,7 +389,9 @@ impl Worker {
                     self.time.now_ns()
                 }
             };
-            let Some((req, out)) = self.batch.request_and_reply_buf(i) else { continue };
+            let Some((req, out)) = self.batch.request_and_reply_buf(i) else {
+                continue;
+            };
             match self.handler.prepare(req, from.ip(), rx_ns, &fields, out) {
                 Outcome::Reply(reply) => {
                     if let Some(slot) = self.batch.queue_reply(i, reply.len) {
@@ -398,8 +410,12 @@ impl Worker {
         // Transmit timestamps as late as possible: one clock read per reply,
         // right before the batch goes out.
         for slot in 0..queued {
-            let Some(reply) = self.pending.get(slot).copied().flatten() else { continue };
-            let Some(out) = self.batch.reply_buf(slot) else { continue };
+            let Some(reply) = self.pending.get(slot).copied().flatten() else {
+                continue;
+            };
+            let Some(out) = self.batch.reply_buf(slot) else {
+                continue;
+            };
             let tx = self.time.now_ns();
             let w = self.handler.finish(out, &reply, tx);
             if let Some(x) = self.wire.get_mut(slot) {
@@ -415,7 +431,9 @@ impl Worker {
             }
         };
         for slot in 0..queued {
-            let Some(reply) = self.pending.get_mut(slot).and_then(|p| p.take()) else { continue };
+            let Some(reply) = self.pending.get_mut(slot).and_then(|p| p.take()) else {
+                continue;
+            };
             if slot < sent {
                 if let Some(Some((tx, w))) = self.wire.get(slot).copied() {
                     // The daemon's reading is the fallback TX time; the kernel's

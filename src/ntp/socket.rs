@@ -129,9 +129,7 @@ impl NtpSocket {
             libc::AF_INET6
         };
         // SAFETY: plain socket(2) call; the fd is owned right below.
-        let raw = cvt(unsafe {
-            libc::socket(family, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0)
-        })?;
+        let raw = cvt(unsafe { libc::socket(family, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) })?;
         // SAFETY: `raw` is a fresh, valid descriptor that nothing else owns.
         let fd = unsafe { OwnedFd::from_raw_fd(raw) };
         let one: libc::c_int = 1;
@@ -198,13 +196,15 @@ impl NtpSocket {
     }
 }
 
+#[allow(clippy::useless_conversion)] // time_t/c_long are 32-bit on some targets
 fn ts_to_ns(ts: &libc::timespec) -> i64 {
-    (ts.tv_sec as i64)
+    i64::from(ts.tv_sec)
         .saturating_mul(1_000_000_000)
-        .saturating_add(ts.tv_nsec as i64)
+        .saturating_add(i64::from(ts.tv_nsec))
 }
 
 /// Walk the control messages of `hdr`, calling `f(level, type, data)`.
+#[allow(clippy::unnecessary_cast)] // msg_controllen/cmsg_len are not usize on every libc
 fn for_each_cmsg(hdr: &libc::msghdr, mut f: impl FnMut(libc::c_int, libc::c_int, &[u8])) {
     // SAFETY: the kernel filled msg_control/msg_controllen of a buffer we own;
     // CMSG_* macros stay within msg_controllen.
@@ -216,7 +216,11 @@ fn for_each_cmsg(hdr: &libc::msghdr, mut f: impl FnMut(libc::c_int, libc::c_int,
             let len = ((*c).cmsg_len as usize).saturating_sub(header);
             let end = (hdr.msg_control as *const u8).add(hdr.msg_controllen as usize);
             if data.add(len) as *const u8 <= end {
-                f((*c).cmsg_level, (*c).cmsg_type, std::slice::from_raw_parts(data, len));
+                f(
+                    (*c).cmsg_level,
+                    (*c).cmsg_type,
+                    std::slice::from_raw_parts(data, len),
+                );
             }
             c = libc::CMSG_NXTHDR(hdr, c);
         }
@@ -353,9 +357,9 @@ impl Batch {
         if r < 0 {
             let e = io::Error::last_os_error();
             return match e.kind() {
-                io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted => {
-                    Ok(0)
-                }
+                io::ErrorKind::WouldBlock
+                | io::ErrorKind::TimedOut
+                | io::ErrorKind::Interrupted => Ok(0),
                 _ => Err(e),
             };
         }
@@ -489,10 +493,11 @@ pub fn drain_tx_timestamps(sock: &NtpSocket, mut f: impl FnMut(u32, i64)) -> usi
                 if let Some(t) = read_timespec(d) {
                     ts = Some(ts_to_ns(&t));
                 }
-            } else if (level == libc::SOL_IP && ty == libc::IP_RECVERR)
-                || (level == libc::SOL_IPV6 && ty == libc::IPV6_RECVERR)
+            } else if ((level == libc::SOL_IP && ty == libc::IP_RECVERR)
+                || (level == libc::SOL_IPV6 && ty == libc::IPV6_RECVERR))
+                && d.len() >= size_of::<libc::sock_extended_err>()
             {
-                if d.len() >= size_of::<libc::sock_extended_err>() {
+                {
                     // SAFETY: length checked; unaligned read of a plain C struct.
                     let e: libc::sock_extended_err =
                         unsafe { std::ptr::read_unaligned(d.as_ptr().cast()) };

@@ -126,11 +126,17 @@ mod tests {
         assert_eq!(ts_end.to_unix_nanos(before), end);
         assert_eq!(ts_before.to_unix_nanos(end), before);
         let later = end + 10 * 365 * 86_400 * NS_PER_SEC;
-        assert_eq!(NtpTimestamp::from_unix_nanos(later).to_unix_nanos(later), later);
+        assert_eq!(
+            NtpTimestamp::from_unix_nanos(later).to_unix_nanos(later),
+            later
+        );
         // A 2030 timestamp decoded from 2040 stays in era 0.
         let y2030 = utc_from_fields(2030, 1, 1, 0, 0, 0, 0).unwrap();
         let y2040 = utc_from_fields(2040, 1, 1, 0, 0, 0, 0).unwrap();
-        assert_eq!(NtpTimestamp::from_unix_nanos(y2030).to_unix_nanos(y2040), y2030);
+        assert_eq!(
+            NtpTimestamp::from_unix_nanos(y2030).to_unix_nanos(y2040),
+            y2030
+        );
     }
 
     #[test]
