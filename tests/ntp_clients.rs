@@ -266,3 +266,55 @@ fn ntpdig_in_namespace() {
     assert!(h.counters().responses >= 2);
     println!("NTPDIG-OK");
 }
+
+#[test]
+fn ipv6_loopback_is_served() {
+    let (_h, addr) = start(test_config("[::1]:0"), synced_fields());
+    let sock = UdpSocket::bind("[::1]:0").expect("IPv6 loopback");
+    sock.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+    let mut req = [0u8; 48];
+    req[0] = 0x23;
+    req[40..48].copy_from_slice(&0x0102_0304_0506_0708u64.to_be_bytes());
+    sock.send_to(&req, addr).unwrap();
+    let mut buf = [0u8; 128];
+    let (n, _) = sock.recv_from(&mut buf).expect("reply over IPv6");
+    assert_eq!((n, buf[0] & 7, buf[1]), (48, 4, 1));
+    assert_eq!(&buf[24..32], &0x0102_0304_0506_0708u64.to_be_bytes());
+}
+
+#[test]
+fn client_clock_alarm_raises_one_event() {
+    let mut cfg = test_config("127.0.0.1:0");
+    cfg.client_offset_alarm_ms = 100;
+    let (events, mut rx) = gnss_timeserver::store::EventSink::channel(64);
+    let h = gnss_timeserver::ntp::spawn(
+        cfg,
+        std::sync::Arc::new(SystemClock),
+        gnss_timeserver::status::ServerFieldsCell::new(synced_fields()),
+        events,
+    )
+    .unwrap();
+    let addr = h.local_addrs()[0];
+    let sock = UdpSocket::bind("127.0.0.4:0").unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+    let mut buf = [0u8; 128];
+    for _ in 0..5 {
+        let mut req = [0u8; 48];
+        req[0] = 0x1B;
+        // A client whose clock is 2 s ahead.
+        let t = gnss_timeserver::time::system_realtime_ns() + 2_000_000_000;
+        req[40..48].copy_from_slice(
+            &gnss_timeserver::ntp::timestamp::NtpTimestamp::from_unix_nanos(t).to_be_bytes(),
+        );
+        sock.send_to(&req, addr).unwrap();
+        sock.recv_from(&mut buf).expect("reply");
+    }
+    drop(h); // joins the workers, so every event has been emitted
+    let mut got = vec![];
+    while let Ok(ev) = rx.try_recv() {
+        got.push(ev);
+    }
+    assert_eq!(got.len(), 1, "one event per excursion: {got:?}");
+    assert_eq!(got[0].kind, "ntp.client_offset");
+    assert!(got[0].details.contains("127.0.0.4"), "{}", got[0].details);
+}

@@ -288,9 +288,11 @@ impl Handler {
         } else {
             ReplyKind::Basic
         };
+        // Every reply counts against the client's rate, KoD and crypto-NAK
+        // included, so no kind of reply can be drawn at line rate.
         let mut interleaved_tx = None;
-        let mut alarm = None;
-        if kind == ReplyKind::Basic {
+        let alarm;
+        {
             let obs = self.clients.observe(&RequestFacts {
                 addr: src,
                 rx_ns,
@@ -305,7 +307,8 @@ impl Handler {
             alarm = obs.alarm;
             match obs.rate {
                 RateVerdict::Serve => {}
-                RateVerdict::Kod => kind = ReplyKind::KodRate,
+                RateVerdict::Kod if kind == ReplyKind::Basic => kind = ReplyKind::KodRate,
+                RateVerdict::Kod => {}
                 RateVerdict::Drop => return self.drop(DropReason::RateLimited),
             }
             if let Some(tx) = obs.interleaved_tx_ns {

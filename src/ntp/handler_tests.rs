@@ -463,3 +463,38 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn kod_deny_is_rate_limited_too() {
+    let h = handler_with(
+        HandlerConfig {
+            access: AccessList {
+                allow: vec!["10.0.0.0/8".parse().unwrap()],
+                deny: vec![],
+            },
+            ..HandlerConfig::default()
+        },
+        Some(RateLimit {
+            interval_ns: NS_PER_SEC,
+            burst: 2,
+        }),
+    );
+    let mut out = [0u8; 128];
+    let answered: Vec<bool> = (0..6)
+        .map(|i| {
+            h.respond(
+                &request(4, 3, 1),
+                ip("192.0.2.200"),
+                RX + i,
+                TX + i,
+                &synced(),
+                &mut out,
+            )
+            .is_some()
+        })
+        .collect();
+    // Two within the burst, one more at the limit, then silence.
+    assert_eq!(answered, vec![true, true, true, false, false, false]);
+    assert_eq!(&out[12..16], b"DENY");
+    assert_eq!(counters(&h).kod_deny, 3);
+}
