@@ -137,6 +137,15 @@ impl NtpSocket {
         if !addr.is_ipv4() {
             setsockopt(raw, libc::IPPROTO_IPV6, libc::IPV6_V6ONLY, &one)?;
         }
+        if addr.ip().is_unspecified() {
+            // Learn each request's destination address so the reply leaves
+            // from it (multi-homed hosts, several addresses on one interface).
+            if addr.is_ipv4() {
+                setsockopt(raw, libc::IPPROTO_IP, libc::IP_PKTINFO, &one)?;
+            } else {
+                setsockopt(raw, libc::IPPROTO_IPV6, libc::IPV6_RECVPKTINFO, &one)?;
+            }
+        }
         let tv = libc::timeval {
             tv_sec: libc::time_t::from(poll_timeout_ms as i32 / 1000),
             tv_usec: libc::suseconds_t::from(poll_timeout_ms as i32 % 1000 * 1000),
@@ -235,22 +244,108 @@ fn read_timespec(data: &[u8]) -> Option<libc::timespec> {
     Some(unsafe { std::ptr::read_unaligned(data.as_ptr().cast::<libc::timespec>()) })
 }
 
-/// Kernel receive timestamp (CLOCK_REALTIME ns) from a received message.
-fn rx_timestamp(hdr: &libc::msghdr) -> Option<i64> {
-    let mut out = None;
+/// Local address a request was sent to (from IP_PKTINFO / IPV6_PKTINFO).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PktInfo {
+    V4 { addr: [u8; 4], ifindex: i32 },
+    V6 { addr: [u8; 16], ifindex: u32 },
+}
+
+/// Kernel receive timestamp (CLOCK_REALTIME ns) and destination address of
+/// a received message.
+fn rx_ancillary(hdr: &libc::msghdr) -> (Option<i64>, Option<PktInfo>) {
+    let mut ts_out = None;
+    let mut pi = None;
     for_each_cmsg(hdr, |level, ty, data| {
-        if level != libc::SOL_SOCKET {
-            return;
-        }
-        if ty == libc::SCM_TIMESTAMPING || ty == libc::SCM_TIMESTAMPNS {
+        if level == libc::SOL_SOCKET
+            && (ty == libc::SCM_TIMESTAMPING || ty == libc::SCM_TIMESTAMPNS)
+        {
             if let Some(ts) = read_timespec(data) {
                 if ts.tv_sec != 0 || ts.tv_nsec != 0 {
-                    out = Some(ts_to_ns(&ts));
+                    ts_out = Some(ts_to_ns(&ts));
                 }
             }
+        } else if level == libc::IPPROTO_IP
+            && ty == libc::IP_PKTINFO
+            && data.len() >= size_of::<libc::in_pktinfo>()
+        {
+            // SAFETY: length checked; unaligned read of a plain C struct.
+            let p: libc::in_pktinfo = unsafe { std::ptr::read_unaligned(data.as_ptr().cast()) };
+            pi = Some(PktInfo::V4 {
+                addr: p.ipi_addr.s_addr.to_ne_bytes(),
+                ifindex: p.ipi_ifindex,
+            });
+        } else if level == libc::IPPROTO_IPV6
+            && ty == libc::IPV6_PKTINFO
+            && data.len() >= size_of::<libc::in6_pktinfo>()
+        {
+            // SAFETY: as above.
+            let p: libc::in6_pktinfo = unsafe { std::ptr::read_unaligned(data.as_ptr().cast()) };
+            pi = Some(PktInfo::V6 {
+                addr: p.ipi6_addr.s6_addr,
+                ifindex: p.ipi6_ifindex,
+            });
         }
     });
-    out
+    (ts_out, pi)
+}
+
+/// Write one IP_PKTINFO/IPV6_PKTINFO control message into `buf` so the reply
+/// leaves from the address the request was sent to. Returns the length used.
+#[allow(clippy::unnecessary_cast)] // msg_controllen is not usize on every libc
+fn write_pktinfo(buf: &mut CmsgBuf, pi: &PktInfo) -> usize {
+    let (level, ty, size) = match pi {
+        PktInfo::V4 { .. } => (
+            libc::IPPROTO_IP,
+            libc::IP_PKTINFO,
+            size_of::<libc::in_pktinfo>(),
+        ),
+        PktInfo::V6 { .. } => (
+            libc::IPPROTO_IPV6,
+            libc::IPV6_PKTINFO,
+            size_of::<libc::in6_pktinfo>(),
+        ),
+    };
+    // SAFETY: CMSG_SPACE of a small struct fits CMSG_BUF (256); the msghdr only
+    // lends the buffer to the CMSG_* macros, which stay within it.
+    unsafe {
+        let space = libc::CMSG_SPACE(size as u32) as usize;
+        if space > CMSG_BUF {
+            return 0;
+        }
+        buf.0[..space].fill(0);
+        let mut hdr: libc::msghdr = zeroed();
+        hdr.msg_control = buf.0.as_mut_ptr().cast();
+        hdr.msg_controllen = space as _;
+        let c = libc::CMSG_FIRSTHDR(&hdr);
+        if c.is_null() {
+            return 0;
+        }
+        (*c).cmsg_level = level;
+        (*c).cmsg_type = ty;
+        (*c).cmsg_len = libc::CMSG_LEN(size as u32) as _;
+        let data = libc::CMSG_DATA(c);
+        match *pi {
+            PktInfo::V4 { addr, ifindex } => {
+                let p = libc::in_pktinfo {
+                    ipi_ifindex: ifindex,
+                    ipi_spec_dst: libc::in_addr {
+                        s_addr: u32::from_ne_bytes(addr),
+                    },
+                    ipi_addr: libc::in_addr { s_addr: 0 },
+                };
+                std::ptr::write_unaligned(data.cast(), p);
+            }
+            PktInfo::V6 { addr, ifindex } => {
+                let p = libc::in6_pktinfo {
+                    ipi6_addr: libc::in6_addr { s6_addr: addr },
+                    ipi6_ifindex: ifindex,
+                };
+                std::ptr::write_unaligned(data.cast(), p);
+            }
+        }
+        space
+    }
 }
 
 #[repr(C, align(8))]
@@ -264,6 +359,8 @@ pub struct Received {
     pub truncated: bool,
     pub from: Option<SocketAddr>,
     pub kernel_rx_ns: Option<i64>,
+    /// Destination of the request (wildcard binds only).
+    pub local: Option<PktInfo>,
 }
 
 /// Preallocated batch of receive and send slots (no allocation per packet).
@@ -276,6 +373,8 @@ pub struct Batch {
     tx_names: Box<[libc::sockaddr_storage]>,
     tx_name_lens: Box<[libc::socklen_t]>,
     cmsgs: Box<[CmsgBuf]>,
+    tx_cmsgs: Box<[CmsgBuf]>,
+    tx_cmsg_len: Box<[usize]>,
     iov: Box<[libc::iovec]>,
     msgs: Box<[libc::mmsghdr]>,
     pub received: Box<[Received]>,
@@ -301,6 +400,8 @@ impl Batch {
             tx_names: vec![zero_ss; n].into_boxed_slice(),
             tx_name_lens: vec![0; n].into_boxed_slice(),
             cmsgs: vec![CmsgBuf([0; CMSG_BUF]); n].into_boxed_slice(),
+            tx_cmsgs: vec![CmsgBuf([0; CMSG_BUF]); n].into_boxed_slice(),
+            tx_cmsg_len: vec![0; n].into_boxed_slice(),
             iov: vec![
                 libc::iovec {
                     iov_base: std::ptr::null_mut(),
@@ -315,7 +416,8 @@ impl Batch {
                     len: 0,
                     truncated: false,
                     from: None,
-                    kernel_rx_ns: None
+                    kernel_rx_ns: None,
+                    local: None,
                 };
                 n
             ]
@@ -367,11 +469,13 @@ impl Batch {
         for i in 0..got {
             let m = &self.msgs[i];
             self.name_lens[i] = m.msg_hdr.msg_namelen;
+            let (kernel_rx_ns, local) = rx_ancillary(&m.msg_hdr);
             self.received[i] = Received {
                 len: (m.msg_len as usize).min(RX_BUF),
                 truncated: m.msg_hdr.msg_flags & libc::MSG_TRUNC != 0,
                 from: from_sockaddr(&self.names[i]),
-                kernel_rx_ns: rx_timestamp(&m.msg_hdr),
+                kernel_rx_ns,
+                local,
             };
         }
         self.tx_count = 0;
@@ -396,6 +500,10 @@ impl Batch {
         self.tx_names[slot] = self.names[i];
         self.tx_name_lens[slot] = self.name_lens[i];
         self.tx_len[slot] = len.min(TX_BUF);
+        self.tx_cmsg_len[slot] = match self.received.get(i).and_then(|r| r.local) {
+            Some(pi) => write_pktinfo(&mut self.tx_cmsgs[slot], &pi),
+            None => 0,
+        };
         self.tx_count += 1;
         Some(slot)
     }
@@ -424,8 +532,13 @@ impl Batch {
                 hdr.msg_namelen = self.tx_name_lens[i];
                 hdr.msg_iov = &mut self.iov[i];
                 hdr.msg_iovlen = 1;
-                hdr.msg_control = std::ptr::null_mut();
-                hdr.msg_controllen = 0;
+                if self.tx_cmsg_len[i] > 0 {
+                    hdr.msg_control = self.tx_cmsgs[i].0.as_mut_ptr().cast();
+                    hdr.msg_controllen = self.tx_cmsg_len[i] as _;
+                } else {
+                    hdr.msg_control = std::ptr::null_mut();
+                    hdr.msg_controllen = 0;
+                }
                 hdr.msg_flags = 0;
             }
             // SAFETY: headers point into buffers owned by self.
