@@ -61,6 +61,11 @@ impl NtpTimestamp {
 /// NTP short format (16.16 seconds) from nanoseconds, rounded UP so a
 /// delay/dispersion is never under-reported; saturates at the maximum.
 pub fn short_from_nanos_ceil(ns: u64) -> u32 {
+    // Fast path in u64 (no 128-bit division on the hot path) below 2^47 ns
+    // (~1.6 days); the format saturates at 65536 s anyway.
+    if ns < (1 << 47) {
+        return u32::try_from((ns << 16).div_ceil(NS_PER_SEC as u64)).unwrap_or(u32::MAX);
+    }
     let v = (u128::from(ns) << 16).div_ceil(NS_PER_SEC as u128);
     u32::try_from(v).unwrap_or(u32::MAX)
 }
@@ -147,6 +152,11 @@ mod tests {
         // 15.258789 us is exactly one unit; one ns more needs two.
         assert_eq!(short_from_nanos_ceil(15_259), 2);
         assert_eq!(short_from_nanos_ceil(u64::MAX), u32::MAX);
+        // Both sides of the fast-path boundary agree with exact arithmetic.
+        for ns in [(1u64 << 47) - 1, 1 << 47, 65_535 * NS_PER_SEC as u64] {
+            let exact = (u128::from(ns) << 16).div_ceil(NS_PER_SEC as u128);
+            assert_eq!(u128::from(short_from_nanos_ceil(ns)), exact.min(u128::from(u32::MAX)));
+        }
         assert!(short_to_nanos(short_from_nanos_ceil(1_234_567)) >= 1_234_567);
     }
 }
