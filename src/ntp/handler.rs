@@ -222,10 +222,7 @@ impl Handler {
         };
         if layout.ext_count > 0 {
             // Unknown extension fields are ignored (NTS will consume its own here).
-            c.extension_fields.fetch_add(
-                layout.ext_count as u64,
-                std::sync::atomic::Ordering::Relaxed,
-            );
+            Counters::add(&c.extension_fields, layout.ext_count as u64);
         }
         if out.len() < MIN_OUT_LEN {
             return self.drop(DropReason::BufferTooSmall);

@@ -471,10 +471,7 @@ impl Worker {
             }
         });
         if n > 0 {
-            self.handler
-                .counters()
-                .tx_timestamps
-                .fetch_add(n as u64, Ordering::Relaxed);
+            Counters::add(&self.handler.counters().tx_timestamps, n as u64);
         }
     }
 

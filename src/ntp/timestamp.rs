@@ -155,7 +155,10 @@ mod tests {
         // Both sides of the fast-path boundary agree with exact arithmetic.
         for ns in [(1u64 << 47) - 1, 1 << 47, 65_535 * NS_PER_SEC as u64] {
             let exact = (u128::from(ns) << 16).div_ceil(NS_PER_SEC as u128);
-            assert_eq!(u128::from(short_from_nanos_ceil(ns)), exact.min(u128::from(u32::MAX)));
+            assert_eq!(
+                u128::from(short_from_nanos_ceil(ns)),
+                exact.min(u128::from(u32::MAX))
+            );
         }
         assert!(short_to_nanos(short_from_nanos_ceil(1_234_567)) >= 1_234_567);
     }
