@@ -221,8 +221,11 @@ fn ntpdate_and_sntp_query() {
     require_tool("sntp");
     let unshare = require_tool("unshare");
     let exe = std::env::current_exe().unwrap();
+    // As root a plain new network namespace will do; otherwise a user
+    // namespace maps us to root in it (needs unprivileged user namespaces).
+    let ns_args: &[&str] = if is_root() { &["-n"] } else { &["-rn"] };
     let (out, text) = run(Command::new(unshare)
-        .args(["-rn"])
+        .args(ns_args)
         .arg(exe)
         .args([
             "--exact",
