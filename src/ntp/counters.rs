@@ -60,6 +60,7 @@ counters!(
     rx_errors,
     tx_errors,
     tx_timestamps,
+    tx_timestamps_rejected,
     rx_kernel_timestamps,
     rx_daemon_timestamps,
 );

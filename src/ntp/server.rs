@@ -336,6 +336,8 @@ pub fn spawn(
 
 /// Replies awaiting their kernel TX timestamp, indexed by OPT_ID.
 const TX_RING: usize = 4096;
+/// Largest plausible gap between our TX clock reading and the kernel's.
+const MAX_TX_TIMESTAMP_GAP_NS: i64 = 5_000_000;
 
 struct Worker {
     sock: NtpSocket,
@@ -348,7 +350,8 @@ struct Worker {
     pending: Vec<Option<Reply>>,
     /// Daemon TX reading and wire transmit timestamp per queued reply.
     wire: Vec<Option<(i64, super::timestamp::NtpTimestamp)>>,
-    tx_ring: Vec<Option<(u32, Reply)>>,
+    /// (kernel OPT_ID, reply, daemon TX reading) awaiting the kernel TX time.
+    tx_ring: Vec<Option<(u32, Reply, i64)>>,
     next_tx_id: u32,
 }
 
@@ -422,34 +425,40 @@ impl Worker {
                 *x = Some((tx, w));
             }
         }
-        let sent = match self.batch.send(&self.sock) {
-            Ok(s) => s,
-            Err(e) => {
-                Counters::inc(&counters.tx_errors);
-                tracing::debug!(error = %e, "ntp send");
-                0
+        let failed = self.batch.send(&self.sock);
+        if failed > 0 {
+            Counters::add(&counters.tx_errors, failed as u64);
+        }
+        // After a failed send the kernel's OPT_ID numbering may have moved
+        // without us: collect what is queued, restart the numbering, and do
+        // not wait for kernel timestamps of this batch.
+        let resync = failed > 0 && self.sock.tx_ts;
+        if resync {
+            self.drain_tx();
+            self.tx_ring.iter_mut().for_each(|e| *e = None);
+            self.next_tx_id = 0;
+            if let Err(e) = self.sock.reset_tx_ids() {
+                tracing::warn!(error = %e, "ntp: cannot restart TX timestamp ids");
             }
-        };
+        }
         for slot in 0..queued {
             let Some(reply) = self.pending.get_mut(slot).and_then(|p| p.take()) else {
                 continue;
             };
-            if slot < sent {
+            if self.batch.was_sent(slot) {
                 if let Some(Some((tx, w))) = self.wire.get(slot).copied() {
                     // The daemon's reading is the fallback TX time; the kernel's
                     // replaces it when it arrives.
                     let fixed = reply.kind == super::handler::ReplyKind::Interleaved;
                     self.handler.record_tx(&reply, tx, (!fixed).then_some(w));
-                }
-                if self.sock.tx_ts {
-                    let id = self.next_tx_id;
-                    self.next_tx_id = self.next_tx_id.wrapping_add(1);
-                    if let Some(e) = self.tx_ring.get_mut(id as usize % TX_RING) {
-                        *e = reply.track_tx.then_some((id, reply));
+                    if self.sock.tx_ts && !resync {
+                        let id = self.next_tx_id;
+                        self.next_tx_id = self.next_tx_id.wrapping_add(1);
+                        if let Some(e) = self.tx_ring.get_mut(id as usize % TX_RING) {
+                            *e = reply.track_tx.then_some((id, reply, tx));
+                        }
                     }
                 }
-            } else {
-                Counters::inc(&counters.tx_errors);
             }
             if let Some(a) = reply.alarm {
                 self.emit_alarm(&reply, a);
@@ -461,17 +470,27 @@ impl Worker {
         let ring = &mut self.tx_ring;
         let handler = &self.handler;
         let time = &self.time;
+        let mut rejected = 0u64;
         let n = drain_tx_timestamps(&self.sock, |id, ns| {
             if let Some(slot) = ring.get_mut(id as usize % TX_RING) {
-                if let Some((sid, reply)) = slot.take() {
-                    if sid == id {
-                        handler.record_tx(&reply, time.from_system_ns(ns), None);
+                if let Some((sid, reply, daemon_tx)) = slot.take() {
+                    let kernel_tx = time.from_system_ns(ns);
+                    // A kernel TX time far from our own reading can only be a
+                    // mismatched identifier: keep the daemon's reading then.
+                    if sid == id && (kernel_tx - daemon_tx).abs() <= MAX_TX_TIMESTAMP_GAP_NS {
+                        handler.record_tx(&reply, kernel_tx, None);
+                    } else {
+                        rejected += 1;
                     }
                 }
             }
         });
+        let c = self.handler.counters();
         if n > 0 {
-            Counters::add(&self.handler.counters().tx_timestamps, n as u64);
+            Counters::add(&c.tx_timestamps, n as u64);
+        }
+        if rejected > 0 {
+            Counters::add(&c.tx_timestamps_rejected, rejected);
         }
     }
 

@@ -113,6 +113,8 @@ pub struct NtpSocket {
     pub local: SocketAddr,
     pub rx_ts: RxTimestamping,
     pub tx_ts: bool,
+    /// SO_TIMESTAMPING flags in use (0 when not used).
+    ts_flags: libc::c_int,
 }
 
 impl NtpSocket {
@@ -168,6 +170,7 @@ impl NtpSocket {
 
         let mut rx_ts = RxTimestamping::Daemon;
         let mut tx_ts = false;
+        let mut ts_flags = 0;
         if want_kernel_rx || want_kernel_tx {
             let mut flags = libc::SOF_TIMESTAMPING_SOFTWARE;
             if want_kernel_rx {
@@ -180,6 +183,7 @@ impl NtpSocket {
             }
             let flags = flags as libc::c_int;
             if setsockopt(raw, libc::SOL_SOCKET, libc::SO_TIMESTAMPING, &flags).is_ok() {
+                ts_flags = flags;
                 tx_ts = want_kernel_tx;
                 if want_kernel_rx {
                     rx_ts = RxTimestamping::Timestamping;
@@ -197,7 +201,30 @@ impl NtpSocket {
             local,
             rx_ts,
             tx_ts,
+            ts_flags,
         })
+    }
+
+    /// Restart the kernel's OPT_ID counter at 0 (disable, re-enable TX
+    /// timestamps). Used after a send error, when we can no longer be sure
+    /// which identifiers the kernel gave to which datagrams.
+    pub fn reset_tx_ids(&self) -> io::Result<()> {
+        let tx_bits = (libc::SOF_TIMESTAMPING_TX_SOFTWARE
+            | libc::SOF_TIMESTAMPING_OPT_ID
+            | libc::SOF_TIMESTAMPING_OPT_TSONLY) as libc::c_int;
+        let without = self.ts_flags & !tx_bits;
+        setsockopt(
+            self.raw(),
+            libc::SOL_SOCKET,
+            libc::SO_TIMESTAMPING,
+            &without,
+        )?;
+        setsockopt(
+            self.raw(),
+            libc::SOL_SOCKET,
+            libc::SO_TIMESTAMPING,
+            &self.ts_flags,
+        )
     }
 
     fn raw(&self) -> RawFd {
@@ -375,6 +402,7 @@ pub struct Batch {
     cmsgs: Box<[CmsgBuf]>,
     tx_cmsgs: Box<[CmsgBuf]>,
     tx_cmsg_len: Box<[usize]>,
+    tx_ok: Box<[bool]>,
     iov: Box<[libc::iovec]>,
     msgs: Box<[libc::mmsghdr]>,
     pub received: Box<[Received]>,
@@ -402,6 +430,7 @@ impl Batch {
             cmsgs: vec![CmsgBuf([0; CMSG_BUF]); n].into_boxed_slice(),
             tx_cmsgs: vec![CmsgBuf([0; CMSG_BUF]); n].into_boxed_slice(),
             tx_cmsg_len: vec![0; n].into_boxed_slice(),
+            tx_ok: vec![false; n].into_boxed_slice(),
             iov: vec![
                 libc::iovec {
                     iov_base: std::ptr::null_mut(),
@@ -517,12 +546,19 @@ impl Batch {
         self.tx.get_mut(slot).map(|b| &mut b[..len])
     }
 
-    /// Send all queued replies; returns how many the kernel took.
-    pub fn send(&mut self, sock: &NtpSocket) -> io::Result<usize> {
+    /// Whether the reply in `slot` was handed to the kernel by the last `send`.
+    pub fn was_sent(&self, slot: usize) -> bool {
+        self.tx_ok.get(slot).copied().unwrap_or(false)
+    }
+
+    /// Send all queued replies; returns how many failed (see `was_sent`).
+    pub fn send(&mut self, sock: &NtpSocket) -> usize {
         let n = self.tx_count;
-        let mut sent = 0;
-        while sent < n {
-            for i in sent..n {
+        self.tx_ok[..n].fill(false);
+        let mut next = 0;
+        let mut failed = 0;
+        while next < n {
+            for i in next..n {
                 self.iov[i] = libc::iovec {
                     iov_base: self.tx[i].as_mut_ptr().cast(),
                     iov_len: self.tx_len[i],
@@ -545,30 +581,30 @@ impl Batch {
             let r = unsafe {
                 libc::sendmmsg(
                     sock.raw(),
-                    self.msgs[sent..].as_mut_ptr(),
-                    (n - sent) as libc::c_uint,
+                    self.msgs[next..].as_mut_ptr(),
+                    (n - next) as libc::c_uint,
                     0,
                 )
             };
             if r < 0 {
-                let e = io::Error::last_os_error();
-                if e.kind() == io::ErrorKind::Interrupted {
+                if io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
                     continue;
                 }
-                // Skip the datagram that failed and carry on with the rest.
-                if sent == 0 && n == 1 {
-                    return Err(e);
-                }
-                sent += 1;
+                // The datagram at `next` failed: skip it, carry on with the rest.
+                failed += 1;
+                next += 1;
                 continue;
             }
             if r == 0 {
+                failed += n - next;
                 break;
             }
-            sent += r as usize;
+            let r = (r as usize).min(n - next);
+            self.tx_ok[next..next + r].fill(true);
+            next += r;
         }
         self.tx_count = 0;
-        Ok(sent)
+        failed
     }
 }
 
