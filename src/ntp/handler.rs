@@ -68,6 +68,8 @@ pub struct HandlerConfig {
     pub deny_action: DenyAction,
     pub require_auth: bool,
     pub auth_failure: AuthFailureAction,
+    /// Answer in interleaved mode when a client asks for it (chrony `xleave`).
+    pub interleaved: bool,
 }
 
 impl Default for HandlerConfig {
@@ -81,6 +83,7 @@ impl Default for HandlerConfig {
             deny_action: DenyAction::Kod,
             require_auth: false,
             auth_failure: AuthFailureAction::Drop,
+            interleaved: true,
         }
     }
 }
@@ -309,7 +312,7 @@ impl Handler {
                 RateVerdict::Drop => return self.drop(DropReason::RateLimited),
             }
             if let Some(tx) = obs.interleaved_tx_ns {
-                if kind == ReplyKind::Basic {
+                if kind == ReplyKind::Basic && self.cfg.interleaved {
                     kind = ReplyKind::Interleaved;
                     interleaved_tx = Some(NtpTimestamp::from_unix_nanos(tx));
                 }

@@ -498,3 +498,28 @@ fn kod_deny_is_rate_limited_too() {
     assert_eq!(&out[12..16], b"DENY");
     assert_eq!(counters(&h).kod_deny, 3);
 }
+
+#[test]
+fn interleaved_mode_can_be_switched_off() {
+    let h = handler_with(
+        HandlerConfig {
+            interleaved: false,
+            ..HandlerConfig::default()
+        },
+        None,
+    );
+    let f = synced();
+    let src = ip("203.0.113.6");
+    let mut out = [0u8; 128];
+    h.respond(&request(4, 3, 0x1111), src, RX, TX, &f, &mut out)
+        .unwrap();
+    let rx1 = Header::parse(&out).unwrap().receive;
+    let mut req2 = request(4, 3, 0x2222);
+    req2[24..32].copy_from_slice(&rx1.to_be_bytes());
+    req2[32..40].copy_from_slice(&0x3333u64.to_be_bytes());
+    h.respond(&req2, src, RX + NS_PER_SEC, TX + NS_PER_SEC, &f, &mut out)
+        .unwrap();
+    let p = Header::parse(&out).unwrap();
+    assert_eq!(p.origin, NtpTimestamp(0x2222), "basic reply");
+    assert_eq!(counters(&h).interleaved, 0);
+}

@@ -52,6 +52,9 @@ pub struct NtpServerConfig {
     pub kernel_rx_timestamps: bool,
     /// Kernel transmit timestamps (error queue) for interleaved mode.
     pub kernel_tx_timestamps: bool,
+    /// Interleaved replies for clients that ask (with kernel TX timestamps
+    /// when available, else the daemon's reading just after sending).
+    pub interleaved: bool,
     /// Size of the per-client table (rate limit, interleave, monitor).
     pub client_table_size: usize,
     /// Raise an event when a client's clock is off by more than this (ms);
@@ -84,6 +87,7 @@ impl Default for NtpServerConfig {
             auth_failure: AuthFailureAction::Drop,
             kernel_rx_timestamps: true,
             kernel_tx_timestamps: true,
+            interleaved: true,
             client_table_size: 16_384,
             client_offset_alarm_ms: 1000,
             batch_size: 32,
@@ -223,6 +227,7 @@ pub fn spawn(
         deny_action: cfg.deny_action,
         require_auth: cfg.require_auth,
         auth_failure: cfg.auth_failure,
+        interleaved: cfg.interleaved,
     });
     let rate = (cfg.rate_limit_interval_ms > 0).then(|| RateLimit {
         interval_ns: i64::try_from(cfg.rate_limit_interval_ms)
@@ -248,13 +253,9 @@ pub fn spawn(
     // Bind everything first so a bind error fails spawn cleanly.
     let mut sockets = Vec::new();
     let mut local = Vec::new();
+    let want_tx = cfg.kernel_tx_timestamps && cfg.interleaved;
     for addr in &cfg.bind {
-        let first = NtpSocket::bind(
-            *addr,
-            cfg.kernel_rx_timestamps,
-            cfg.kernel_tx_timestamps,
-            100,
-        )?;
+        let first = NtpSocket::bind(*addr, cfg.kernel_rx_timestamps, want_tx, 100)?;
         let actual = first.local;
         local.push(actual);
         sockets.push(first);
@@ -262,7 +263,7 @@ pub fn spawn(
             sockets.push(NtpSocket::bind(
                 actual,
                 cfg.kernel_rx_timestamps,
-                cfg.kernel_tx_timestamps,
+                want_tx,
                 100,
             )?);
         }
