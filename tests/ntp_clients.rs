@@ -347,3 +347,50 @@ fn wildcard_bind_replies_from_the_request_destination() {
     let n = sock.recv(&mut buf).expect("reply from 127.0.0.5");
     assert_eq!((n, buf[0] & 7, buf[31]), (48, 4, 9));
 }
+
+/// Bad input over the wire: nothing comes back, and the server keeps serving.
+#[test]
+fn bad_packets_get_no_reply_and_server_keeps_serving() {
+    let (h, addr) = start(test_config("127.0.0.1:0"), synced_fields());
+    let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+    sock.set_read_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
+    let mut good = [0u8; 48];
+    good[0] = 0x23;
+    good[47] = 1;
+    let mut bad: Vec<Vec<u8>> = vec![
+        vec![0x23; 47],                                   // truncated
+        vec![],                                           // empty
+        [&good[..], &[0u8; 3000]].concat(), // oversized (larger than the receive buffer)
+        [&good[..], &[0xFF; 40]].concat(),  // garbage extension field
+        [&good[..], &[0, 0, 0, 1], &[0xAB; 16]].concat(), // MAC with unknown key
+    ];
+    for v in [0u8, 5, 6, 7] {
+        let mut p = good;
+        p[0] = v << 3 | 3;
+        bad.push(p.to_vec());
+    }
+    for m in [0u8, 2, 4, 5, 6, 7] {
+        let mut p = good;
+        p[0] = 4 << 3 | m;
+        bad.push(p.to_vec());
+    }
+    for p in &bad {
+        sock.send_to(p, addr).unwrap();
+    }
+    let mut buf = [0u8; 4096];
+    assert!(sock.recv_from(&mut buf).is_err(), "no reply to bad input");
+    // A long request with a valid unknown extension field: answered, 48 bytes.
+    let mut ext = good.to_vec();
+    ext.extend_from_slice(&[0x7F, 0x00, 0x03, 0xE8]);
+    ext.extend_from_slice(&[0u8; 996]);
+    sock.send_to(&ext, addr).unwrap();
+    let (n, _) = sock.recv_from(&mut buf).expect("reply");
+    assert_eq!(n, 48);
+    let c = h.counters();
+    assert_eq!(c.responses, 1, "{c:?}");
+    assert!(
+        c.drop_truncated >= 1 && c.drop_version == 4 && c.drop_mode == 6,
+        "{c:?}"
+    );
+}

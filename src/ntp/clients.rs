@@ -484,6 +484,14 @@ mod tests {
     }
 
     #[test]
+    fn entry_size_keeps_memory_bounded() {
+        // 16384 clients (the default table) stay under 4 MiB.
+        let size = std::mem::size_of::<Entry>();
+        assert!(size <= 256, "entry is {size} bytes");
+        assert!(16_384 * size <= 4 << 20);
+    }
+
+    #[test]
     fn table_is_bounded_and_evicts_oldest() {
         let t = ClientTable::new(64, None, None);
         for i in 0..1000u32 {
