@@ -487,6 +487,7 @@ mod tests {
     fn entry_size_keeps_memory_bounded() {
         // 16384 clients (the default table) stay under 4 MiB.
         let size = std::mem::size_of::<Entry>();
+        println!("client table entry: {size} bytes");
         assert!(size <= 256, "entry is {size} bytes");
         assert!(16_384 * size <= 4 << 20);
     }
