@@ -57,9 +57,24 @@ pub enum AlarmChange {
     },
 }
 
+/// A client address with its table hash (computed once per request).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientKey {
+    addr: IpAddr,
+    hash: u64,
+}
+
+impl ClientKey {
+    pub fn addr(&self) -> IpAddr {
+        self.addr
+    }
+}
+
 /// What the table decided for one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Observation {
+    /// Key for later `record_tx` calls about this client.
+    pub key: ClientKey,
     pub rate: RateVerdict,
     /// Previous response's transmit time when the reply can be interleaved.
     pub interleaved_tx_ns: Option<UnixNanos>,
@@ -195,8 +210,17 @@ impl ClientTable {
         self.evictions.load(std::sync::atomic::Ordering::Relaxed)
     }
 
-    fn locate(&self, addr: IpAddr) -> (usize, usize) {
-        let h = self.hasher.hash_one(addr) as usize;
+    /// The key of `addr` (IPv4-mapped IPv6 folded to IPv4).
+    pub fn key(&self, addr: IpAddr) -> ClientKey {
+        let addr = canonical(addr);
+        ClientKey {
+            addr,
+            hash: self.hasher.hash_one(addr),
+        }
+    }
+
+    fn locate(&self, key: &ClientKey) -> (usize, usize) {
+        let h = key.hash as usize;
         let shard = h % self.shards.len();
         let set = (h / self.shards.len()) % self.sets_per_shard;
         (shard, set * WAYS)
@@ -206,12 +230,12 @@ impl ClientTable {
     /// entry is made (evicting the least recently seen of its set).
     fn with_entry<R>(
         &self,
-        addr: IpAddr,
+        key: ClientKey,
         create: bool,
         f: impl FnOnce(&mut Entry, bool) -> R,
     ) -> Option<R> {
-        let addr = canonical(addr);
-        let (s, base) = self.locate(addr);
+        let addr = key.addr;
+        let (s, base) = self.locate(&key);
         let shard = self.shards.get(s)?;
         let mut guard = shard.lock().unwrap_or_else(|p| p.into_inner());
         let set = guard.entries.get_mut(base..base + WAYS)?;
@@ -243,7 +267,8 @@ impl ClientTable {
     pub fn observe(&self, r: &RequestFacts) -> Observation {
         let rate = self.rate;
         let threshold = self.alarm_threshold_ns;
-        self.with_entry(r.addr, true, |e, fresh| {
+        let key = self.key(r.addr);
+        self.with_entry(key, true, |e, fresh| {
             let now = r.rx_ns;
             if fresh {
                 e.first_seen_ns = now;
@@ -352,12 +377,14 @@ impl ClientTable {
                 e.offset_bound_ns = None;
             }
             Observation {
+                key,
                 rate: verdict,
                 interleaved_tx_ns,
                 alarm,
             }
         })
         .unwrap_or(Observation {
+            key,
             rate: RateVerdict::Serve,
             interleaved_tx_ns: None,
             alarm: None,
@@ -370,12 +397,12 @@ impl ClientTable {
     /// the reply carried, for the four-timestamp monitor measurement.
     pub fn record_tx(
         &self,
-        addr: IpAddr,
+        key: ClientKey,
         reply_receive: NtpTimestamp,
         tx_ns: UnixNanos,
         wire_transmit: Option<NtpTimestamp>,
     ) {
-        self.with_entry(addr, false, |e, _| {
+        self.with_entry(key, false, |e, _| {
             if e.xleave_rx == reply_receive {
                 e.xleave_tx_ns = tx_ns;
                 if let Some(w) = wire_transmit {
@@ -518,7 +545,7 @@ mod tests {
         let o1 = t.observe(&f);
         assert_eq!(o1.interleaved_tx_ns, None);
         let rx1 = f.reply_receive;
-        t.record_tx(a.parse().unwrap(), rx1, T0 + 5_000, None);
+        t.record_tx(t.key(a.parse().unwrap()), rx1, T0 + 5_000, None);
         // Second request echoes our receive timestamp as origin: interleaved,
         // and the reply's transmit is the previous reply's TX time.
         f = facts(a, T0 + NS_PER_SEC, Some(T0 + NS_PER_SEC));
@@ -532,7 +559,12 @@ mod tests {
         assert_eq!(t.observe(&g).interleaved_tx_ns, None);
         // receive == transmit means a basic-mode client.
         let rx3 = g.reply_receive;
-        t.record_tx(a.parse().unwrap(), rx3, T0 + 2 * NS_PER_SEC + 1, None);
+        t.record_tx(
+            t.key(a.parse().unwrap()),
+            rx3,
+            T0 + 2 * NS_PER_SEC + 1,
+            None,
+        );
         let mut h = facts(a, T0 + 3 * NS_PER_SEC, Some(T0 + 3 * NS_PER_SEC));
         h.origin = rx3;
         h.receive = h.transmit;
@@ -597,7 +629,12 @@ mod tests {
         t.observe(&f);
         let tx1 = rx1 + 100_000;
         let wire_tx1 = NtpTimestamp::from_unix_nanos(tx1);
-        t.record_tx(a.parse().unwrap(), f.reply_receive, tx1, Some(wire_tx1));
+        t.record_tx(
+            t.key(a.parse().unwrap()),
+            f.reply_receive,
+            tx1,
+            Some(wire_tx1),
+        );
         // Client receives at server time tx1 + d, then sends again 8 s later.
         let t4 = tx1 + d + offset;
         let s2 = s1 + 8 * NS_PER_SEC;

@@ -25,7 +25,7 @@
 
 use super::access::{Access, AccessList};
 use super::auth::KeyStore;
-use super::clients::{AlarmChange, ClientTable, RateVerdict, RequestFacts};
+use super::clients::{AlarmChange, ClientKey, ClientTable, RateVerdict, RequestFacts};
 use super::counters::Counters;
 use super::packet::{self, Header, Trailer, HEADER_LEN, MODE_CLIENT, MODE_SYMMETRIC_ACTIVE};
 use super::timestamp::{short_from_nanos_ceil, NtpTimestamp};
@@ -115,6 +115,7 @@ pub struct Reply {
     pub len: usize,
     pub kind: ReplyKind,
     pub addr: IpAddr,
+    client: ClientKey,
     /// Receive timestamp in the reply (key for recording its TX time).
     pub receive: NtpTimestamp,
     /// Transmit timestamp already fixed (interleaved); else written by `finish`.
@@ -292,6 +293,7 @@ impl Handler {
         // included, so no kind of reply can be drawn at line rate.
         let mut interleaved_tx = None;
         let alarm;
+        let client;
         {
             let obs = self.clients.observe(&RequestFacts {
                 addr: src,
@@ -305,6 +307,7 @@ impl Handler {
                 rate_limited: true,
             });
             alarm = obs.alarm;
+            client = obs.key;
             match obs.rate {
                 RateVerdict::Serve => {}
                 RateVerdict::Kod if kind == ReplyKind::Basic => kind = ReplyKind::KodRate,
@@ -380,6 +383,7 @@ impl Handler {
             len,
             kind,
             addr: src,
+            client,
             receive: reply_receive,
             fixed_transmit: interleaved_tx.is_some(),
             mac_key: if kind == ReplyKind::CryptoNak {
@@ -431,7 +435,7 @@ impl Handler {
     pub fn record_tx(&self, reply: &Reply, tx_ns: UnixNanos, wire_transmit: Option<NtpTimestamp>) {
         if reply.track_tx {
             self.clients
-                .record_tx(reply.addr, reply.receive, tx_ns, wire_transmit);
+                .record_tx(reply.client, reply.receive, tx_ns, wire_transmit);
         }
     }
 
