@@ -70,6 +70,9 @@ pub struct HandlerConfig {
     pub auth_failure: AuthFailureAction,
     /// Answer in interleaved mode when a client asks for it (chrony `xleave`).
     pub interleaved: bool,
+    /// Poll advertised in KoD `RATE` replies at least (log2 s of the rate
+    /// limit interval), telling the client how far to back off.
+    pub kod_rate_poll: i8,
 }
 
 impl Default for HandlerConfig {
@@ -84,6 +87,7 @@ impl Default for HandlerConfig {
             require_auth: false,
             auth_failure: AuthFailureAction::Drop,
             interleaved: true,
+            kod_rate_poll: 4,
         }
     }
 }
@@ -353,6 +357,9 @@ impl Handler {
             receive: reply_receive,
             transmit: NtpTimestamp::ZERO,
         };
+        if kind == ReplyKind::KodRate {
+            h.poll = h.poll.max(self.cfg.kod_rate_poll);
+        }
         if let Some(tx) = interleaved_tx {
             // Interleaved reply: origin = the client's receive timestamp of our
             // previous reply, transmit = that reply's (kernel) TX time.

@@ -335,7 +335,10 @@ fn denied_clients_get_kod_deny_or_nothing() {
 #[test]
 fn flooding_client_gets_rate_kod_then_drops() {
     let h = handler_with(
-        HandlerConfig::default(),
+        HandlerConfig {
+            kod_rate_poll: 9,
+            ..HandlerConfig::default()
+        },
         Some(RateLimit {
             interval_ns: NS_PER_SEC,
             burst: 2,
@@ -358,6 +361,10 @@ fn flooding_client_gets_rate_kod_then_drops() {
     assert_eq!(kinds[0], Some(*b"GPS\0"));
     assert_eq!(kinds[1], Some(*b"GPS\0"));
     assert_eq!(kinds[2], Some(*b"RATE"));
+    assert!(
+        Header::parse(&out).unwrap().poll >= 4,
+        "KoD RATE advertises a back-off poll"
+    );
     assert_eq!(kinds[3], None);
     assert_eq!(kinds[4], None);
     // Someone else is still served.

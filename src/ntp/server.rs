@@ -128,6 +128,12 @@ pub fn measure_precision(time: &dyn TimeSource) -> i8 {
     ((min as f64) * 1e-9).log2().ceil().clamp(-30.0, 0.0) as i8
 }
 
+/// log2 seconds of the rate-limit interval, rounded up, within 4..=17.
+fn kod_rate_poll(interval_ms: u64) -> i8 {
+    let secs = (interval_ms.max(1) as f64) / 1000.0;
+    secs.log2().ceil().clamp(4.0, 17.0) as i8
+}
+
 /// Runs the workers; dropping it shuts them down.
 pub struct NtpServerHandle {
     stop: Arc<AtomicBool>,
@@ -228,6 +234,7 @@ pub fn spawn(
         require_auth: cfg.require_auth,
         auth_failure: cfg.auth_failure,
         interleaved: cfg.interleaved,
+        kod_rate_poll: kod_rate_poll(cfg.rate_limit_interval_ms),
     });
     let rate = (cfg.rate_limit_interval_ms > 0).then(|| RateLimit {
         interval_ns: i64::try_from(cfg.rate_limit_interval_ms)
