@@ -10,6 +10,7 @@
 
 pub mod access;
 pub mod auth;
+mod batch;
 pub mod clients;
 pub mod counters;
 pub mod handler;

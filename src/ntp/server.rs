@@ -6,10 +6,11 @@
 
 use super::access::{AccessList, Cidr};
 use super::auth::KeyStore;
+use super::batch::Batch;
 use super::clients::{AlarmChange, ClientTable, RateLimit};
 use super::counters::{Counters, NtpCounters};
 use super::handler::{AuthFailureAction, DenyAction, Handler, HandlerConfig, Outcome, Reply};
-use super::socket::{drain_tx_timestamps, Batch, NtpSocket, RxTimestamping};
+use super::socket::{drain_tx_timestamps, NtpSocket, RxTimestamping};
 use super::NtpStatus;
 use crate::clock::TimeSource;
 use crate::status::ServerFieldsCell;
