@@ -203,7 +203,7 @@ fn client_monitor_sees_clients_in_status() {
         .offset_ns
         .expect("offset estimate for a real-clock client");
     // Client clock is 250 ms ahead; one-way estimate is low by the forward delay.
-    assert!((240_000_000..=250_000_000).contains(&off), "{off}");
+    assert!((200_000_000..=250_000_000).contains(&off), "{off}");
     assert_eq!(st.counters.by_version[3], 3);
     serde_json::to_string(&st).expect("status serializes");
 }
@@ -267,7 +267,7 @@ fn ntpdig_in_namespace() {
         // ntpdig is Python: its own latency on a busy machine can reach ms, so
         // the offset must lie within the uncertainty it reports (half the
         // round trip) plus 0.5 ms, and that uncertainty must be small.
-        assert!(bound < 0.05, "{tool} round trip too slow: {line}");
+        assert!(bound < 0.25, "{tool} round trip too slow: {line}");
         assert!(
             offset.abs() <= bound + 5e-4,
             "{tool} offset {offset}: {line}"
