@@ -1,7 +1,51 @@
 //! NTP server: sans-IO request handling plus socket workers.
+//!
+//! - [`timestamp`]: wire time formats; the NTP era is resolved here only.
+//! - [`packet`]: header, extension fields (RFC 7822), MAC trailer layout.
+//! - [`auth`]: keys file, MD5/SHA1 legacy MACs, AES-128-CMAC (RFC 8573).
+//! - [`access`]: CIDR allow/deny lists.
+//! - [`clients`]: bounded per-client table (rate limit, interleaved mode, monitor).
+//! - [`handler`]: the sans-IO request handler.
+//! - [`server`]: worker threads (`spawn`), the only part doing I/O, with `socket`.
+
+pub mod access;
+pub mod auth;
+mod batch;
+pub mod clients;
+pub mod counters;
+pub mod handler;
+pub mod packet;
+pub mod server;
+mod socket;
+pub mod timestamp;
+
+#[cfg(test)]
+mod handler_tests;
+
+pub use counters::NtpCounters;
+pub use server::{spawn, NtpServerConfig, NtpServerHandle};
+pub use socket::RxTimestamping;
 
 use serde::Serialize;
 
 /// NTP view in the status snapshot.
 #[derive(Debug, Clone, Default, Serialize)]
-pub struct NtpStatus {}
+pub struct NtpStatus {
+    pub running: bool,
+    /// Bound addresses.
+    pub bind: Vec<String>,
+    /// Worker threads per bound address.
+    pub workers: usize,
+    /// Receive timestamp source actually in use (worst over all sockets).
+    pub rx_timestamping: Option<RxTimestamping>,
+    /// Kernel transmit timestamps (for interleaved mode) in use.
+    pub tx_timestamping: bool,
+    /// Advertised precision (log2 s), measured at start-up.
+    pub precision: i8,
+    pub counters: NtpCounters,
+    pub clients_tracked: usize,
+    pub client_table_capacity: usize,
+    pub client_evictions: u64,
+    /// Clients with the most requests.
+    pub top_clients: Vec<clients::ClientInfo>,
+}

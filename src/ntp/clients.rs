@@ -1,0 +1,467 @@
+//! Per-client state in one bounded table: rate limiting, interleaved-mode
+//! timestamps and the client monitor. Fixed size whatever the number of
+//! clients: a set-associative array (8 ways per set) split into mutex-guarded
+//! shards; a new client evicts the least recently seen entry of its set. The
+//! index is a keyed hash (random key per process) so senders cannot aim at one
+//! set. Workers share one table because a client's packets may reach any
+//! worker (chrony opens a new source port per request).
+//!
+//! Client clock estimate (monitor). The server sees only the request leg:
+//! `one_way = client_tx - server_rx = offset - forward_delay`, so a one-way
+//! estimate under-states a client that is ahead by the (unknown, >= 0) forward
+//! delay. When the client echoes our previous transmit timestamp as its origin
+//! (Windows Time in symmetric mode, ntpd) we have all four timestamps of the
+//! previous exchange and compute the usual offset with a bound of ± half the
+//! round-trip delay; that delay is then reused to centre later one-way
+//! estimates (offset = one_way + delay/2 ± delay/2). Clients that randomize the
+//! transmit timestamp (chrony) are detected: their one-way values jump by more
+//! than clock drift allows, so no estimate is published for them.
+
+use super::access::canonical;
+use super::timestamp::NtpTimestamp;
+use crate::time::{UnixNanos, NS_PER_SEC};
+use serde::Serialize;
+use std::collections::hash_map::RandomState;
+use std::hash::BuildHasher;
+use std::net::IpAddr;
+use std::sync::Mutex;
+
+const WAYS: usize = 8;
+const MAX_SHARDS: usize = 64;
+
+/// Token-bucket style limit (GCRA): on average one request per `interval_ns`,
+/// with bursts of up to `burst` requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    pub interval_ns: i64,
+    pub burst: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RateVerdict {
+    Serve,
+    /// First request over the limit in this episode: answer with KoD RATE.
+    Kod,
+    Drop,
+}
+
+/// A change in a client's offset alarm (one per excursion, not per packet).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AlarmChange {
+    Raised {
+        offset_ns: i64,
+        bound_ns: Option<i64>,
+    },
+    Cleared {
+        offset_ns: i64,
+    },
+}
+
+/// A client address with its table hash (computed once per request).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientKey {
+    addr: IpAddr,
+    hash: u64,
+}
+
+impl ClientKey {
+    pub fn addr(&self) -> IpAddr {
+        self.addr
+    }
+}
+
+/// What the table decided for one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Observation {
+    /// Key for later `record_tx` calls about this client.
+    pub key: ClientKey,
+    pub rate: RateVerdict,
+    /// Previous response's transmit time when the reply can be interleaved.
+    pub interleaved_tx_ns: Option<UnixNanos>,
+    pub alarm: Option<AlarmChange>,
+}
+
+/// Request facts the table needs.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestFacts {
+    pub addr: IpAddr,
+    pub rx_ns: UnixNanos,
+    pub mode: u8,
+    pub version: u8,
+    pub origin: NtpTimestamp,
+    pub receive: NtpTimestamp,
+    pub transmit: NtpTimestamp,
+    /// Receive timestamp that the reply will carry.
+    pub reply_receive: NtpTimestamp,
+    /// Whether to apply the rate limit (false for KoD-free paths).
+    pub rate_limited: bool,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Entry {
+    addr: Option<IpAddr>,
+    first_seen_ns: i64,
+    last_seen_ns: i64,
+    requests: u64,
+    mode: u8,
+    version: u8,
+    interval_ewma_ns: i64,
+    // Rate limit: theoretical arrival time (GCRA) and KoD state.
+    tat_ns: i64,
+    kod_sent: bool,
+    limited: u64,
+    // Interleaved mode: receive timestamp sent in the last reply and the best
+    // known transmit time of that reply (0 until recorded).
+    xleave_rx: NtpTimestamp,
+    xleave_tx_ns: i64,
+    // Previous exchange, for four-timestamp offset measurement.
+    prev_client_tx: NtpTimestamp,
+    prev_rx_ns: i64,
+    prev_reply_tx: NtpTimestamp,
+    prev_reply_tx_ns: i64,
+    // Monitor.
+    prev_one_way_ns: Option<i64>,
+    consistent: u8,
+    delay_ns: Option<i64>,
+    offset_ns: Option<i64>,
+    offset_bound_ns: Option<i64>,
+    alarmed: bool,
+}
+
+/// One client as shown in the status snapshot.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ClientInfo {
+    pub addr: String,
+    pub first_seen_ns: i64,
+    pub last_seen_ns: i64,
+    pub requests: u64,
+    pub rate_limited: u64,
+    pub mode: u8,
+    pub version: u8,
+    /// Smoothed interval between requests (ns); 0 until two requests seen.
+    pub interval_ns: i64,
+    /// log2 seconds of `interval_ns` (the observed poll), when known.
+    pub observed_poll: Option<i8>,
+    /// Client clock minus server clock, when the client sends its real clock.
+    pub offset_ns: Option<i64>,
+    /// Half the path delay when known; `None` for a one-way estimate whose
+    /// true value is larger by the unknown forward delay.
+    pub offset_bound_ns: Option<i64>,
+    pub offset_alarm: bool,
+}
+
+struct Shard {
+    entries: Box<[Entry]>,
+}
+
+pub struct ClientTable {
+    shards: Box<[Mutex<Shard>]>,
+    sets_per_shard: usize,
+    hasher: RandomState,
+    rate: Option<RateLimit>,
+    alarm_threshold_ns: Option<i64>,
+    evictions: std::sync::atomic::AtomicU64,
+}
+
+impl std::fmt::Debug for ClientTable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientTable")
+            .field("capacity", &self.capacity())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Drift allowance when judging whether a client's transmit timestamps are a
+/// real clock: 100 ms plus 500 ppm of the time between requests.
+fn plausible_step(prev: i64, now: i64, elapsed_ns: i64) -> bool {
+    let allowance = 100_000_000 + elapsed_ns.max(0) / 2_000;
+    (now - prev).abs() <= allowance
+}
+
+impl ClientTable {
+    /// `capacity` is rounded up to a power of two (at least 64 entries).
+    pub fn new(capacity: usize, rate: Option<RateLimit>, alarm_threshold_ns: Option<i64>) -> Self {
+        let cap = capacity.clamp(64, 1 << 24).next_power_of_two();
+        let sets = cap / WAYS;
+        let shards = sets.min(MAX_SHARDS);
+        let sets_per_shard = sets / shards;
+        let shards = (0..shards)
+            .map(|_| {
+                Mutex::new(Shard {
+                    entries: vec![Entry::default(); sets_per_shard * WAYS].into_boxed_slice(),
+                })
+            })
+            .collect();
+        ClientTable {
+            shards,
+            sets_per_shard,
+            hasher: RandomState::new(),
+            rate,
+            alarm_threshold_ns,
+            evictions: Default::default(),
+        }
+    }
+
+    pub fn capacity(&self) -> usize {
+        self.shards.len() * self.sets_per_shard * WAYS
+    }
+
+    pub fn evictions(&self) -> u64 {
+        self.evictions.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// The key of `addr` (IPv4-mapped IPv6 folded to IPv4).
+    pub fn key(&self, addr: IpAddr) -> ClientKey {
+        let addr = canonical(addr);
+        ClientKey {
+            addr,
+            hash: self.hasher.hash_one(addr),
+        }
+    }
+
+    fn locate(&self, key: &ClientKey) -> (usize, usize) {
+        let h = key.hash as usize;
+        let shard = h % self.shards.len();
+        let set = (h / self.shards.len()) % self.sets_per_shard;
+        (shard, set * WAYS)
+    }
+
+    /// Run `f` on the entry of `addr`; `create` decides whether a missing
+    /// entry is made (evicting the least recently seen of its set).
+    fn with_entry<R>(
+        &self,
+        key: ClientKey,
+        create: bool,
+        f: impl FnOnce(&mut Entry, bool) -> R,
+    ) -> Option<R> {
+        let addr = key.addr;
+        let (s, base) = self.locate(&key);
+        let shard = self.shards.get(s)?;
+        let mut guard = shard.lock().unwrap_or_else(|p| p.into_inner());
+        let set = guard.entries.get_mut(base..base + WAYS)?;
+        if let Some(e) = set.iter_mut().find(|e| e.addr == Some(addr)) {
+            return Some(f(e, false));
+        }
+        if !create {
+            return None;
+        }
+        let victim = set.iter_mut().min_by_key(|e| {
+            if e.addr.is_none() {
+                i64::MIN
+            } else {
+                e.last_seen_ns
+            }
+        })?;
+        if victim.addr.is_some() {
+            self.evictions
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        *victim = Entry {
+            addr: Some(addr),
+            ..Entry::default()
+        };
+        Some(f(victim, true))
+    }
+
+    /// Account one request and decide rate limiting, interleaving and alarms.
+    pub fn observe(&self, r: &RequestFacts) -> Observation {
+        let rate = self.rate;
+        let threshold = self.alarm_threshold_ns;
+        let key = self.key(r.addr);
+        self.with_entry(key, true, |e, fresh| {
+            let now = r.rx_ns;
+            if fresh {
+                e.first_seen_ns = now;
+            } else {
+                let gap = now.saturating_sub(e.last_seen_ns);
+                if gap > 0 {
+                    e.interval_ewma_ns = if e.interval_ewma_ns == 0 {
+                        gap
+                    } else {
+                        e.interval_ewma_ns + (gap - e.interval_ewma_ns) / 4
+                    };
+                }
+            }
+            let elapsed = now.saturating_sub(e.last_seen_ns);
+            e.last_seen_ns = now;
+            e.requests += 1;
+            e.mode = r.mode;
+            e.version = r.version;
+
+            let verdict = match (rate, r.rate_limited) {
+                (Some(rl), true) => {
+                    let t = rl.interval_ns.max(1);
+                    let tau = t.saturating_mul(i64::from(rl.burst.max(1)) - 1);
+                    if e.tat_ns < now {
+                        e.tat_ns = now;
+                    }
+                    if e.tat_ns - now > tau {
+                        e.limited += 1;
+                        if e.kod_sent {
+                            RateVerdict::Drop
+                        } else {
+                            e.kod_sent = true;
+                            RateVerdict::Kod
+                        }
+                    } else {
+                        e.tat_ns = e.tat_ns.saturating_add(t);
+                        e.kod_sent = false;
+                        RateVerdict::Serve
+                    }
+                }
+                _ => RateVerdict::Serve,
+            };
+
+            // Interleaved mode (as chrony serves it): the client's origin equals
+            // the receive timestamp of our previous reply and its receive and
+            // transmit timestamps differ.
+            let mut interleaved_tx_ns = None;
+            if verdict == RateVerdict::Serve {
+                let asks =
+                    !e.xleave_rx.is_zero() && r.origin == e.xleave_rx && r.receive != r.transmit;
+                if asks && e.xleave_tx_ns != 0 {
+                    interleaved_tx_ns = Some(e.xleave_tx_ns);
+                }
+                e.xleave_rx = r.reply_receive;
+                e.xleave_tx_ns = 0;
+            }
+
+            // Monitor: four-timestamp measurement of the previous exchange
+            // when the client echoes our transmit timestamp.
+            if !e.prev_reply_tx.is_zero() && r.origin == e.prev_reply_tx && !r.receive.is_zero() {
+                let t1 = e.prev_client_tx.to_unix_nanos(e.prev_rx_ns);
+                let t2 = e.prev_rx_ns;
+                let t3 = e.prev_reply_tx_ns;
+                let t4 = r.receive.to_unix_nanos(t3);
+                let delay = (t4 - t1) - (t3 - t2);
+                if (0..10 * NS_PER_SEC).contains(&delay) {
+                    e.delay_ns = Some(delay);
+                }
+            }
+            let one_way = if r.transmit.is_zero() {
+                None
+            } else {
+                Some(r.transmit.to_unix_nanos(now) - now)
+            };
+            match (e.prev_one_way_ns, one_way) {
+                (Some(p), Some(o)) if plausible_step(p, o, elapsed) => {
+                    e.consistent = e.consistent.saturating_add(1)
+                }
+                _ => e.consistent = 0,
+            }
+            e.prev_one_way_ns = one_way;
+            e.prev_client_tx = r.transmit;
+            e.prev_rx_ns = now;
+            let mut alarm = None;
+            if let (Some(o), true) = (one_way, e.consistent >= 1) {
+                let (offset, bound) = match e.delay_ns {
+                    Some(d) => (o + d / 2, Some(d / 2)),
+                    None => (o, None),
+                };
+                e.offset_ns = Some(offset);
+                e.offset_bound_ns = bound;
+                if let Some(th) = threshold {
+                    if !e.alarmed && offset.abs() > th {
+                        e.alarmed = true;
+                        alarm = Some(AlarmChange::Raised {
+                            offset_ns: offset,
+                            bound_ns: bound,
+                        });
+                    } else if e.alarmed && offset.abs() < th / 2 {
+                        e.alarmed = false;
+                        alarm = Some(AlarmChange::Cleared { offset_ns: offset });
+                    }
+                }
+            } else if e.consistent == 0 {
+                e.offset_ns = None;
+                e.offset_bound_ns = None;
+            }
+            Observation {
+                key,
+                rate: verdict,
+                interleaved_tx_ns,
+                alarm,
+            }
+        })
+        .unwrap_or(Observation {
+            key,
+            rate: RateVerdict::Serve,
+            interleaved_tx_ns: None,
+            alarm: None,
+        })
+    }
+
+    /// Record when the reply carrying receive timestamp `reply_receive` left:
+    /// the daemon's own reading right after sending, then (better) the
+    /// kernel's transmit timestamp. `wire_transmit` is the transmit timestamp
+    /// the reply carried, for the four-timestamp monitor measurement.
+    pub fn record_tx(
+        &self,
+        key: ClientKey,
+        reply_receive: NtpTimestamp,
+        tx_ns: UnixNanos,
+        wire_transmit: Option<NtpTimestamp>,
+    ) {
+        self.with_entry(key, false, |e, _| {
+            if e.xleave_rx == reply_receive {
+                e.xleave_tx_ns = tx_ns;
+                if let Some(w) = wire_transmit {
+                    e.prev_reply_tx = w;
+                    e.prev_reply_tx_ns = w.to_unix_nanos(tx_ns);
+                }
+            }
+        });
+    }
+
+    /// Number of clients currently in the table.
+    pub fn len(&self) -> usize {
+        self.shards
+            .iter()
+            .map(|s| {
+                let g = s.lock().unwrap_or_else(|p| p.into_inner());
+                g.entries.iter().filter(|e| e.addr.is_some()).count()
+            })
+            .sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The `n` clients with the most requests.
+    pub fn top(&self, n: usize) -> Vec<ClientInfo> {
+        let mut all: Vec<ClientInfo> = Vec::new();
+        for s in self.shards.iter() {
+            let g = s.lock().unwrap_or_else(|p| p.into_inner());
+            for e in g.entries.iter() {
+                let Some(addr) = e.addr else { continue };
+                let observed_poll = (e.interval_ewma_ns > 0).then(|| {
+                    (e.interval_ewma_ns as f64 / NS_PER_SEC as f64)
+                        .log2()
+                        .round() as i8
+                });
+                all.push(ClientInfo {
+                    addr: addr.to_string(),
+                    first_seen_ns: e.first_seen_ns,
+                    last_seen_ns: e.last_seen_ns,
+                    requests: e.requests,
+                    rate_limited: e.limited,
+                    mode: e.mode,
+                    version: e.version,
+                    interval_ns: e.interval_ewma_ns,
+                    observed_poll,
+                    offset_ns: e.offset_ns,
+                    offset_bound_ns: e.offset_bound_ns,
+                    offset_alarm: e.alarmed,
+                });
+            }
+        }
+        all.sort_by(|a, b| b.requests.cmp(&a.requests).then(a.addr.cmp(&b.addr)));
+        all.truncate(n);
+        all
+    }
+}
+
+#[cfg(test)]
+#[path = "clients_tests.rs"]
+mod tests;

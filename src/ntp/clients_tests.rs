@@ -1,0 +1,187 @@
+//! Unit tests of the client table.
+
+use super::*;
+
+const T0: i64 = 1_800_000_000 * NS_PER_SEC;
+
+fn facts(addr: &str, rx_ns: i64, transmit_ns: Option<i64>) -> RequestFacts {
+    RequestFacts {
+        addr: addr.parse().unwrap(),
+        rx_ns,
+        mode: 3,
+        version: 4,
+        origin: NtpTimestamp::ZERO,
+        receive: NtpTimestamp::ZERO,
+        transmit: transmit_ns
+            .map(NtpTimestamp::from_unix_nanos)
+            .unwrap_or(NtpTimestamp(0x1234_5678_9abc_def0)),
+        reply_receive: NtpTimestamp::from_unix_nanos(rx_ns),
+        rate_limited: true,
+    }
+}
+
+#[test]
+fn rate_limit_burst_then_kod_then_drop_then_recovers() {
+    let t = ClientTable::new(
+        64,
+        Some(RateLimit {
+            interval_ns: NS_PER_SEC,
+            burst: 3,
+        }),
+        None,
+    );
+    let mut verdicts = vec![];
+    for i in 0..6 {
+        verdicts.push(t.observe(&facts("10.0.0.1", T0 + i, None)).rate);
+    }
+    use RateVerdict::*;
+    assert_eq!(verdicts, vec![Serve, Serve, Serve, Kod, Drop, Drop]);
+    // Another client is unaffected.
+    assert_eq!(t.observe(&facts("10.0.0.2", T0 + 7, None)).rate, Serve);
+    // After the interval the flooder gets one more answer.
+    assert_eq!(
+        t.observe(&facts("10.0.0.1", T0 + NS_PER_SEC + 10, None))
+            .rate,
+        Serve
+    );
+}
+
+#[test]
+fn entry_size_keeps_memory_bounded() {
+    // 16384 clients (the default table) stay under 4 MiB.
+    let size = std::mem::size_of::<Entry>();
+    println!("client table entry: {size} bytes");
+    assert!(size <= 256, "entry is {size} bytes");
+    assert!(16_384 * size <= 4 << 20);
+}
+
+#[test]
+fn table_is_bounded_and_evicts_oldest() {
+    let t = ClientTable::new(64, None, None);
+    for i in 0..1000u32 {
+        let ip = IpAddr::from(std::net::Ipv4Addr::from(0x0A00_0000 + i));
+        let mut f = facts("10.0.0.1", T0 + i64::from(i), None);
+        f.addr = ip;
+        t.observe(&f);
+    }
+    assert_eq!(t.capacity(), 64);
+    assert_eq!(t.len(), 64);
+    assert_eq!(t.evictions(), 1000 - 64);
+    // The most recent client survived.
+    let last = IpAddr::from(std::net::Ipv4Addr::from(0x0A00_0000 + 999));
+    assert!(t.top(64).iter().any(|c| c.addr == last.to_string()));
+}
+
+#[test]
+fn interleaved_detection_follows_chrony_rules() {
+    let t = ClientTable::new(64, None, None);
+    let a = "192.0.2.1";
+    // First request: basic.
+    let mut f = facts(a, T0, Some(T0));
+    let o1 = t.observe(&f);
+    assert_eq!(o1.interleaved_tx_ns, None);
+    let rx1 = f.reply_receive;
+    t.record_tx(t.key(a.parse().unwrap()), rx1, T0 + 5_000, None);
+    // Second request echoes our receive timestamp as origin: interleaved,
+    // and the reply's transmit is the previous reply's TX time.
+    f = facts(a, T0 + NS_PER_SEC, Some(T0 + NS_PER_SEC));
+    f.origin = rx1;
+    f.receive = NtpTimestamp::from_unix_nanos(T0 + 9_000);
+    assert_eq!(t.observe(&f).interleaved_tx_ns, Some(T0 + 5_000));
+    // Origin not matching the latest receive timestamp: basic.
+    let mut g = facts(a, T0 + 2 * NS_PER_SEC, Some(T0 + 2 * NS_PER_SEC));
+    g.origin = rx1;
+    g.receive = NtpTimestamp(7);
+    assert_eq!(t.observe(&g).interleaved_tx_ns, None);
+    // receive == transmit means a basic-mode client.
+    let rx3 = g.reply_receive;
+    t.record_tx(
+        t.key(a.parse().unwrap()),
+        rx3,
+        T0 + 2 * NS_PER_SEC + 1,
+        None,
+    );
+    let mut h = facts(a, T0 + 3 * NS_PER_SEC, Some(T0 + 3 * NS_PER_SEC));
+    h.origin = rx3;
+    h.receive = h.transmit;
+    assert_eq!(t.observe(&h).interleaved_tx_ns, None);
+}
+
+#[test]
+fn monitor_estimates_real_clock_and_alarms_once() {
+    let t = ClientTable::new(64, None, Some(50_000_000));
+    let a = "192.0.2.9";
+    let skew = 200_000_000; // client 200 ms ahead
+    let mut raised = 0;
+    for i in 0..5 {
+        let rx = T0 + i * 16 * NS_PER_SEC;
+        let o = t.observe(&facts(a, rx, Some(rx + skew)));
+        if matches!(o.alarm, Some(AlarmChange::Raised { .. })) {
+            raised += 1;
+        }
+    }
+    assert_eq!(raised, 1);
+    let info = &t.top(1)[0];
+    assert_eq!(info.offset_ns, Some(skew));
+    assert!(info.offset_alarm);
+    assert_eq!(info.observed_poll, Some(4));
+    // Back to normal clears the alarm once.
+    let rx = T0 + 100 * NS_PER_SEC;
+    let o = t.observe(&facts(a, rx, Some(rx + 1_000)));
+    // One large jump resets the consistency streak; the next one clears.
+    assert_eq!(o.alarm, None);
+    let rx = T0 + 116 * NS_PER_SEC;
+    let o = t.observe(&facts(a, rx, Some(rx + 1_000)));
+    assert_eq!(o.alarm, Some(AlarmChange::Cleared { offset_ns: 1_000 }));
+}
+
+#[test]
+fn randomized_transmit_timestamps_give_no_estimate() {
+    let t = ClientTable::new(64, None, Some(1));
+    let a = "192.0.2.10";
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    for i in 0..10 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let mut f = facts(a, T0 + i * NS_PER_SEC, None);
+        f.transmit = NtpTimestamp(x);
+        assert_eq!(t.observe(&f).alarm, None);
+    }
+    assert_eq!(t.top(1)[0].offset_ns, None);
+}
+
+#[test]
+fn four_timestamp_exchange_bounds_the_offset() {
+    let t = ClientTable::new(64, None, None);
+    let a = "192.0.2.11";
+    let offset = 30_000_000i64; // client ahead by 30 ms
+    let d = 2_000_000i64; // 2 ms each way
+                          // Exchange 1: client sends at server time s1 (client clock s1+offset).
+    let s1 = T0;
+    let rx1 = s1 + d;
+    let mut f = facts(a, rx1, Some(s1 + offset));
+    f.mode = 1;
+    t.observe(&f);
+    let tx1 = rx1 + 100_000;
+    let wire_tx1 = NtpTimestamp::from_unix_nanos(tx1);
+    t.record_tx(
+        t.key(a.parse().unwrap()),
+        f.reply_receive,
+        tx1,
+        Some(wire_tx1),
+    );
+    // Client receives at server time tx1 + d, then sends again 8 s later.
+    let t4 = tx1 + d + offset;
+    let s2 = s1 + 8 * NS_PER_SEC;
+    let mut g = facts(a, s2 + d, Some(s2 + offset));
+    g.mode = 1;
+    g.origin = wire_tx1;
+    g.receive = NtpTimestamp::from_unix_nanos(t4);
+    t.observe(&g);
+    let info = &t.top(1)[0];
+    let est = info.offset_ns.unwrap();
+    let bound = info.offset_bound_ns.unwrap();
+    assert!((bound - d).abs() <= 2, "bound {bound}");
+    assert!((est - offset).abs() <= bound, "est {est} bound {bound}");
+}

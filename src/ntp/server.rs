@@ -1,0 +1,536 @@
+//! The NTP server shell: worker threads on SO_REUSEPORT sockets around the
+//! sans-IO [`Handler`]. Each worker: recvmmsg a batch → map kernel receive
+//! timestamps onto the served clock → prepare replies → read the clock once
+//! per reply as late as possible → sendmmsg → record TX times (daemon reading,
+//! then the kernel TX timestamp from the error queue, for interleaved mode).
+
+use super::access::{AccessList, Cidr};
+use super::auth::KeyStore;
+use super::batch::Batch;
+use super::clients::{AlarmChange, ClientTable, RateLimit};
+use super::counters::{Counters, NtpCounters};
+use super::handler::{AuthFailureAction, DenyAction, Handler, HandlerConfig, Outcome, Reply};
+use super::socket::{drain_tx_timestamps, NtpSocket, RxTimestamping};
+use super::NtpStatus;
+use crate::clock::TimeSource;
+use crate::status::ServerFieldsCell;
+use crate::store::{Event, EventSink, Severity};
+use serde::{Deserialize, Serialize};
+use std::io;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+/// `[ntp]` configuration (kebab-case keys).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", default, deny_unknown_fields)]
+pub struct NtpServerConfig {
+    /// Addresses to serve on (port 123 on the appliance, a high port in demo).
+    pub bind: Vec<SocketAddr>,
+    /// Worker threads per bind address; 0 = one per CPU core.
+    pub workers: usize,
+    /// Reference ID to advertise (`GPS`, `GNSS`, `PPS`, up to 4 ASCII chars);
+    /// unset = the one in the server fields.
+    pub refid: Option<String>,
+    /// Limits of the poll value echoed to clients (log2 s).
+    pub min_poll: i8,
+    pub max_poll: i8,
+    /// Only these prefixes are served (empty = everyone not denied).
+    pub allow: Vec<Cidr>,
+    pub deny: Vec<Cidr>,
+    pub deny_action: DenyAction,
+    /// Per-client average request interval in ms; 0 disables rate limiting.
+    pub rate_limit_interval_ms: u64,
+    /// Requests a client may send in a burst before the limit applies.
+    pub rate_limit_burst: u32,
+    /// ntpd/chrony-style keys file (`ID TYPE KEY` lines).
+    pub keys_file: Option<PathBuf>,
+    pub require_auth: bool,
+    pub auth_failure: AuthFailureAction,
+    /// Kernel receive timestamps (SO_TIMESTAMPING / SO_TIMESTAMPNS).
+    pub kernel_rx_timestamps: bool,
+    /// Kernel transmit timestamps (error queue) for interleaved mode.
+    pub kernel_tx_timestamps: bool,
+    /// Interleaved replies for clients that ask (with kernel TX timestamps
+    /// when available, else the daemon's reading just after sending).
+    pub interleaved: bool,
+    /// Size of the per-client table (rate limit, interleave, monitor).
+    pub client_table_size: usize,
+    /// Raise an event when a client's clock is off by more than this (ms);
+    /// 0 disables.
+    pub client_offset_alarm_ms: u64,
+    /// Datagrams per recvmmsg/sendmmsg.
+    pub batch_size: usize,
+    /// Clients listed in the status snapshot.
+    pub top_clients: usize,
+}
+
+impl Default for NtpServerConfig {
+    fn default() -> Self {
+        NtpServerConfig {
+            bind: vec![
+                SocketAddr::from(([0, 0, 0, 0], 123)),
+                SocketAddr::from(([0u16; 8], 123)),
+            ],
+            workers: 0,
+            refid: None,
+            min_poll: 4,
+            max_poll: 17,
+            allow: vec![],
+            deny: vec![],
+            deny_action: DenyAction::Kod,
+            rate_limit_interval_ms: 1000,
+            rate_limit_burst: 16,
+            keys_file: None,
+            require_auth: false,
+            auth_failure: AuthFailureAction::Drop,
+            kernel_rx_timestamps: true,
+            kernel_tx_timestamps: true,
+            interleaved: true,
+            client_table_size: 16_384,
+            client_offset_alarm_ms: 1000,
+            batch_size: 32,
+            top_clients: 20,
+        }
+    }
+}
+
+/// Parse a configured reference ID (1–4 ASCII characters, zero padded).
+pub fn parse_refid(s: &str) -> io::Result<[u8; 4]> {
+    if s.is_empty() || s.len() > 4 || !s.is_ascii() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("refid {s:?}: 1-4 ASCII characters"),
+        ));
+    }
+    let mut r = [0u8; 4];
+    r[..s.len()].copy_from_slice(s.as_bytes());
+    Ok(r)
+}
+
+/// log2 seconds of the clock-read resolution: the smallest non-zero step
+/// between consecutive readings, rounded up.
+pub fn measure_precision(time: &dyn TimeSource) -> i8 {
+    let mut min = i64::MAX;
+    let mut prev = time.now_ns();
+    for _ in 0..2000 {
+        let now = time.now_ns();
+        let d = now - prev;
+        if d > 0 && d < min {
+            min = d;
+        }
+        prev = now;
+    }
+    if min == i64::MAX {
+        return -10;
+    }
+    ((min as f64) * 1e-9).log2().ceil().clamp(-30.0, 0.0) as i8
+}
+
+/// log2 seconds of the rate-limit interval, rounded up, within 4..=17.
+fn kod_rate_poll(interval_ms: u64) -> i8 {
+    let secs = (interval_ms.max(1) as f64) / 1000.0;
+    secs.log2().ceil().clamp(4.0, 17.0) as i8
+}
+
+/// Runs the workers; dropping it shuts them down.
+pub struct NtpServerHandle {
+    stop: Arc<AtomicBool>,
+    threads: Mutex<Vec<JoinHandle<()>>>,
+    counters: Vec<Arc<Counters>>,
+    clients: Arc<ClientTable>,
+    local: Vec<SocketAddr>,
+    rx_timestamping: RxTimestamping,
+    tx_timestamping: bool,
+    precision: i8,
+    workers: usize,
+    top: usize,
+}
+
+impl std::fmt::Debug for NtpServerHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NtpServerHandle")
+            .field("local", &self.local)
+            .finish_non_exhaustive()
+    }
+}
+
+impl NtpServerHandle {
+    /// The bound addresses (useful with port 0).
+    pub fn local_addrs(&self) -> &[SocketAddr] {
+        &self.local
+    }
+
+    pub fn counters(&self) -> NtpCounters {
+        let mut total = NtpCounters::default();
+        for c in &self.counters {
+            total.add(c);
+        }
+        total
+    }
+
+    pub fn status(&self) -> NtpStatus {
+        NtpStatus {
+            running: !self.stop.load(Ordering::Relaxed),
+            bind: self.local.iter().map(|a| a.to_string()).collect(),
+            workers: self.workers,
+            rx_timestamping: Some(self.rx_timestamping),
+            tx_timestamping: self.tx_timestamping,
+            precision: self.precision,
+            counters: self.counters(),
+            clients_tracked: self.clients.len(),
+            client_table_capacity: self.clients.capacity(),
+            client_evictions: self.clients.evictions(),
+            top_clients: self.clients.top(self.top),
+        }
+    }
+
+    /// Stop the workers and wait for them (they notice within ~100 ms).
+    pub fn shutdown(&self) {
+        self.stop.store(true, Ordering::Relaxed);
+        let threads = std::mem::take(&mut *self.threads.lock().unwrap_or_else(|p| p.into_inner()));
+        for t in threads {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for NtpServerHandle {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+/// Start the NTP server workers.
+pub fn spawn(
+    cfg: NtpServerConfig,
+    time: Arc<dyn TimeSource>,
+    fields: ServerFieldsCell,
+    events: EventSink,
+) -> io::Result<NtpServerHandle> {
+    if cfg.bind.is_empty() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "ntp: no bind address",
+        ));
+    }
+    let keys = match &cfg.keys_file {
+        Some(p) => KeyStore::load(p).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?,
+        None => KeyStore::default(),
+    };
+    let refid = cfg.refid.as_deref().map(parse_refid).transpose()?;
+    let precision = measure_precision(&*time);
+    let handler_cfg = Arc::new(HandlerConfig {
+        refid,
+        precision,
+        min_poll: cfg.min_poll,
+        max_poll: cfg.max_poll.max(cfg.min_poll),
+        access: AccessList {
+            allow: cfg.allow.clone(),
+            deny: cfg.deny.clone(),
+        },
+        deny_action: cfg.deny_action,
+        require_auth: cfg.require_auth,
+        auth_failure: cfg.auth_failure,
+        interleaved: cfg.interleaved,
+        kod_rate_poll: kod_rate_poll(cfg.rate_limit_interval_ms),
+    });
+    let rate = (cfg.rate_limit_interval_ms > 0).then(|| RateLimit {
+        interval_ns: i64::try_from(cfg.rate_limit_interval_ms)
+            .unwrap_or(i64::MAX / 1_000_000)
+            .saturating_mul(1_000_000),
+        burst: cfg.rate_limit_burst.max(1),
+    });
+    let alarm = (cfg.client_offset_alarm_ms > 0).then(|| {
+        i64::try_from(cfg.client_offset_alarm_ms)
+            .unwrap_or(i64::MAX / 1_000_000)
+            .saturating_mul(1_000_000)
+    });
+    let clients = Arc::new(ClientTable::new(cfg.client_table_size, rate, alarm));
+    let keys = Arc::new(keys);
+    let workers = if cfg.workers == 0 {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    } else {
+        cfg.workers
+    };
+
+    // Bind everything first so a bind error fails spawn cleanly.
+    let mut sockets = Vec::new();
+    let mut local = Vec::new();
+    let want_tx = cfg.kernel_tx_timestamps && cfg.interleaved;
+    for addr in &cfg.bind {
+        let first = NtpSocket::bind(*addr, cfg.kernel_rx_timestamps, want_tx, 100)?;
+        let actual = first.local;
+        local.push(actual);
+        sockets.push(first);
+        for _ in 1..workers {
+            sockets.push(NtpSocket::bind(
+                actual,
+                cfg.kernel_rx_timestamps,
+                want_tx,
+                100,
+            )?);
+        }
+    }
+    let rx_timestamping = sockets
+        .iter()
+        .map(|s| s.rx_ts)
+        .min_by_key(|t| match t {
+            RxTimestamping::Daemon => 0,
+            RxTimestamping::TimestampNs => 1,
+            RxTimestamping::Timestamping => 2,
+        })
+        .unwrap_or(RxTimestamping::Daemon);
+    let tx_timestamping = sockets.iter().all(|s| s.tx_ts);
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut threads = Vec::new();
+    let mut counters = Vec::new();
+    for (i, sock) in sockets.into_iter().enumerate() {
+        let c = Arc::new(Counters::default());
+        counters.push(c.clone());
+        let handler = Handler::new(handler_cfg.clone(), keys.clone(), clients.clone(), c);
+        let worker = Worker {
+            sock,
+            handler,
+            time: time.clone(),
+            fields: fields.clone(),
+            events: events.clone(),
+            stop: stop.clone(),
+            batch: Batch::new(cfg.batch_size.clamp(1, 1024)),
+            pending: vec![None; cfg.batch_size.clamp(1, 1024)],
+            wire: vec![None; cfg.batch_size.clamp(1, 1024)],
+            tx_ring: vec![None; TX_RING],
+            next_tx_id: 0,
+        };
+        let t = std::thread::Builder::new()
+            .name(format!("ntp-worker-{i}"))
+            .spawn(move || worker.run());
+        match t {
+            Ok(t) => threads.push(t),
+            Err(e) => {
+                stop.store(true, Ordering::Relaxed);
+                for t in threads {
+                    let _ = t.join();
+                }
+                return Err(e);
+            }
+        }
+    }
+    tracing::info!(
+        bind = ?local,
+        workers,
+        ?rx_timestamping,
+        tx_timestamping,
+        precision,
+        "NTP server started"
+    );
+    Ok(NtpServerHandle {
+        stop,
+        threads: Mutex::new(threads),
+        counters,
+        clients,
+        local,
+        rx_timestamping,
+        tx_timestamping,
+        precision,
+        workers,
+        top: cfg.top_clients,
+    })
+}
+
+/// Replies awaiting their kernel TX timestamp, indexed by OPT_ID.
+const TX_RING: usize = 4096;
+/// Largest plausible gap between our TX clock reading and the kernel's.
+const MAX_TX_TIMESTAMP_GAP_NS: i64 = 5_000_000;
+
+struct Worker {
+    sock: NtpSocket,
+    handler: Handler,
+    time: Arc<dyn TimeSource>,
+    fields: ServerFieldsCell,
+    events: EventSink,
+    stop: Arc<AtomicBool>,
+    batch: Batch,
+    pending: Vec<Option<Reply>>,
+    /// Daemon TX reading and wire transmit timestamp per queued reply.
+    wire: Vec<Option<(i64, super::timestamp::NtpTimestamp)>>,
+    /// (kernel OPT_ID, reply, daemon TX reading) awaiting the kernel TX time.
+    tx_ring: Vec<Option<(u32, Reply, i64)>>,
+    next_tx_id: u32,
+}
+
+impl Worker {
+    fn run(mut self) {
+        while !self.stop.load(Ordering::Relaxed) {
+            match self.batch.recv(&self.sock) {
+                Ok(0) => {}
+                Ok(n) => self.serve(n),
+                Err(e) => {
+                    Counters::inc(&self.handler.counters().rx_errors);
+                    tracing::debug!(error = %e, "ntp recv");
+                }
+            }
+            if self.sock.tx_ts {
+                self.drain_tx();
+            }
+        }
+    }
+
+    fn serve(&mut self, n: usize) {
+        let fields = self.fields.load();
+        let counters = self.handler.counters().clone();
+        for i in 0..n {
+            let r = self.batch.received[i];
+            let Some(from) = r.from else { continue };
+            if r.truncated {
+                Counters::inc(&counters.drop_malformed);
+                continue;
+            }
+            let rx_ns = match r.kernel_rx_ns {
+                Some(k) => {
+                    Counters::inc(&counters.rx_kernel_timestamps);
+                    self.time.from_system_ns(k)
+                }
+                None => {
+                    Counters::inc(&counters.rx_daemon_timestamps);
+                    self.time.now_ns()
+                }
+            };
+            let Some((req, out)) = self.batch.request_and_reply_buf(i) else {
+                continue;
+            };
+            match self.handler.prepare(req, from.ip(), rx_ns, &fields, out) {
+                Outcome::Reply(reply) => {
+                    if let Some(slot) = self.batch.queue_reply(i, reply.len) {
+                        if let Some(p) = self.pending.get_mut(slot) {
+                            *p = Some(reply);
+                        }
+                    }
+                }
+                Outcome::Drop(_) => {}
+            }
+        }
+        let queued = self.batch.queued();
+        if queued == 0 {
+            return;
+        }
+        // Transmit timestamps as late as possible: one clock read per reply,
+        // right before the batch goes out.
+        for slot in 0..queued {
+            let Some(reply) = self.pending.get(slot).copied().flatten() else {
+                continue;
+            };
+            let Some(out) = self.batch.reply_buf(slot) else {
+                continue;
+            };
+            let tx = self.time.now_ns();
+            let w = self.handler.finish(out, &reply, tx);
+            if let Some(x) = self.wire.get_mut(slot) {
+                *x = Some((tx, w));
+            }
+        }
+        let failed = self.batch.send(&self.sock);
+        if failed > 0 {
+            Counters::add(&counters.tx_errors, failed as u64);
+        }
+        // After a failed send the kernel's OPT_ID numbering may have moved
+        // without us: collect what is queued, restart the numbering, and do
+        // not wait for kernel timestamps of this batch.
+        let resync = failed > 0 && self.sock.tx_ts;
+        if resync {
+            self.drain_tx();
+            self.tx_ring.iter_mut().for_each(|e| *e = None);
+            self.next_tx_id = 0;
+            if let Err(e) = self.sock.reset_tx_ids() {
+                tracing::warn!(error = %e, "ntp: cannot restart TX timestamp ids");
+            }
+        }
+        for slot in 0..queued {
+            let Some(reply) = self.pending.get_mut(slot).and_then(|p| p.take()) else {
+                continue;
+            };
+            if self.batch.was_sent(slot) {
+                if let Some(Some((tx, w))) = self.wire.get(slot).copied() {
+                    // The daemon's reading is the fallback TX time; the kernel's
+                    // replaces it when it arrives.
+                    let fixed = reply.kind == super::handler::ReplyKind::Interleaved;
+                    self.handler.record_tx(&reply, tx, (!fixed).then_some(w));
+                    if self.sock.tx_ts && !resync {
+                        let id = self.next_tx_id;
+                        self.next_tx_id = self.next_tx_id.wrapping_add(1);
+                        if let Some(e) = self.tx_ring.get_mut(id as usize % TX_RING) {
+                            *e = reply.track_tx.then_some((id, reply, tx));
+                        }
+                    }
+                }
+            }
+            if let Some(a) = reply.alarm {
+                self.emit_alarm(&reply, a);
+            }
+        }
+    }
+
+    fn drain_tx(&mut self) {
+        let ring = &mut self.tx_ring;
+        let handler = &self.handler;
+        let time = &self.time;
+        let mut rejected = 0u64;
+        let n = drain_tx_timestamps(&self.sock, |id, ns| {
+            if let Some(slot) = ring.get_mut(id as usize % TX_RING) {
+                if let Some((sid, reply, daemon_tx)) = slot.take() {
+                    let kernel_tx = time.from_system_ns(ns);
+                    // A kernel TX time far from our own reading can only be a
+                    // mismatched identifier: keep the daemon's reading then.
+                    if sid == id && (kernel_tx - daemon_tx).abs() <= MAX_TX_TIMESTAMP_GAP_NS {
+                        handler.record_tx(&reply, kernel_tx, None);
+                    } else {
+                        rejected += 1;
+                    }
+                }
+            }
+        });
+        let c = self.handler.counters();
+        if n > 0 {
+            Counters::add(&c.tx_timestamps, n as u64);
+        }
+        if rejected > 0 {
+            Counters::add(&c.tx_timestamps_rejected, rejected);
+        }
+    }
+
+    fn emit_alarm(&self, reply: &Reply, a: AlarmChange) {
+        let now = self.time.now_ns();
+        let ev = match a {
+            AlarmChange::Raised {
+                offset_ns,
+                bound_ns,
+            } => Event::new(
+                now,
+                "ntp.client_offset",
+                Severity::Warning,
+                serde_json::json!({
+                    "client": reply.addr.to_string(),
+                    "offset_ns": offset_ns,
+                    "bound_ns": bound_ns,
+                })
+                .to_string(),
+            ),
+            AlarmChange::Cleared { offset_ns } => Event::new(
+                now,
+                "ntp.client_offset_cleared",
+                Severity::Info,
+                serde_json::json!({
+                    "client": reply.addr.to_string(),
+                    "offset_ns": offset_ns,
+                })
+                .to_string(),
+            ),
+        };
+        self.events.emit(ev);
+    }
+}
