@@ -1,6 +1,8 @@
 //! Turns PPS edges plus receiver time into a disciplined clock: pairing, servo,
 //! lock states, holdover, leap seconds, stability metrics.
 
+pub mod servo;
+
 use serde::Serialize;
 
 /// Discipline view in the status snapshot.
