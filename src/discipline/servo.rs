@@ -245,6 +245,35 @@ impl Servo {
         self.p = symmetrize(p);
     }
 
+    /// Variance of the phase estimate predicted `dt_s` ahead of the state
+    /// with a temperature change of `dtemp` (no state change), ns².
+    pub fn predicted_phase_var(&self, dt_s: f64, dtemp: f64) -> f64 {
+        let dt = dt_s.max(0.0);
+        let f = [1.0, dt, 0.5 * dt * dt, 0.5 * dt * dtemp];
+        let mut v = 0.0;
+        for i in 0..4 {
+            for j in 0..4 {
+                v += f[i] * self.p[i][j] * f[j];
+            }
+        }
+        let q = (self.cfg.wander_sigma * 1e9).powi(2);
+        (v + q * dt * dt * dt / 3.0).max(0.0)
+    }
+
+    /// Phase offset extrapolated `dt_s` ahead with `u_ns` of corrections
+    /// applied meanwhile (no state change), ns.
+    pub fn extrapolate_offset_ns(&self, dt_s: f64, u_ns: f64, dtemp: f64) -> f64 {
+        let Some(s) = self.s else { return 0.0 };
+        let dt = dt_s.max(0.0);
+        s[0] + s[1] * dt + 0.5 * s[2] * dt * dt + 0.5 * s[3] * dtemp * dt + u_ns
+    }
+
+    /// Oscillator frequency extrapolated `dt_s` ahead, ns/s.
+    pub fn extrapolate_frequency(&self, dt_s: f64, dtemp: f64) -> f64 {
+        let Some(s) = self.s else { return 0.0 };
+        s[1] + s[2] * dt_s.max(0.0) + s[3] * dtemp
+    }
+
     /// Innovation σ the gate would use for the next measurement, ns.
     pub fn innovation_sigma_ns(&self) -> f64 {
         (self.p[0][0] + self.r).max(0.0).sqrt()
@@ -351,6 +380,14 @@ impl Servo {
         let ns_per_s = -(s[1] + s[0] / tau);
         let m = self.cfg.max_correction_ppm.abs();
         (ns_per_s / NS_PER_S_PER_PPM).clamp(-m, m)
+    }
+
+    /// Frequency correction (ppm) for a phase offset `x_ns` and oscillator
+    /// frequency `y_ns_per_s` known at the moment of steering. Clamped.
+    pub fn steer_for(&self, x_ns: f64, y_ns_per_s: f64) -> f64 {
+        let tau = self.cfg.phase_time_constant_s.max(0.1);
+        let m = self.cfg.max_correction_ppm.abs();
+        (-(y_ns_per_s + x_ns / tau) / NS_PER_S_PER_PPM).clamp(-m, m)
     }
 
     /// Frequency correction (ppm) that only cancels the predicted oscillator
