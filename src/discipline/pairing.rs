@@ -495,11 +495,8 @@ impl Pairing {
         let offset = sample.offset_ns();
         st.last_utc_ns = Some(utc_ns);
         st.last_offset_ns = Some(offset);
-        st.last_whole_second_offset_s = Some(
-            offset
-                .saturating_add(NS_PER_SEC / 2)
-                .div_euclid(NS_PER_SEC),
-        );
+        st.last_whole_second_offset_s =
+            Some(offset.saturating_add(NS_PER_SEC / 2).div_euclid(NS_PER_SEC));
         st.last_qerr_ps = qerr_ps;
         st.last_source = Some(source);
         if self.out.len() >= self.cfg.max_queued_samples.max(1) {
