@@ -18,7 +18,7 @@ use crate::clock::ClockCommand;
 use crate::gnss::{AntennaStatus, GnssEpoch, JammingState, SpoofingState};
 use crate::pps::PpsEdge;
 use crate::status::{LeapIndicator, ServerFields};
-use crate::store::event::{Event, Severity};
+use crate::store::{Event, Severity};
 use crate::time::NS_PER_SEC;
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
@@ -465,7 +465,8 @@ impl Engine {
             return;
         }
         let Some(st) = self.servo_time else { return };
-        let x = self.servo.offset_ns();
+        // The offset now, not at the sample: corrections keep running meanwhile.
+        let x = self.offset_now_ns();
         if x.abs() <= self.cfg.step_threshold_ns as f64 {
             // Small enough to slew: start-up no longer steps.
             if self.servo.accepted() >= 8 {
@@ -510,8 +511,12 @@ impl Engine {
         let dt = (now - st) as f64 / NS_PER_SEC as f64;
         let u = self.log.integral(st, now);
         let dtemp = self.dtemp();
-        let x = self.servo.extrapolate_offset_ns(dt, u, dtemp);
+        let mut x = self.servo.extrapolate_offset_ns(dt, u, dtemp);
         let y = self.servo.extrapolate_frequency(dt, dtemp);
+        if !self.stepped && !self.lock.ever_locked() {
+            // Until the start-up step decision: hold frequency, leave phase.
+            x = 0.0;
+        }
         let ppm = self.servo.steer_for(x, y);
         self.log.set(now, ppm);
         self.commands.push(ClockCommand::SetFrequency { ppm });
@@ -523,6 +528,7 @@ impl Engine {
         for c in self.leap.commands(utc, serving) {
             self.commands.push(c);
         }
+        self.events.extend(self.leap.drain_events());
     }
 
     fn record_transition(&mut self, t: Transition) {
@@ -569,7 +575,7 @@ impl Engine {
             temperature_c: self.temp_c,
             last_update_ns: self.last_update_local.map(|t| self.utc_of(t)),
             model: self.model(),
-            leap: self.leap.status(self.utc_of(self.now_local)),
+            leap: Some(self.leap.status(self.utc_of(self.now_local))),
         }
     }
 

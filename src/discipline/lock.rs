@@ -27,9 +27,10 @@ impl LockState {
 
 /// Why a transition happened. The holdover causes double as the reasons GNSS
 /// is not trusted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum Reason {
+    #[default]
     Startup,
     /// A run of consistent samples.
     ConsistentSamples,

@@ -25,8 +25,6 @@ use serde::{Deserialize, Serialize};
 /// ns/s per ppm.
 pub const NS_PER_S_PER_PPM: f64 = 1_000.0;
 const SECONDS_PER_DAY: f64 = 86_400.0;
-/// Median of a χ²(1) variable: converts a median of squared innovations to a variance.
-const CHI2_1_MEDIAN: f64 = 0.454_936_423_119_572_7;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
@@ -101,7 +99,7 @@ pub struct Servo {
     p: M4,
     /// Temperature at the state's time (None when unknown: c is then frozen).
     temp_c: Option<f64>,
-    /// Ring of (innovation², predicted phase variance).
+    /// Ring of (innovation, predicted phase variance).
     window: Vec<(f64, f64)>,
     next: usize,
     r: f64,
@@ -339,30 +337,41 @@ impl Servo {
         }
     }
 
-    /// Robust measurement-noise estimate: median of squared innovations over
-    /// the window, minus the filter's own predicted phase variance.
+    /// Robust measurement-noise estimate from the window of innovations:
+    /// the median absolute difference of consecutive innovations. Differences
+    /// cancel any slowly varying bias in the innovations (the filter lagging a
+    /// real change), so a tracking error is never mistaken for noise — which
+    /// would lower the gain and let the error grow. Medians shrug off outliers.
     fn record_innovation(&mut self, nu: f64, p00: f64) {
         let n = self.cfg.noise_window.max(8);
         if self.window.len() < n {
-            self.window.push((nu * nu, p00));
+            self.window.push((nu, p00));
         } else {
             let i = self.next % n;
-            self.window[i] = (nu * nu, p00);
+            self.window[i] = (nu, p00);
         }
         self.next = (self.next + 1) % n;
         if self.window.len() < 16 {
             return;
         }
-        let mut sq: Vec<f64> = self.window.iter().map(|w| w.0).collect();
-        let mut pv: Vec<f64> = self.window.iter().map(|w| w.1).collect();
-        let mid = sq.len() / 2;
-        let (_, m, _) = sq.select_nth_unstable_by(mid, f64::total_cmp);
-        let s_est = *m / CHI2_1_MEDIAN;
-        let (_, pm, _) = pv.select_nth_unstable_by(mid, f64::total_cmp);
+        // Chronological order: the ring starts at `next` once full.
+        let len = self.window.len();
+        let start = if len == n { self.next } else { 0 };
+        let mut diffs: Vec<f64> = (1..len)
+            .map(|i| {
+                let a = self.window[(start + i - 1) % len].0;
+                let b = self.window[(start + i) % len].0;
+                (b - a).abs()
+            })
+            .collect();
+        let mid = diffs.len() / 2;
+        let (_, m, _) = diffs.select_nth_unstable_by(mid, f64::total_cmp);
+        // |N(0, 2S)| has median 0.6745·sqrt(2S).
+        let s_est = (*m / 0.674_489_750_196_081_7).powi(2) / 2.0;
         let floor = self.cfg.min_noise_ns.powi(2);
-        // Never below 10% of the total innovation variance: keeps the filter
-        // from trusting measurements blindly while its own P is still large.
-        self.r = (s_est - *pm).max(0.1 * s_est).max(floor);
+        // Never below 10% of the innovation variance: keeps the filter from
+        // trusting measurements blindly while its own P is still large.
+        self.r = (s_est - p00).max(0.1 * s_est).max(floor);
     }
 
     /// Shift the phase state (the engine stepped or slewed the clock).
