@@ -132,10 +132,16 @@ pub fn run(sc: &Scenario, seed: u64) -> RunOutput {
             })
             .collect(),
     };
-    let cfg = EngineConfig {
+    let mut cfg = EngineConfig {
         capture_latency_ns: sc.pps.latency_ns,
         ..EngineConfig::default()
     };
+    if let Ok(v) = std::env::var("SIM_TAU") {
+        cfg.servo.phase_time_constant_s = v.parse().unwrap_or(1.0);
+    }
+    if let Ok(v) = std::env::var("SIM_WANDER") {
+        cfg.servo.wander_sigma = v.parse().unwrap_or(1e-9);
+    }
     let warm = sc.warm_start.as_ref().map(|w| HoldoverModel {
         frequency_ppm: clock.oscillator_frequency() * 1e6 + w.frequency_error_ppm,
         frequency_sigma_ppm: w.frequency_sigma_ppm,
@@ -183,7 +189,7 @@ pub fn run(sc: &Scenario, seed: u64) -> RunOutput {
 
         // Frequency-only shadow during the first impairment.
         if let Some(span) = first_holdover_event {
-            if active(span, k) {
+            if k >= span.0 && k <= span.1 {
                 if let Some((ref mut ste, y_entry)) = shadow {
                     freq_only_te.push((k - span.0, *ste));
                     *ste += clock.oscillator_frequency() * 1e9 - y_entry * 1e3;
