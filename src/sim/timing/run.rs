@@ -132,16 +132,12 @@ pub fn run(sc: &Scenario, seed: u64) -> RunOutput {
             })
             .collect(),
     };
-    let mut cfg = EngineConfig {
+    // The one default configuration; only the calibration of the capture
+    // latency comes from the scenario, as it would from the config file.
+    let cfg = EngineConfig {
         capture_latency_ns: sc.pps.latency_ns,
         ..EngineConfig::default()
     };
-    if let Ok(v) = std::env::var("SIM_TAU") {
-        cfg.servo.phase_time_constant_s = v.parse().unwrap_or(1.0);
-    }
-    if let Ok(v) = std::env::var("SIM_WANDER") {
-        cfg.servo.wander_sigma = v.parse().unwrap_or(1e-9);
-    }
     let warm = sc.warm_start.as_ref().map(|w| HoldoverModel {
         frequency_ppm: clock.oscillator_frequency() * 1e6 + w.frequency_error_ppm,
         frequency_sigma_ppm: w.frequency_sigma_ppm,
@@ -176,10 +172,6 @@ pub fn run(sc: &Scenario, seed: u64) -> RunOutput {
         clock.advance_to(t_k);
         let te = clock.time_error_ns() + (t_k - leaps.posix(t_k)) as f64;
         let bound = engine.bound_ns();
-        if std::env::var("SIM_DEBUG").is_ok() && (k < 60 || k % 500 == 0) {
-            let st = engine.status();
-            eprintln!("k={k} te={te:.1} st={:?} off={:.1} f={:.4} corr={:.4} smp={} acc={} out={} ign={} noise={:.1} sig={:.1}", st.state, st.offset_ns, st.frequency_ppm, st.correction_ppm, st.samples, st.accepted, st.outliers, st.ignored, st.noise_ns, st.offset_sigma_ns);
-        }
         rows.push(TeRow {
             t_s: k,
             te_ns: te,
