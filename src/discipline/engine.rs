@@ -166,6 +166,9 @@ pub struct Engine {
     /// Local time of the servo's state.
     servo_time: Option<i64>,
     health: GnssHealth,
+    /// Last local time at which GNSS was found untrustworthy: edges captured
+    /// before it are not used even if their sample is decided later.
+    last_distrust_local: Option<i64>,
     temp_c: Option<f64>,
     stepped: bool,
     steps: u64,
@@ -204,6 +207,7 @@ impl Engine {
             log: CorrectionLog::new(initial_correction_ppm),
             servo_time: None,
             health: GnssHealth::default(),
+            last_distrust_local: None,
             temp_c,
             stepped: false,
             steps: 0,
@@ -250,6 +254,9 @@ impl Engine {
         if let Some(l) = epoch.leap {
             self.leap.on_receiver(&l, epoch.time.map(|t| t.utc_ns));
         }
+        if self.distrust(arrival_local_ns).is_some() {
+            self.last_distrust_local = Some(arrival_local_ns);
+        }
         self.pairing.on_epoch(epoch, arrival_local_ns);
         self.process_samples();
     }
@@ -273,6 +280,7 @@ impl Engine {
         self.process_samples();
 
         if let Some(reason) = self.distrust(now) {
+            self.last_distrust_local = Some(now);
             if let Some(t) = self.lock.on_distrust(reason, now) {
                 self.record_transition(t);
                 // Entering holdover: hand out the model learned so far.
@@ -355,14 +363,17 @@ impl Engine {
         self.servo.extrapolate_offset_ns(dt, u, self.dtemp())
     }
 
-    /// Honest time-error bound now, ns (infinite before the first sample).
+    /// Honest time-error bound now: |estimated offset| + k·σ + systematic, ns
+    /// (infinite before the first sample).
     pub fn bound_ns(&self) -> f64 {
         let Some(st) = self.servo_time else {
             return f64::INFINITY;
         };
         let dt = (self.now_local - st) as f64 / NS_PER_SEC as f64;
         let var = self.servo.predicted_phase_var(dt, self.dtemp());
-        time_error_bound_ns(var.sqrt(), self.cfg.bound_sigmas, self.cfg.systematic_error_ns)
+        // The estimated offset not yet steered out is error too.
+        self.offset_now_ns().abs()
+            + time_error_bound_ns(var.sqrt(), self.cfg.bound_sigmas, self.cfg.systematic_error_ns)
     }
 
     /// Why GNSS cannot be trusted right now, if it cannot.
@@ -412,7 +423,13 @@ impl Engine {
         while let Some(s) = self.pairing.next_sample() {
             self.samples += 1;
             let now = self.now_local;
+            if self.last_distrust_local.is_some_and(|t| s.local_ns <= t) {
+                // Captured while GNSS was not trusted.
+                self.ignored += 1;
+                continue;
+            }
             if let Some(reason) = self.distrust(now) {
+                self.last_distrust_local = Some(now);
                 self.ignored += 1;
                 if let Some(t) = self.lock.on_distrust(reason, now) {
                     self.record_transition(t);
