@@ -39,7 +39,11 @@ fn assert_holdover_cause(kind: &str, more: &str, reason: &str) {
         .unwrap_or_else(|| panic!("{kind}: no holdover in {:?}", s.transitions));
     assert_eq!(hold.from, "locked", "{kind}");
     assert_eq!(hold.reason, reason, "{kind}");
-    assert!(hold.t >= 600.0 && hold.t < 605.0, "{kind}: entered at {}", hold.t);
+    assert!(
+        hold.t >= 600.0 && hold.t < 605.0,
+        "{kind}: entered at {}",
+        hold.t
+    );
     // Back to Locked only after the impairment and a run of consistent samples.
     let relock = s
         .transitions
@@ -47,11 +51,21 @@ fn assert_holdover_cause(kind: &str, more: &str, reason: &str) {
         .find(|t| t.to == "locked" && t.t > hold.t)
         .unwrap_or_else(|| panic!("{kind}: no re-lock in {:?}", s.transitions));
     assert_eq!(relock.reason, "consistent_samples");
-    assert!(relock.t >= 900.0 + 16.0, "{kind}: re-locked at {}", relock.t);
+    assert!(
+        relock.t >= 900.0 + 16.0,
+        "{kind}: re-locked at {}",
+        relock.t
+    );
     assert!(relock.t < 960.0, "{kind}: re-locked late at {}", relock.t);
     // Holdover is honest: |TE| stays under the bound through the event.
     for r in &out.rows[600..960] {
-        assert!(r.te_ns.abs() <= r.bound_ns, "{kind}: t {} te {} bound {}", r.t_s, r.te_ns, r.bound_ns);
+        assert!(
+            r.te_ns.abs() <= r.bound_ns,
+            "{kind}: t {} te {} bound {}",
+            r.t_s,
+            r.te_ns,
+            r.bound_ns
+        );
     }
 }
 
@@ -99,7 +113,12 @@ fn time_jump_is_not_followed() {
         assert!(hold.t < 610.0, "detected at {}", hold.t);
         // The clock kept its time: during the jump |TE| stays far below the jump.
         for r in &out.rows[600..900] {
-            assert!(r.te_ns.abs() < 5_000.0, "jump {jump_ns}: t {} te {}", r.t_s, r.te_ns);
+            assert!(
+                r.te_ns.abs() < 5_000.0,
+                "jump {jump_ns}: t {} te {}",
+                r.t_s,
+                r.te_ns
+            );
         }
         // The jump went away: consistent samples again, re-lock.
         assert!(s
@@ -157,7 +176,11 @@ fn kernel_leap_insert_and_delete_through_sim_clock() {
         let (s, out) = simulate(&sc, 3);
         assert_eq!(out.leaps_done, if insert { 1 } else { -1 }, "{file}");
         // Armed after lock, before the leap (at 7200 s), then cleared.
-        let flag = if insert { LeapFlag::Insert } else { LeapFlag::Delete };
+        let flag = if insert {
+            LeapFlag::Insert
+        } else {
+            LeapFlag::Delete
+        };
         let armed = out
             .leap_commands
             .iter()
@@ -171,7 +194,11 @@ fn kernel_leap_insert_and_delete_through_sim_clock() {
             .any(|(_, c)| *c == ClockCommand::SetTaiOffset { seconds: 37 }));
         // The disciplined clock follows UTC across the leap: no second lost or
         // gained, no lock lost, no servo disturbance.
-        assert!(s.transitions.iter().all(|t| t.to == "locked"), "{file}: {:?}", s.transitions);
+        assert!(
+            s.transitions.iter().all(|t| t.to == "locked"),
+            "{file}: {:?}",
+            s.transitions
+        );
         for r in &out.rows[7210..7300] {
             assert!(r.te_ns.abs() < 200.0, "{file}: t {} te {}", r.t_s, r.te_ns);
         }

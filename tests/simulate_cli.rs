@@ -3,8 +3,8 @@
 use std::process::Command;
 
 fn run(seed: u64, out: &std::path::Path) -> serde_json::Value {
-    let scenario = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/scenarios/profile-d.toml");
+    let scenario =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scenarios/profile-d.toml");
     let o = Command::new(env!("CARGO_BIN_EXE_gnss-timeserver"))
         .args(["simulate", "--scenario"])
         .arg(&scenario)

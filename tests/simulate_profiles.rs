@@ -23,8 +23,16 @@ fn num(v: Option<f64>) -> f64 {
 fn profile_a_te_within_100ns_after_lock() {
     for seed in [1, 2, 3] {
         let s = run("a", seed);
-        assert!(num(s.te_max_ns) <= 100.0, "seed {seed}: max {:?}", s.te_max_ns);
-        assert!(num(s.te_rms_ns) < 19.0, "seed {seed}: rms {:?}", s.te_rms_ns);
+        assert!(
+            num(s.te_max_ns) <= 100.0,
+            "seed {seed}: max {:?}",
+            s.te_max_ns
+        );
+        assert!(
+            num(s.te_rms_ns) < 19.0,
+            "seed {seed}: rms {:?}",
+            s.te_rms_ns
+        );
         assert!(s.te_seconds > 13_000);
         assert!(s.time_to_lock_s.is_some_and(|t| t < 60.0));
     }
@@ -35,8 +43,16 @@ fn profile_a_prime_beats_chrony_best() {
     // chrony best: TE RMS 18.6 ns, max 89 ns, MTIE(1000 s) 149 ns.
     for seed in [1, 2, 3] {
         let s = run("a-prime", seed);
-        assert!(num(s.te_rms_ns) < 18.6, "seed {seed}: rms {:?}", s.te_rms_ns);
-        assert!(num(s.te_max_ns) < 89.0, "seed {seed}: max {:?}", s.te_max_ns);
+        assert!(
+            num(s.te_rms_ns) < 18.6,
+            "seed {seed}: rms {:?}",
+            s.te_rms_ns
+        );
+        assert!(
+            num(s.te_max_ns) < 89.0,
+            "seed {seed}: max {:?}",
+            s.te_max_ns
+        );
         let m = num(s.mtie_ns["1000"]);
         assert!(m < 149.0, "seed {seed}: mtie(1000) {m}");
     }
@@ -47,8 +63,16 @@ fn profile_b_beats_chrony_best() {
     // chrony best: TE RMS 273 ns, max 1855 ns.
     for seed in [1, 2, 3] {
         let s = run("b", seed);
-        assert!(num(s.te_rms_ns) < 273.0, "seed {seed}: rms {:?}", s.te_rms_ns);
-        assert!(num(s.te_max_ns) < 1855.0, "seed {seed}: max {:?}", s.te_max_ns);
+        assert!(
+            num(s.te_rms_ns) < 273.0,
+            "seed {seed}: rms {:?}",
+            s.te_rms_ns
+        );
+        assert!(
+            num(s.te_max_ns) < 1855.0,
+            "seed {seed}: max {:?}",
+            s.te_max_ns
+        );
     }
 }
 
@@ -57,8 +81,16 @@ fn profile_c_beats_chrony_best_and_rejects_outliers() {
     // chrony best: TE RMS 345 ns, max 2073 ns.
     for seed in [1, 2, 3] {
         let s = run("c", seed);
-        assert!(num(s.te_rms_ns) < 345.0, "seed {seed}: rms {:?}", s.te_rms_ns);
-        assert!(num(s.te_max_ns) < 2073.0, "seed {seed}: max {:?}", s.te_max_ns);
+        assert!(
+            num(s.te_rms_ns) < 345.0,
+            "seed {seed}: rms {:?}",
+            s.te_rms_ns
+        );
+        assert!(
+            num(s.te_max_ns) < 2073.0,
+            "seed {seed}: max {:?}",
+            s.te_max_ns
+        );
         // 1% of 14400 pulses are +20 µs outliers: nearly all must be rejected.
         assert!(s.outliers >= 100, "seed {seed}: outliers {}", s.outliers);
     }

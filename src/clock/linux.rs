@@ -22,7 +22,10 @@ pub fn scaled_to_ppm(scaled: i64) -> f64 {
 /// Split a signed ns delta into the (seconds, nanoseconds) pair ADJ_SETOFFSET
 /// with ADJ_NANO expects: nanoseconds always in 0..1e9.
 pub fn split_offset_ns(delta_ns: i64) -> (i64, i64) {
-    (delta_ns.div_euclid(NS_PER_SEC), delta_ns.rem_euclid(NS_PER_SEC))
+    (
+        delta_ns.div_euclid(NS_PER_SEC),
+        delta_ns.rem_euclid(NS_PER_SEC),
+    )
 }
 
 /// Kernel status bits → leap flag.
@@ -126,14 +129,16 @@ impl Clock for LinuxClock {
         self.adjtime(&mut tx).map(|_| ())
     }
 
+    // c_long is i64 here but i32 on 32-bit targets.
+    #[allow(clippy::useless_conversion)]
     fn state(&self) -> Result<ClockState, ClockError> {
         let (tx, rc) = self.read_timex()?;
         Ok(ClockState {
-            frequency_ppm: scaled_to_ppm(tx.freq as i64),
+            frequency_ppm: scaled_to_ppm(i64::from(tx.freq)),
             leap: leap_from_status(tx.status),
             tai_offset_s: tx.tai,
-            maxerror_ns: (tx.maxerror as i64).max(0) as u64 * 1000,
-            esterror_ns: (tx.esterror as i64).max(0) as u64 * 1000,
+            maxerror_ns: i64::from(tx.maxerror).max(0) as u64 * 1000,
+            esterror_ns: i64::from(tx.esterror).max(0) as u64 * 1000,
             unsync: tx.status & libc::STA_UNSYNC != 0 || rc == libc::TIME_ERROR,
         })
     }
@@ -163,7 +168,10 @@ mod tests {
     #[test]
     fn leap_bits() {
         assert_eq!(leap_from_status(libc::STA_INS), LeapFlag::Insert);
-        assert_eq!(leap_from_status(libc::STA_DEL | libc::STA_PLL), LeapFlag::Delete);
+        assert_eq!(
+            leap_from_status(libc::STA_DEL | libc::STA_PLL),
+            LeapFlag::Delete
+        );
         assert_eq!(leap_from_status(0), LeapFlag::None);
     }
 

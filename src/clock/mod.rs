@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 pub trait TimeSource: Send + Sync {
     /// Map a CLOCK_REALTIME reading (e.g. a kernel packet receive timestamp)
     /// onto this clock's time scale.
+    #[allow(clippy::wrong_self_convention)]
     fn from_system_ns(&self, system_ns: UnixNanos) -> UnixNanos;
 
     /// Now, on this clock's scale.

@@ -1,5 +1,5 @@
-//! `Virtual`: the system clock plus a software correction (phase + frequency
-//! + an in-progress slew). Used by `demo` and whenever the daemon may not
+//! `Virtual`: the system clock plus a software correction (phase, frequency
+//! and an in-progress slew). Used by `demo` and whenever the daemon may not
 //! steer the system clock. Readers are lock-free: the correction is an
 //! immutable value swapped atomically.
 
@@ -132,7 +132,8 @@ mod tests {
         let v = VirtualClock::new();
         let t0 = 1_700_000_000_000_000_000i64;
         v.apply_at(&ClockCommand::Step { delta_ns: 0 }, t0).unwrap();
-        v.apply_at(&ClockCommand::SetFrequency { ppm: 10.0 }, t0).unwrap();
+        v.apply_at(&ClockCommand::SetFrequency { ppm: 10.0 }, t0)
+            .unwrap();
         // 10 ppm over 1 s = 10 µs.
         assert_eq!(v.from_system_ns(t0 + 1_000_000_000), t0 + 1_000_010_000);
         v.apply_at(&ClockCommand::Step { delta_ns: -5_000 }, t0 + 1_000_000_000)
@@ -141,8 +142,13 @@ mod tests {
         // Slew 1 ms at 500 ppm takes 2 s; frequency keeps running.
         v.apply_at(&ClockCommand::SetFrequency { ppm: 0.0 }, t0 + 1_000_000_000)
             .unwrap();
-        v.apply_at(&ClockCommand::Slew { offset_ns: 1_000_000 }, t0 + 1_000_000_000)
-            .unwrap();
+        v.apply_at(
+            &ClockCommand::Slew {
+                offset_ns: 1_000_000,
+            },
+            t0 + 1_000_000_000,
+        )
+        .unwrap();
         assert_eq!(v.from_system_ns(t0 + 2_000_000_000), t0 + 2_000_505_000);
         assert_eq!(v.from_system_ns(t0 + 5_000_000_000), t0 + 5_001_005_000);
         assert_eq!(v.state().unwrap().frequency_ppm, 0.0);

@@ -357,7 +357,9 @@ impl Engine {
 
     /// Estimated offset of the clock now (local − UTC), ns.
     pub fn offset_now_ns(&self) -> f64 {
-        let Some(st) = self.servo_time else { return 0.0 };
+        let Some(st) = self.servo_time else {
+            return 0.0;
+        };
         let dt = (self.now_local - st) as f64 / NS_PER_SEC as f64;
         let u = self.log.integral(st, self.now_local);
         self.servo.extrapolate_offset_ns(dt, u, self.dtemp())
@@ -373,19 +375,24 @@ impl Engine {
         let var = self.servo.predicted_phase_var(dt, self.dtemp());
         // The estimated offset not yet steered out is error too.
         self.offset_now_ns().abs()
-            + time_error_bound_ns(var.sqrt(), self.cfg.bound_sigmas, self.cfg.systematic_error_ns)
+            + time_error_bound_ns(
+                var.sqrt(),
+                self.cfg.bound_sigmas,
+                self.cfg.systematic_error_ns,
+            )
     }
 
     /// Why GNSS cannot be trusted right now, if it cannot.
     fn distrust(&self, now: i64) -> Option<Reason> {
         let h = &self.health;
         let ms = 1_000_000;
-        if h.last_edge_local.is_none_or(|t| now - t > self.cfg.pps_timeout_ms * ms) {
+        if h.last_edge_local
+            .is_none_or(|t| now - t > self.cfg.pps_timeout_ms * ms)
+        {
             return Some(Reason::PpsMissing);
         }
         if h.last_time_invalid
-            || h
-                .last_valid_time_local
+            || h.last_valid_time_local
                 .is_none_or(|t| now - t > self.cfg.time_timeout_ms * ms)
         {
             return Some(Reason::NoValidTime);
@@ -398,7 +405,10 @@ impl Engine {
             AntennaStatus::Open => return Some(Reason::AntennaOpen),
             _ => {}
         }
-        if matches!(h.spoofing, SpoofingState::Indicated | SpoofingState::Multiple) {
+        if matches!(
+            h.spoofing,
+            SpoofingState::Indicated | SpoofingState::Multiple
+        ) {
             return Some(Reason::Spoofing);
         }
         if h.jamming == JammingState::Critical {
@@ -619,5 +629,101 @@ impl Engine {
             root_dispersion_ns: disp,
             reference_time_ns: self.last_update_local.map_or(0, |t| self.utc_of(t)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gnss::{EpochTime, Fix, FixMode, TimePulse};
+
+    /// A perfect receiver and PPS on a clock that is exactly right, fed by hand.
+    fn second(e: &mut Engine, k: i64, pps: bool) {
+        let t0 = 1_780_272_000 * NS_PER_SEC;
+        let t = t0 + k * NS_PER_SEC;
+        if pps {
+            e.on_edge(PpsEdge {
+                local_ns: t,
+                sequence: k as u64,
+            });
+            let ep = GnssEpoch {
+                time: Some(EpochTime {
+                    utc_ns: t,
+                    valid_date: true,
+                    valid_time: true,
+                    fully_resolved: true,
+                    tacc_ns: Some(20),
+                    source: "NAV-TIMEUTC",
+                }),
+                time_pulse: Some(TimePulse {
+                    utc_ns: t + NS_PER_SEC,
+                    qerr_ps: Some(0),
+                    utc_based: true,
+                    utc_valid: true,
+                }),
+                fix: Fix {
+                    mode: FixMode::Time,
+                    sats_used: Some(10),
+                    ..Fix::default()
+                },
+                ..GnssEpoch::default()
+            };
+            e.on_epoch(&ep, t + 100_000_000);
+        }
+        e.on_tick(t + 500_000_000, Some(25.0));
+        // The clock is perfect: corrections must stay tiny.
+        for c in e.drain_commands() {
+            if let ClockCommand::SetFrequency { ppm } = c {
+                assert!(ppm.abs() < 1.0, "k {k}: {ppm}");
+            }
+        }
+    }
+
+    #[test]
+    fn server_fields_follow_lock_state() {
+        let t0 = 1_780_272_000 * NS_PER_SEC;
+        let mut e = Engine::new(EngineConfig::default(), t0, 0.0, None, Some(25.0));
+        let f = e.server_fields(-20);
+        assert_eq!((f.stratum, f.leap), (16, LeapIndicator::Unsynchronized));
+        assert_eq!(&f.refid, b"GPS\0");
+        for k in 0..60 {
+            second(&mut e, k, true);
+        }
+        assert_eq!(e.lock_state(), LockState::Locked);
+        let f = e.server_fields(-20);
+        assert_eq!((f.stratum, f.leap), (1, LeapIndicator::NoWarning));
+        assert!(f.reference_time_ns > t0 + 55 * NS_PER_SEC);
+        let locked_disp = f.root_dispersion_ns;
+        assert!(locked_disp < 5_000, "{locked_disp}");
+        let ev = e.drain_events();
+        assert!(ev
+            .iter()
+            .any(|ev| ev.kind == "lock.transition" && ev.details.contains("locked")));
+        assert!(e.take_model().is_some(), "model handed out when locked");
+        // PPS gone: holdover, still stratum 1, dispersion grows.
+        for k in 60..200 {
+            second(&mut e, k, false);
+        }
+        assert_eq!(e.lock_state(), LockState::Holdover);
+        assert_eq!(e.status().reason, Reason::PpsMissing);
+        let f = e.server_fields(-20);
+        assert_eq!(f.stratum, 1);
+        assert!(f.root_dispersion_ns > locked_disp);
+        let st = e.status();
+        assert!(st.time_error_bound_ns.is_finite());
+        assert!(st.accepted >= 50);
+    }
+
+    #[test]
+    fn correction_log_integrates_piecewise() {
+        let mut l = CorrectionLog::new(1.0);
+        l.set(1_000_000_000, -2.0);
+        // 1 ppm for 0.5 s, then −2 ppm for 1 s.
+        let u = l.integral(500_000_000, 2_000_000_000);
+        assert!((u - (500.0 - 2000.0)).abs() < 1e-9, "{u}");
+        l.prune(1_500_000_000);
+        assert!((l.integral(1_500_000_000, 2_000_000_000) + 1000.0).abs() < 1e-9);
+        l.shift(-1_000_000_000);
+        assert!((l.integral(0, 1_000_000_000) + 2000.0).abs() < 1e-9);
     }
 }

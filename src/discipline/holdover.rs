@@ -116,7 +116,11 @@ mod tests {
         let w = m.warm_start(3600.0, Some(30.0), 1e-9);
         assert!((w.frequency_ppm - 21.0).abs() < 1e-9);
         // 60 ppb of wander after an hour, 50 ppb from the tempco uncertainty.
-        assert!(w.frequency_sigma_ppm > 0.07 && w.frequency_sigma_ppm < 0.09, "{}", w.frequency_sigma_ppm);
+        assert!(
+            w.frequency_sigma_ppm > 0.07 && w.frequency_sigma_ppm < 0.09,
+            "{}",
+            w.frequency_sigma_ppm
+        );
         let json = serde_json::to_string(&m).unwrap();
         let back: HoldoverModel = serde_json::from_str(&json).unwrap();
         assert_eq!(back, m);

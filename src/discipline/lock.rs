@@ -182,7 +182,12 @@ impl LockMachine {
     }
 
     /// A sample the servo accepted, with the servo's phase estimate and σ.
-    pub fn on_accepted(&mut self, offset_ns: f64, sigma_ns: f64, now_ns: i64) -> Option<Transition> {
+    pub fn on_accepted(
+        &mut self,
+        offset_ns: f64,
+        sigma_ns: f64,
+        now_ns: i64,
+    ) -> Option<Transition> {
         self.jump_run = 0;
         self.run = self.run.saturating_add(1);
         let good = offset_ns.abs() <= self.cfg.lock_max_offset_ns
@@ -247,17 +252,30 @@ mod tests {
             assert!(m.on_accepted(10.0, 20.0, i).is_none());
         }
         let t = m.on_accepted(10.0, 20.0, 31).unwrap();
-        assert_eq!((t.from, t.to, t.reason), (LockState::Acquiring, LockState::Locked, Reason::ConsistentSamples));
+        assert_eq!(
+            (t.from, t.to, t.reason),
+            (
+                LockState::Acquiring,
+                LockState::Locked,
+                Reason::ConsistentSamples
+            )
+        );
     }
 
     #[test]
     fn distrust_enters_holdover_with_reason_and_bound_unsyncs() {
         let mut m = locked();
         let t = m.on_distrust(Reason::AntennaShort, 100).unwrap();
-        assert_eq!((t.to, t.reason), (LockState::Holdover, Reason::AntennaShort));
+        assert_eq!(
+            (t.to, t.reason),
+            (LockState::Holdover, Reason::AntennaShort)
+        );
         assert!(m.on_bound(999_999.0, 101).is_none());
         let t = m.on_bound(1_000_001.0, 102).unwrap();
-        assert_eq!((t.to, t.reason), (LockState::Unsynchronized, Reason::BoundExceeded));
+        assert_eq!(
+            (t.to, t.reason),
+            (LockState::Unsynchronized, Reason::BoundExceeded)
+        );
     }
 
     #[test]

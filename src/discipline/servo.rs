@@ -445,6 +445,7 @@ fn transpose(a: &M4) -> M4 {
     }
     o
 }
+#[allow(clippy::needless_range_loop)]
 fn symmetrize(mut p: M4) -> M4 {
     for i in 0..4 {
         for j in (i + 1)..4 {
@@ -496,9 +497,17 @@ mod tests {
     #[test]
     fn converges_and_estimates_frequency_and_noise() {
         let (servo, rms) = run(1_000.0, 0, 3000);
-        assert!((servo.frequency_ppm() - 20.0).abs() < 0.01, "{}", servo.frequency_ppm());
+        assert!(
+            (servo.frequency_ppm() - 20.0).abs() < 0.01,
+            "{}",
+            servo.frequency_ppm()
+        );
         assert!(rms < 400.0, "rms {rms}");
-        assert!((servo.noise_ns() - 1_000.0).abs() < 250.0, "noise {}", servo.noise_ns());
+        assert!(
+            (servo.noise_ns() - 1_000.0).abs() < 250.0,
+            "noise {}",
+            servo.noise_ns()
+        );
     }
 
     #[test]

@@ -248,8 +248,8 @@ pub fn run(sc: &Scenario, seed: u64) -> RunOutput {
                     }
                     let q = qerr_ps(ki, sc.receiver.qerr_amplitude_ns);
                     // The pulse comes at ideal − qErr; capture adds latency and noise.
-                    let edge_local = local - q / 1000 + sc.pps.latency_ns + d.round() as i64
-                        - jump_frac;
+                    let edge_local =
+                        local - q / 1000 + sc.pps.latency_ns + d.round() as i64 - jump_frac;
                     engine.on_edge(PpsEdge {
                         local_ns: edge_local,
                         sequence: k,

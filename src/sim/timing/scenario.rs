@@ -254,7 +254,10 @@ impl Scenario {
     pub fn validate(&self) -> Result<(), ScenarioError> {
         let bad = |m: String| Err(ScenarioError::Invalid(m));
         if self.duration_s == 0 || self.duration_s > 30 * 86_400 {
-            return bad(format!("duration-s {} must be 1..=2592000", self.duration_s));
+            return bad(format!(
+                "duration-s {} must be 1..=2592000",
+                self.duration_s
+            ));
         }
         let r = &self.receiver;
         if !(0.0..=950.0).contains(&r.latency_min_ms)
@@ -267,10 +270,11 @@ impl Scenario {
         if !(0.0..=1.0).contains(&p.outlier_rate) {
             return bad("pps.outlier-rate must be within 0..1".into());
         }
-        if !(p.white_rms_ns >= 0.0) || p.white_rms_ns > 1e8 {
+        if p.white_rms_ns.is_nan() || p.white_rms_ns < 0.0 || p.white_rms_ns > 1e8 {
             return bad("pps.white-rms-ns must be within 0..1e8".into());
         }
-        if !(self.oscillator.wander_sigma >= 0.0) || self.oscillator.offset_ppm.abs() > 400.0 {
+        let o = &self.oscillator;
+        if o.wander_sigma.is_nan() || o.wander_sigma < 0.0 || o.offset_ppm.abs() > 400.0 {
             return bad("oscillator: wander-sigma >= 0 and |offset-ppm| <= 400".into());
         }
         for e in &self.events {
@@ -335,7 +339,10 @@ mod tests {
     #[test]
     fn leap_date() {
         let t = parse_date("2016-12-31").unwrap();
-        assert_eq!(t, crate::time::utc_from_fields(2017, 1, 1, 0, 0, 0, 0).unwrap());
+        assert_eq!(
+            t,
+            crate::time::utc_from_fields(2017, 1, 1, 0, 0, 0, 0).unwrap()
+        );
         assert!(parse_date("2016-13-01").is_none());
     }
 }
