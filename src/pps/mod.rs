@@ -1,5 +1,15 @@
-//! PPS sources: `/dev/ppsN` (RFC 2783), a GPIO line through gpio-cdev, or the
-//! simulator. All yield the same `PpsEdge`.
+//! PPS sources: `/dev/ppsN` (RFC 2783, [`kpps`]), a GPIO line through
+//! gpio-cdev ([`gpio`]), or the simulator ([`sim`]). All yield the same
+//! `PpsEdge`; [`monitor`] judges the pulse train and fills [`PpsStatus`].
+//!
+//! The hardware readers run a blocking thread each and send [`PpsEvent`]s on a
+//! tokio channel; their timestamps are on the system CLOCK_REALTIME scale (the
+//! shell maps them onto the disciplined clock's scale when that differs).
+
+pub mod gpio;
+pub mod kpps;
+pub mod monitor;
+pub mod sim;
 
 use serde::Serialize;
 
@@ -12,6 +22,69 @@ pub struct PpsEdge {
     pub sequence: u64,
 }
 
+/// What a reader thread reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PpsEvent {
+    /// The on-time edge (the one that marks the second).
+    Assert(PpsEdge),
+    /// The other edge, when the source captures both.
+    Clear(PpsEdge),
+    /// The reader hit an error; it keeps trying unless the error is fatal.
+    Error { message: String, fatal: bool },
+}
+
+/// Which kind of source feeds the pulses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum PpsSourceKind {
+    #[default]
+    None,
+    /// `/dev/ppsN` through the RFC 2783 ioctls.
+    Kernel,
+    /// A GPIO line through the gpio-cdev character device.
+    Gpio,
+    Simulated,
+}
+
+/// Health of the pulse train.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum PulseState {
+    /// No pulse seen yet.
+    #[default]
+    Waiting,
+    Ok,
+    /// No pulse within the timeout.
+    NoPulses,
+    /// Recent intervals are not one second.
+    WrongRate,
+}
+
 /// PPS view in the status snapshot.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct PpsStatus {}
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct PpsStatus {
+    pub source: PpsSourceKind,
+    /// Device path or line, e.g. `/dev/pps0` or `/dev/gpiochip0:18`.
+    pub device: String,
+    pub state: PulseState,
+    /// On-time edges seen.
+    pub pulses: u64,
+    /// Local timestamp of the last on-time edge, ns.
+    pub last_edge_ns: Option<i64>,
+    pub last_interval_ns: Option<i64>,
+    /// RMS of (interval − 1 s) over the recent window, ns.
+    pub interval_jitter_ns: Option<f64>,
+    /// Pulses missing from the train (gaps of whole seconds, and timeouts).
+    pub missing: u64,
+    /// Edges closer than the double-edge limit to the previous one.
+    pub double_edges: u64,
+    /// Intervals neither ~1 s nor a whole number of seconds.
+    pub wrong_rate: u64,
+    /// Times the pulse train stopped for longer than the timeout.
+    pub timeouts: u64,
+    /// The captured edge is probably the wrong one (see `pps::monitor`).
+    pub polarity_suspect: bool,
+    /// Median assert→clear width, when both edges are captured, ns.
+    pub pulse_width_ns: Option<i64>,
+    pub last_error: Option<String>,
+}

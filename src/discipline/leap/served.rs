@@ -182,9 +182,7 @@ pub fn smear_offset_ns(
     let t = leap.at_utc_ns;
     // Back onto the pre-leap scale.
     let true_ns = if leap.insert {
-        if inside_inserted_second {
-            posix_ns + NS_PER_SEC
-        } else if posix_ns >= t {
+        if inside_inserted_second || posix_ns >= t {
             posix_ns + NS_PER_SEC
         } else {
             posix_ns
