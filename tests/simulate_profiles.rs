@@ -21,7 +21,7 @@ fn num(v: Option<f64>) -> f64 {
 
 #[test]
 fn profile_a_te_within_100ns_after_lock() {
-    for seed in [1, 2, 3] {
+    for seed in 1..=5 {
         let s = run("a", seed);
         assert!(
             num(s.te_max_ns) <= 100.0,
@@ -41,7 +41,7 @@ fn profile_a_te_within_100ns_after_lock() {
 #[test]
 fn profile_a_prime_beats_chrony_best() {
     // chrony best: TE RMS 18.6 ns, max 89 ns, MTIE(1000 s) 149 ns.
-    for seed in [1, 2, 3] {
+    for seed in 1..=5 {
         let s = run("a-prime", seed);
         assert!(
             num(s.te_rms_ns) < 18.6,
@@ -61,7 +61,7 @@ fn profile_a_prime_beats_chrony_best() {
 #[test]
 fn profile_b_beats_chrony_best() {
     // chrony best: TE RMS 273 ns, max 1855 ns.
-    for seed in [1, 2, 3] {
+    for seed in 1..=5 {
         let s = run("b", seed);
         assert!(
             num(s.te_rms_ns) < 273.0,
@@ -79,7 +79,8 @@ fn profile_b_beats_chrony_best() {
 #[test]
 fn profile_c_beats_chrony_best_and_rejects_outliers() {
     // chrony best: TE RMS 345 ns, max 2073 ns.
-    for seed in [1, 2, 3] {
+    // Seed 5 starts with an outlier as its first sample: acquisition must recover.
+    for seed in 1..=5 {
         let s = run("c", seed);
         assert!(
             num(s.te_rms_ns) < 345.0,
@@ -93,6 +94,7 @@ fn profile_c_beats_chrony_best_and_rejects_outliers() {
         );
         // 1% of 14400 pulses are +20 µs outliers: nearly all must be rejected.
         assert!(s.outliers >= 100, "seed {seed}: outliers {}", s.outliers);
+        assert!(s.time_to_lock_s.is_some_and(|t| t < 60.0), "seed {seed}");
     }
 }
 

@@ -155,12 +155,16 @@ struct GnssHealth {
 /// samples, so late samples (pairing decides ~1.2 s after an edge) still lie
 /// after it.
 const HOLD_LAG_NS: i64 = 2 * NS_PER_SEC;
+/// Rejections in a row that restart acquisition before the first lock.
+const ACQUIRE_RESTART_OUTLIERS: u32 = 4;
 
 #[derive(Debug)]
 pub struct Engine {
     cfg: EngineConfig,
     pairing: Pairing,
     servo: Servo,
+    /// Warm-start prior, kept for a restart of acquisition.
+    warm: Option<super::servo::WarmStart>,
     lock: LockMachine,
     log: CorrectionLog,
     /// Local time of the servo's state.
@@ -203,6 +207,7 @@ impl Engine {
         Self {
             pairing: Pairing::new(cfg.pairing()),
             servo: Servo::new(cfg.servo.clone(), ws),
+            warm: ws,
             lock: LockMachine::new(cfg.lock.clone(), now_local_ns),
             log: CorrectionLog::new(initial_correction_ppm),
             servo_time: None,
@@ -479,6 +484,21 @@ impl Engine {
                     if let Some(t) = self.lock.on_rejected(innovation_ns, now) {
                         self.record_transition(t);
                         self.model_out = Some(self.model());
+                    }
+                    // Before the first lock a run of rejections means the filter
+                    // started from a bad sample (e.g. an IRQ-latency outlier):
+                    // start it again rather than trust it.
+                    if !self.lock.ever_locked()
+                        && self.servo.consecutive_outliers() >= ACQUIRE_RESTART_OUTLIERS
+                    {
+                        self.servo = Servo::new(self.cfg.servo.clone(), self.warm);
+                        self.servo_time = None;
+                        self.events.push(Event::new(
+                            self.utc_of(now),
+                            "servo.restart",
+                            Severity::Info,
+                            "acquisition restarted after consecutive outliers",
+                        ));
                     }
                 }
             }
