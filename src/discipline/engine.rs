@@ -614,6 +614,7 @@ impl Engine {
             correction_ppm: self.log.current(),
             time_error_bound_ns: self.bound_ns(),
             noise_ns: self.servo.noise_ns(),
+            wander_sigma: self.servo.wander_sigma(),
             samples: self.samples,
             accepted: self.servo.accepted(),
             outliers: self.servo.outliers(),

@@ -9,6 +9,7 @@ pub mod lock;
 pub mod pairing;
 pub mod servo;
 pub mod stability;
+pub mod wander;
 
 pub use engine::{Engine, EngineConfig};
 pub use holdover::HoldoverModel;
@@ -34,6 +35,8 @@ pub struct DisciplineStatus {
     pub time_error_bound_ns: f64,
     /// Estimated PPS measurement noise, ns RMS.
     pub noise_ns: f64,
+    /// Oscillator wander the servo assumes (estimated online), σ per √s.
+    pub wander_sigma: f64,
     pub samples: u64,
     pub accepted: u64,
     pub outliers: u64,

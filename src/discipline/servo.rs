@@ -20,6 +20,7 @@
 //! commands (`steer_ppm`) and tells the servo which correction it applied
 //! (`u` in `predict`). Sans-IO: times are passed in.
 
+use super::wander::WanderEstimator;
 use serde::{Deserialize, Serialize};
 
 /// ns/s per ppm.
@@ -50,6 +51,12 @@ pub struct ServoConfig {
     pub phase_time_constant_s: f64,
     /// Clamp of the frequency correction sent to the clock, ppm.
     pub max_correction_ppm: f64,
+    /// Estimate the wander online (see `wander`); `wander-sigma` is then only
+    /// the starting value.
+    pub adaptive_wander: bool,
+    /// Bounds of the online wander estimate.
+    pub wander_sigma_min: f64,
+    pub wander_sigma_max: f64,
 }
 
 impl Default for ServoConfig {
@@ -65,6 +72,9 @@ impl Default for ServoConfig {
             tempco_sigma_ppm_per_c: 1.0,
             phase_time_constant_s: 1.0,
             max_correction_ppm: 500.0,
+            adaptive_wander: true,
+            wander_sigma_min: 1e-11,
+            wander_sigma_max: 1e-8,
         }
     }
 }
@@ -107,7 +117,20 @@ pub struct Servo {
     accepted: u64,
     outliers: u64,
     consecutive_outliers: u32,
+    wander: WanderEstimator,
+    /// Phase added by all corrections so far, ns.
+    u_total: f64,
+    /// ∫(T − T_first) dt, °C·s.
+    theta: f64,
+    first_temp: Option<f64>,
+    /// Time since the last accepted measurement, s.
+    gap_s: f64,
 }
+
+/// Blocks of this many samples for the wander estimate.
+const WANDER_BLOCK: usize = 100;
+/// Block differences needed before the estimate replaces the configured value.
+const WANDER_MIN_BLOCKS: u32 = 8;
 
 impl Servo {
     pub fn new(cfg: ServoConfig, warm: Option<WarmStart>) -> Self {
@@ -124,6 +147,11 @@ impl Servo {
             accepted: 0,
             outliers: 0,
             consecutive_outliers: 0,
+            wander: WanderEstimator::new(WANDER_BLOCK),
+            u_total: 0.0,
+            theta: 0.0,
+            first_temp: None,
+            gap_s: 0.0,
         }
     }
 
@@ -217,9 +245,15 @@ impl Servo {
             (Some(a), Some(b)) => b - a,
             _ => 0.0,
         };
+        if let (Some(a), Some(b)) = (self.temp_c, temp_c) {
+            let t0 = *self.first_temp.get_or_insert(a);
+            self.theta += (0.5 * (a + b) - t0) * dt;
+        }
         if temp_c.is_some() {
             self.temp_c = temp_c;
         }
+        self.u_total += u_ns;
+        self.gap_s += dt;
         let f: M4 = [
             [1.0, dt, 0.5 * dt * dt, 0.5 * dt * dtemp],
             [0.0, 1.0, dt, dtemp],
@@ -230,7 +264,7 @@ impl Servo {
         ns[0] += u_ns;
         self.s = Some(ns);
         let mut p = mat_mul(&mat_mul(&f, &self.p), &transpose(&f));
-        let q = (self.cfg.wander_sigma * 1e9).powi(2);
+        let q = self.wander_q();
         p[0][0] += q * dt * dt * dt / 3.0;
         p[0][1] += q * dt * dt / 2.0;
         p[1][0] += q * dt * dt / 2.0;
@@ -254,7 +288,7 @@ impl Servo {
                 v += f[i] * self.p[i][j] * f[j];
             }
         }
-        let q = (self.cfg.wander_sigma * 1e9).powi(2);
+        let q = self.wander_q();
         (v + q * dt * dt * dt / 3.0).max(0.0)
     }
 
@@ -270,6 +304,26 @@ impl Servo {
     pub fn extrapolate_frequency(&self, dt_s: f64, dtemp: f64) -> f64 {
         let Some(s) = self.s else { return 0.0 };
         s[1] + s[2] * dt_s.max(0.0) + s[3] * dtemp
+    }
+
+    /// Per-second frequency variance the filter uses, (ns/s)² per s.
+    pub fn wander_q(&self) -> f64 {
+        let configured = (self.cfg.wander_sigma * 1e9).powi(2);
+        if !self.cfg.adaptive_wander {
+            return configured;
+        }
+        match self.wander.q(WANDER_MIN_BLOCKS) {
+            Some(q) => q.clamp(
+                (self.cfg.wander_sigma_min * 1e9).powi(2),
+                (self.cfg.wander_sigma_max * 1e9).powi(2),
+            ),
+            None => configured,
+        }
+    }
+
+    /// Wander σ in use (fractional frequency per √s).
+    pub fn wander_sigma(&self) -> f64 {
+        self.wander_q().sqrt() * 1e-9
     }
 
     /// Innovation σ the gate would use for the next measurement, ns.
@@ -299,6 +353,11 @@ impl Servo {
         self.record_innovation(nu, p00);
         let sig = (p00 + self.r).sqrt();
         if nu.abs() > self.cfg.gate_sigma * sig {
+            // Keep the wander blocks evenly filled: the prediction stands in
+            // for the rejected sample (a hole would shift the block's centre
+            // on a phase ramp of tens of µs per second).
+            self.wander
+                .push(s[0] - self.u_total, self.theta, s[3], self.r);
             self.outliers += 1;
             self.consecutive_outliers = self.consecutive_outliers.saturating_add(1);
             return UpdateOutcome::Outlier {
@@ -331,6 +390,12 @@ impl Servo {
         self.p = symmetrize(p);
         self.s = Some(ns);
         self.accepted += 1;
+        if self.gap_s > 5.0 {
+            self.wander.break_sequence();
+        }
+        self.gap_s = 0.0;
+        self.wander
+            .push(z - self.u_total, self.theta, ns[3], self.r);
         UpdateOutcome::Accepted {
             innovation_ns: nu,
             sigma_ns: sig,
@@ -379,6 +444,7 @@ impl Servo {
         if let Some(s) = self.s.as_mut() {
             s[0] += delta_ns;
         }
+        self.u_total += delta_ns;
     }
 
     /// Frequency correction (ppm) that cancels the oscillator's frequency and

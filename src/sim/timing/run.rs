@@ -45,6 +45,8 @@ pub struct RunOutput {
     pub steps: u64,
     pub leaps_done: i32,
     pub final_model: HoldoverModel,
+    pub final_wander_sigma: f64,
+    pub final_noise_ns: f64,
     pub leap_commands: Vec<(u64, crate::clock::ClockCommand)>,
 }
 
@@ -330,6 +332,8 @@ pub fn run(sc: &Scenario, seed: u64) -> RunOutput {
         steps: st.steps,
         leaps_done: clock.leaps_done(),
         final_model: st.model,
+        final_wander_sigma: st.wander_sigma,
+        final_noise_ns: st.noise_ns,
         leap_commands,
     }
 }

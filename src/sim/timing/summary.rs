@@ -45,6 +45,9 @@ pub struct Summary {
     pub leaps_done: i32,
     pub final_frequency_ppm: f64,
     pub final_tempco_ppm_per_c: f64,
+    /// Wander σ the servo ended up assuming (estimated online).
+    pub final_wander_sigma: f64,
+    pub final_noise_ns: f64,
 }
 
 const KEYS: [u64; 4] = [1, 10, 100, 1000];
@@ -154,5 +157,7 @@ pub fn summarize(sc: &Scenario, seed: u64, out: &RunOutput) -> Summary {
         leaps_done: out.leaps_done,
         final_frequency_ppm: out.final_model.frequency_ppm,
         final_tempco_ppm_per_c: out.final_model.tempco_ppm_per_c,
+        final_wander_sigma: out.final_wander_sigma,
+        final_noise_ns: out.final_noise_ns,
     }
 }
