@@ -21,6 +21,13 @@ white-rms-ns = 20.0
     Scenario::from_toml(&text, "inline").expect("valid scenario")
 }
 
+fn scenario_pps(wander: f64, duration: u64, pps: &str, extra: &str) -> Scenario {
+    let text = format!(
+        "duration-s = {duration}\ninitial-offset-ns = 50000000\n[oscillator]\noffset-ppm = 20.0\nwander-sigma = {wander:e}\n{pps}{extra}"
+    );
+    Scenario::from_toml(&text, "inline").expect("valid scenario")
+}
+
 fn event(kind: &str, from: u64, to: u64, more: &str) -> String {
     format!("[[events]]\nkind = \"{kind}\"\nfrom-s = {from}\nto-s = {to}\n{more}\n")
 }
@@ -52,7 +59,8 @@ fn assert_holdover_cause(kind: &str, more: &str, reason: &str) {
         .unwrap_or_else(|| panic!("{kind}: no re-lock in {:?}", s.transitions));
     assert_eq!(relock.reason, "consistent_samples");
     assert!(
-        relock.t >= 900.0 + 16.0,
+        // At least the short run (8 consistent samples) after the impairment.
+        relock.t >= 900.0 + 8.0,
         "{kind}: re-locked at {}",
         relock.t
     );
@@ -147,10 +155,13 @@ fn unsynchronized_when_bound_passes_limit() {
 
 #[test]
 fn warm_start_locks_no_later_than_cold_and_holds_frequency() {
-    let cold = scenario(1e-9, 300, "");
-    let warm = scenario(
+    // Pi GPIO-class PPS (1 µs): from cold the frequency needs more samples.
+    let b = "[pps]\nwhite-rms-ns = 1000.0\n";
+    let cold = scenario_pps(1e-9, 300, b, "");
+    let warm = scenario_pps(
         1e-9,
         300,
+        b,
         "[warm-start]\nfrequency-error-ppm = 0.005\nfrequency-sigma-ppm = 0.01\n",
     );
     let (c, _) = run(&cold);
@@ -158,7 +169,7 @@ fn warm_start_locks_no_later_than_cold_and_holds_frequency() {
     let tc = c.time_to_lock_s.expect("cold locks");
     let tw = w.time_to_lock_s.expect("warm locks");
     assert!(tc < 40.0, "cold {tc}");
-    assert!(tw <= tc, "warm {tw} cold {tc}");
+    assert!(tw + 5.0 <= tc, "warm {tw} cold {tc}");
 }
 
 fn leap_scenario(name: &str) -> Scenario {

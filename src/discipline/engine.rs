@@ -476,7 +476,8 @@ impl Engine {
                 UpdateOutcome::Accepted { .. } => {
                     self.last_update_local = Some(s.local_ns);
                     let (x, sig) = (self.servo.offset_ns(), self.servo.offset_sigma_ns());
-                    if let Some(t) = self.lock.on_accepted(x, sig, now) {
+                    let fsig = self.servo.frequency_sigma_ppm();
+                    if let Some(t) = self.lock.on_accepted(x, sig, fsig, now) {
                         self.record_transition(t);
                     }
                 }

@@ -79,6 +79,11 @@ pub struct Transition {
 pub struct LockConfig {
     /// Consecutive accepted samples needed to lock (first lock and re-lock).
     pub lock_run: u32,
+    /// Shorter run that suffices when the frequency is already well known
+    /// (warm start, re-lock after a short holdover, very clean PPS).
+    pub lock_run_fast: u32,
+    /// "Well known": frequency σ below this, ppm.
+    pub lock_fast_max_freq_sigma_ppm: f64,
     /// Largest estimated phase offset at which the clock counts as locked, ns.
     pub lock_max_offset_ns: f64,
     /// Largest phase-estimate σ at which the clock counts as locked, ns.
@@ -96,6 +101,8 @@ impl Default for LockConfig {
     fn default() -> Self {
         Self {
             lock_run: 16,
+            lock_run_fast: 8,
+            lock_fast_max_freq_sigma_ppm: 0.05,
             lock_max_offset_ns: 10_000.0,
             lock_max_sigma_ns: 5_000.0,
             jump_run: 5,
@@ -181,18 +188,25 @@ impl LockMachine {
         }
     }
 
-    /// A sample the servo accepted, with the servo's phase estimate and σ.
+    /// A sample the servo accepted, with the servo's phase estimate and σ
+    /// and its frequency σ (ppm).
     pub fn on_accepted(
         &mut self,
         offset_ns: f64,
         sigma_ns: f64,
+        freq_sigma_ppm: f64,
         now_ns: i64,
     ) -> Option<Transition> {
         self.jump_run = 0;
         self.run = self.run.saturating_add(1);
+        let needed = if freq_sigma_ppm <= self.cfg.lock_fast_max_freq_sigma_ppm {
+            self.cfg.lock_run_fast.min(self.cfg.lock_run)
+        } else {
+            self.cfg.lock_run
+        };
         let good = offset_ns.abs() <= self.cfg.lock_max_offset_ns
             && sigma_ns <= self.cfg.lock_max_sigma_ns
-            && self.run >= self.cfg.lock_run;
+            && self.run >= needed;
         if good {
             self.jumped = false;
             if self.state != LockState::Locked {
@@ -235,7 +249,7 @@ mod tests {
     fn locked() -> LockMachine {
         let mut m = LockMachine::new(LockConfig::default(), 0);
         for i in 0..16 {
-            m.on_accepted(10.0, 20.0, i);
+            m.on_accepted(10.0, 20.0, 1.0, i);
         }
         assert_eq!(m.state(), LockState::Locked);
         m
@@ -245,13 +259,13 @@ mod tests {
     fn locks_only_after_a_run() {
         let mut m = LockMachine::new(LockConfig::default(), 0);
         for i in 0..15 {
-            assert!(m.on_accepted(10.0, 20.0, i).is_none());
+            assert!(m.on_accepted(10.0, 20.0, 1.0, i).is_none());
         }
         m.on_rejected(100.0, 15);
         for i in 16..31 {
-            assert!(m.on_accepted(10.0, 20.0, i).is_none());
+            assert!(m.on_accepted(10.0, 20.0, 1.0, i).is_none());
         }
-        let t = m.on_accepted(10.0, 20.0, 31).unwrap();
+        let t = m.on_accepted(10.0, 20.0, 1.0, 31).unwrap();
         assert_eq!(
             (t.from, t.to, t.reason),
             (
@@ -260,6 +274,15 @@ mod tests {
                 Reason::ConsistentSamples
             )
         );
+    }
+
+    #[test]
+    fn known_frequency_locks_after_the_short_run() {
+        let mut m = LockMachine::new(LockConfig::default(), 0);
+        for i in 0..7 {
+            assert!(m.on_accepted(10.0, 20.0, 0.01, i).is_none());
+        }
+        assert!(m.on_accepted(10.0, 20.0, 0.01, 7).is_some());
     }
 
     #[test]
