@@ -304,6 +304,13 @@ impl Engine {
             self.record_transition(t);
         }
         self.steer(now);
+        if bound.is_finite() && self.servo.is_initialized() {
+            // Error estimates for other ntp_adjtime users (kernel keeps µs).
+            self.commands.push(ClockCommand::SetErrors {
+                maxerror_ns: bound.max(0.0) as u64,
+                esterror_ns: self.servo.offset_sigma_ns().max(0.0) as u64,
+            });
+        }
         self.leap_commands(now);
         if self.lock.state() == LockState::Locked {
             let due = self
