@@ -192,3 +192,32 @@ proptest! {
         let _ = file::parse(&text);
     }
 }
+
+#[test]
+fn load_reads_a_file_and_reports_missing_ones() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("leap-seconds.list");
+    std::fs::write(
+        &path,
+        with_hash(&body(UPDATED, EXPIRES, TABLE), PUBLISHED_HASH),
+    )
+    .unwrap();
+    let list = file::load(&path).expect("loads");
+    assert_eq!(list.entries.len(), TABLE.len());
+    let missing = dir.path().join("nope.list");
+    assert!(matches!(
+        file::load(&missing),
+        Err(gnss_timeserver::discipline::leap::LeapFileLoadError::Io { .. })
+    ));
+    let big = dir.path().join("big.list");
+    std::fs::write(&big, "#".repeat(file::MAX_FILE_BYTES + 10)).unwrap();
+    assert!(matches!(
+        file::load(&big),
+        Err(
+            gnss_timeserver::discipline::leap::LeapFileLoadError::Parse {
+                source: LeapFileError::TooLarge,
+                ..
+            }
+        )
+    ));
+}

@@ -433,3 +433,90 @@ fn smear_mode_state_gives_offset_and_no_indicator() {
     assert!(s.state(t + S).smear_offset_ns > 0);
     assert_eq!(s.state(t + HALF + S).smear_offset_ns, 0);
 }
+
+#[test]
+fn config_override_end_of_month_helper() {
+    assert_eq!(
+        PendingLeap::end_of_month(2026, 6, true),
+        Some(PendingLeap {
+            at_utc_ns: t_leap(),
+            insert: true
+        })
+    );
+    assert_eq!(
+        PendingLeap::end_of_month(2026, 12, false).map(|l| l.at_utc_ns),
+        utc_from_fields(2027, 1, 1, 0, 0, 0, 0)
+    );
+    assert_eq!(PendingLeap::end_of_month(2026, 13, true), None);
+    // A config-only schedule is a lone trusted source: scheduled.
+    let s = LeapSchedule::new(LeapConfig {
+        scheduled_override: PendingLeap::end_of_month(2026, 6, true),
+        tai_utc_override: Some(37),
+        ..LeapConfig::default()
+    });
+    let st = s.state(t_leap() - 3600 * S);
+    assert_eq!(st.agreement, Agreement::Agreed);
+    assert_eq!(st.kernel_flag, KernelLeapFlag::Insert);
+    assert_eq!(st.tai_utc, Some(37));
+}
+
+#[test]
+fn implausible_receiver_time_to_change_is_rejected() {
+    let mut s = LeapSchedule::new(LeapConfig::default());
+    let now = t_leap() - DAY;
+    s.on_receiver(
+        &leap_info(1, Some(i32::MAX as i64), true, TimeOrigin::Satellites),
+        now,
+    );
+    let st = s.state(now);
+    assert_eq!(st.sources.receiver_rejected, 1);
+    assert_eq!(st.pending, None);
+}
+
+#[test]
+fn receiver_mid_update_after_the_leap_does_not_block_the_step() {
+    // Step mode, file and receiver agree. Just after the leap the receiver
+    // still flags the change (time since event negative) with the old count.
+    let t = t_leap();
+    let mut s = LeapSchedule::new(LeapConfig {
+        mode: LeapMode::Step,
+        ..LeapConfig::default()
+    });
+    s.set_file(list(&[(t, 38)], t + 150 * DAY));
+    let before = t - 30 * S;
+    s.on_receiver(
+        &leap_info(1, Some((t - before) / S), true, TimeOrigin::Satellites),
+        before,
+    );
+    assert_eq!(s.state(before).agreement, Agreement::Agreed);
+    let after = t + 2 * S;
+    s.on_receiver(&leap_info(1, Some(-2), true, TimeOrigin::Satellites), after);
+    let st = s.state(after);
+    assert_eq!(st.agreement, Agreement::Agreed, "{:?}", st.agreement);
+    assert_eq!(st.step_due_ns, Some(-S));
+    assert_eq!(st.tai_utc, Some(38));
+    // Once updated (count 19, no change), still agreed and TAI−UTC 38.
+    let mut upd = leap_info(0, None, true, TimeOrigin::Satellites);
+    upd.current = 19;
+    s.on_receiver(&upd, after + S);
+    let st = s.state(after + S);
+    assert_eq!(st.agreement, Agreement::Agreed);
+    assert_eq!(st.sources.receiver.and_then(|r| r.tai_utc), Some(38));
+}
+
+#[test]
+fn hostile_receiver_values_do_not_panic() {
+    let mut s = LeapSchedule::new(LeapConfig::default());
+    for (change, ttc, epoch) in [
+        (i8::MIN, Some(10), t_leap()),
+        (i8::MAX, Some(i64::MAX), t_leap()),
+        (1, Some(i64::MIN), t_leap()),
+        (1, Some(1), i64::MAX),
+        (-1, Some(86_400), i64::MIN),
+        (1, None, 0),
+    ] {
+        s.on_receiver(&leap_info(change, ttc, true, TimeOrigin::Satellites), epoch);
+        let _ = s.evaluate(epoch);
+    }
+    assert!(s.state(t_leap()).sources.receiver_rejected >= 4);
+}

@@ -83,6 +83,9 @@ fn qerr_sawtooth_is_removed_and_wrong_sign_doubles_it() {
     let raw = rms(right.iter().map(|s| s.raw_local_ns - s.utc_ns));
     let corrected = rms(right.iter().map(|s| s.offset_ns()));
     let doubled = rms(wrong.iter().map(|s| s.offset_ns()));
+    eprintln!(
+        "sawtooth rms: raw {raw:.2} ns, corrected {corrected:.2} ns, wrong sign {doubled:.2} ns"
+    );
     // A uniform sawtooth of 40 ns peak-to-peak has RMS 40/√12 ≈ 11.5 ns.
     assert!((raw - 11.5).abs() < 1.0, "raw sawtooth rms {raw}");
     // Left: only the sub-ns rounding of the simulator's integer-ns pulses.

@@ -271,3 +271,18 @@ fn one_late_message_is_caught_not_followed() {
     assert!(p.status().conflicts >= 1);
     assert!(n >= 15);
 }
+
+#[test]
+fn local_clock_days_off_does_not_matter() {
+    // A Pi without RTC may boot days off; pairing only compares local times
+    // with each other, never local against UTC.
+    let sc = Scenario {
+        offset_ns: -3 * 86_400 * S + 300_000_000,
+        drift_ppm: 50.0,
+        seconds: 1500,
+        ..base(21)
+    };
+    let o = run(&sc);
+    assert_eq!(o.wrong, 0);
+    assert_eq!(o.samples, o.edges);
+}

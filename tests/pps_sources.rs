@@ -114,3 +114,30 @@ fn realtime_simulated_source_emits_on_whole_seconds() {
     assert_eq!(got[1].local_ns - got[0].local_ns, NS_PER_SEC);
     assert_eq!(got[1].sequence, got[0].sequence + 1);
 }
+
+#[test]
+fn start_reports_missing_gpio_chip_and_pps_device() {
+    use gnss_timeserver::pps::{start, PpsSourceKind, PpsSourceSpec, PpsStartError};
+    let (tx, _rx) = tokio::sync::mpsc::channel(4);
+    let gpio = PpsSourceSpec::Gpio {
+        chip: "/dev/gpiochip-missing-for-test".into(),
+        line: 18,
+        polarity: Default::default(),
+    };
+    assert_eq!(gpio.kind(), PpsSourceKind::Gpio);
+    assert_eq!(gpio.device(), "/dev/gpiochip-missing-for-test:18");
+    let err = start(&gpio, tx.clone()).err().expect("no chip");
+    assert!(matches!(err, PpsStartError::Gpio(_)));
+    assert!(
+        err.to_string().contains("gpiochip-missing-for-test"),
+        "{err}"
+    );
+    let kernel = PpsSourceSpec::Kernel {
+        path: "/dev/pps-missing-for-test".into(),
+        capture_clear: true,
+    };
+    assert!(matches!(
+        start(&kernel, tx).err().expect("no device"),
+        PpsStartError::Kernel(KppsError::Missing { .. })
+    ));
+}

@@ -43,12 +43,14 @@ use crate::time::NS_PER_SEC;
 
 /// How TIM-TP qErr relates the real pulse to the ideal one.
 ///
-/// u-blox documents qErr only as "quantization error of time pulse" without a
-/// sign convention. Published F9T measurements against a time-interval counter
-/// (and other timing software that uses qErr) correct the measured pulse time
-/// by *adding* qErr, i.e. the pulse was emitted at `ideal − qErr`. That is the
-/// default; the other convention is kept as a configuration escape hatch so a
-/// site with a counter can verify it without a rebuild.
+/// u-blox documents qErr only as "quantization error of time pulse", without a
+/// sign convention. Two independent time-lab measurements of F9T pulses
+/// against a reference with a time-interval counter (start = reference, stop =
+/// receiver pulse) found the sawtooth disappears when qErr is *added* to the
+/// measured interval: the pulse came out at `ideal − qErr`. That is the
+/// default. The other convention stays available in the configuration so a
+/// site with a counter can check it without a rebuild; `tests/pairing_corrections.rs`
+/// shows the right sign removes a simulated sawtooth and the wrong one doubles it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum QErrConvention {
@@ -152,12 +154,14 @@ impl PairingConfig {
         Ok(())
     }
 
-    fn window_width_ns(&self) -> i64 {
+    /// Width of one label window (latency spread plus both guards).
+    pub fn window_width_ns(&self) -> i64 {
         (self.max_latency_ns - self.min_latency_ns).saturating_add(self.guard_ns.saturating_mul(2))
     }
 
-    /// After this long past an edge, no message that could name it can still arrive.
-    fn finalize_delay_ns(&self) -> i64 {
+    /// After this long past an edge, no message that could name it can still
+    /// arrive: samples come out this late (1.26 s with the defaults).
+    pub fn finalize_delay_ns(&self) -> i64 {
         self.max_latency_ns
             .max(self.window_width_ns())
             .saturating_add(self.guard_ns)
@@ -216,7 +220,8 @@ pub struct PairingStatus {
     pub ambiguous: u64,
     /// Messages that named no edge (missing pulse or latency beyond bounds).
     pub labels_unmatched: u64,
-    /// Times ignored: invalid, not UTC-valid, or not on a whole second.
+    /// Times ignored: invalid, not fully resolved, not UTC-valid, or not on a
+    /// whole second.
     pub labels_rejected: u64,
     /// qErr values ignored as out of range.
     pub qerr_rejected: u64,
@@ -332,7 +337,9 @@ impl Pairing {
         }
         if let Some(t) = epoch.time {
             match self.whole_second(t.utc_ns) {
-                Some(utc) if t.is_valid() => self.labels.push(Label {
+                // Without "fully resolved" the receiver itself is unsure of the
+                // second (e.g. UTC from a firmware-default leap count).
+                Some(utc) if t.is_valid() && t.fully_resolved => self.labels.push(Label {
                     utc_ns: utc,
                     lo_ns: arrival_local_ns.saturating_sub(max).saturating_sub(g),
                     hi_ns: arrival_local_ns.saturating_sub(min).saturating_add(g),
@@ -512,7 +519,7 @@ impl Pairing {
         // the ideal instant is at raw − pulse_error. Rounded to whole ns.
         let pulse_error_ns = qerr_ps.map_or(0, |q| {
             let ps = self.cfg.qerr_convention.pulse_error_ps(q);
-            (ps + ps.signum() * 500) / 1000
+            ps.saturating_add(ps.signum() * 500) / 1000
         });
         raw_local_ns
             .saturating_sub(pulse_error_ns)
@@ -551,6 +558,8 @@ mod tests {
     #[test]
     fn default_config_is_valid_and_too_wide_is_rejected() {
         assert!(PairingConfig::default().validate().is_ok());
+        assert_eq!(PairingConfig::default().window_width_ns(), 990_000_000);
+        assert_eq!(PairingConfig::default().finalize_delay_ns(), 1_260_000_000);
         let wide = PairingConfig {
             max_latency_ns: 990_000_000,
             ..PairingConfig::default()
@@ -634,6 +643,29 @@ mod tests {
         p.on_tick(T0 + 5 * NS_PER_SEC);
         assert!(p.next_sample().is_none());
         assert_eq!(p.status().ambiguous, 2);
+    }
+
+    #[test]
+    fn unresolved_epoch_time_is_not_a_label() {
+        let mut p = Pairing::new(PairingConfig::default());
+        p.on_edge(PpsEdge {
+            local_ns: T0,
+            sequence: 1,
+        });
+        let mut e = epoch(Some(T0), None);
+        if let Some(t) = e.time.as_mut() {
+            t.fully_resolved = false;
+        }
+        p.on_epoch(&e, T0 + 100_000_000);
+        let mut tp = epoch(None, Some((T0 + NS_PER_SEC, None)));
+        if let Some(t) = tp.time_pulse.as_mut() {
+            t.utc_valid = false;
+        }
+        p.on_epoch(&tp, T0 + 100_000_000);
+        p.on_tick(T0 + 5 * NS_PER_SEC);
+        assert!(p.next_sample().is_none());
+        assert_eq!(p.status().labels_rejected, 2);
+        assert_eq!(p.status().unlabelled, 1);
     }
 
     #[test]

@@ -88,3 +88,86 @@ pub struct PpsStatus {
     pub pulse_width_ns: Option<i64>,
     pub last_error: Option<String>,
 }
+
+/// A hardware PPS source as configured.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PpsSourceSpec {
+    /// `/dev/ppsN`; `capture_clear` also captures the trailing edge (for the
+    /// pulse-width polarity check; needs `capture_clear` in the overlay).
+    Kernel {
+        path: std::path::PathBuf,
+        capture_clear: bool,
+    },
+    /// A GPIO line of a gpiochip.
+    Gpio {
+        chip: std::path::PathBuf,
+        line: u32,
+        polarity: gpio::Polarity,
+    },
+}
+
+impl PpsSourceSpec {
+    pub fn kind(&self) -> PpsSourceKind {
+        match self {
+            Self::Kernel { .. } => PpsSourceKind::Kernel,
+            Self::Gpio { .. } => PpsSourceKind::Gpio,
+        }
+    }
+
+    /// For `PpsStatus.device`.
+    pub fn device(&self) -> String {
+        match self {
+            Self::Kernel { path, .. } => path.display().to_string(),
+            Self::Gpio { chip, line, .. } => format!("{}:{line}", chip.display()),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PpsStartError {
+    #[error(transparent)]
+    Kernel(#[from] kpps::KppsError),
+    #[error(transparent)]
+    Gpio(#[from] gpio::GpioPpsError),
+}
+
+/// A running hardware reader; stops when dropped.
+pub enum PpsReader {
+    Kernel(kpps::KppsReader),
+    Gpio(gpio::GpioReader),
+}
+
+impl PpsReader {
+    pub fn stop(self) {
+        match self {
+            Self::Kernel(r) => r.stop(),
+            Self::Gpio(r) => r.stop(),
+        }
+    }
+}
+
+/// Open the configured source now (clear error when it is missing) and read
+/// it on its own thread, sending events on `tx`.
+pub fn start(
+    spec: &PpsSourceSpec,
+    tx: tokio::sync::mpsc::Sender<PpsEvent>,
+) -> Result<PpsReader, PpsStartError> {
+    Ok(match spec {
+        PpsSourceSpec::Kernel {
+            path,
+            capture_clear,
+        } => {
+            let capture = if *capture_clear {
+                kpps::Capture::Both
+            } else {
+                kpps::Capture::Assert
+            };
+            PpsReader::Kernel(kpps::spawn(path, capture, tx)?)
+        }
+        PpsSourceSpec::Gpio {
+            chip,
+            line,
+            polarity,
+        } => PpsReader::Gpio(gpio::spawn(chip, *line, *polarity, tx)?),
+    })
+}

@@ -14,7 +14,7 @@
 
 use std::collections::VecDeque;
 
-use super::{PpsEdge, PpsSourceKind, PpsStatus, PulseState};
+use super::{PpsEdge, PpsEvent, PpsSourceKind, PpsStatus, PulseState};
 use crate::time::NS_PER_SEC;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -103,6 +103,17 @@ impl PulseMonitor {
         }
     }
 
+    /// Feed one reader event.
+    pub fn on_event(&mut self, event: &PpsEvent) {
+        match event {
+            PpsEvent::Assert(e) => {
+                self.on_assert(*e);
+            }
+            PpsEvent::Clear(e) => self.on_clear(*e),
+            PpsEvent::Error { message, .. } => self.on_error(message.clone()),
+        }
+    }
+
     /// An on-time edge.
     pub fn on_assert(&mut self, edge: PpsEdge) -> EdgeVerdict {
         let t = edge.local_ns;
@@ -124,7 +135,9 @@ impl PulseMonitor {
         self.status.last_edge_ns = Some(t);
         self.status.last_interval_ns = Some(interval);
         self.timed_out = false;
-        let whole = (interval + NS_PER_SEC / 2).div_euclid(NS_PER_SEC);
+        let whole = interval
+            .saturating_add(NS_PER_SEC / 2)
+            .div_euclid(NS_PER_SEC);
         let near_whole = (interval - whole * NS_PER_SEC).abs() <= self.cfg.rate_tolerance_ns;
         let verdict = if near_whole && whole == 1 {
             Self::push_bounded(

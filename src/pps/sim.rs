@@ -174,16 +174,24 @@ where
         .name("pps-sim".into())
         .spawn(move || {
             let mut sim = SimPps::new(clock, noise, seed);
+            let next_second = |now: i64| (now.div_euclid(NS_PER_SEC) + 1) * NS_PER_SEC;
+            let mut next = next_second(crate::time::system_realtime_ns());
             while !stop2.load(Ordering::Relaxed) {
                 let now = crate::time::system_realtime_ns();
-                let next = (now.div_euclid(NS_PER_SEC) + 1) * NS_PER_SEC;
-                // Sleep in short slices so stop() is prompt.
-                let wait = (next - now).clamp(0, 200_000_000);
-                std::thread::sleep(std::time::Duration::from_nanos(wait as u64));
-                if crate::time::system_realtime_ns() < next {
+                // The system clock was stepped (or this thread stalled): resync
+                // rather than emit a burst of stale seconds.
+                if now - next > 2 * NS_PER_SEC || next - now > 2 * NS_PER_SEC {
+                    next = next_second(now);
+                    continue;
+                }
+                if now < next {
+                    // Sleep in short slices so stop() is prompt.
+                    let wait = (next - now).clamp(0, 200_000_000);
+                    std::thread::sleep(std::time::Duration::from_nanos(wait as u64));
                     continue;
                 }
                 let edge = sim.edge_at(next, 0);
+                next += NS_PER_SEC;
                 if tx.blocking_send(PpsEvent::Assert(edge)).is_err() {
                     break;
                 }

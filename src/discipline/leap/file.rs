@@ -65,6 +65,43 @@ pub enum LeapFileError {
     BadStep { line: usize, delta: i64 },
 }
 
+#[derive(Debug, thiserror::Error)]
+pub enum LeapFileLoadError {
+    #[error("{path}: {source}")]
+    Io {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {source}")]
+    Parse {
+        path: std::path::PathBuf,
+        source: LeapFileError,
+    },
+}
+
+/// Shell helper: read (at most [`MAX_FILE_BYTES`] + 1 bytes) and parse a file.
+pub fn load(path: &std::path::Path) -> Result<LeapSecondsList, LeapFileLoadError> {
+    use std::io::Read;
+    let io = |source| LeapFileLoadError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let f = std::fs::File::open(path).map_err(io)?;
+    let mut buf = Vec::new();
+    f.take(MAX_FILE_BYTES as u64 + 1)
+        .read_to_end(&mut buf)
+        .map_err(io)?;
+    let parse_err = |source| LeapFileLoadError::Parse {
+        path: path.to_path_buf(),
+        source,
+    };
+    if buf.len() > MAX_FILE_BYTES {
+        return Err(parse_err(LeapFileError::TooLarge));
+    }
+    let text = String::from_utf8_lossy(&buf);
+    parse(&text).map_err(parse_err)
+}
+
 /// The SHA-1 of a file's data as the format defines it (see module docs).
 pub fn data_hash(text: &str) -> [u32; 5] {
     let mut h = Sha1::new();

@@ -49,7 +49,7 @@
 pub mod file;
 pub mod served;
 
-pub use file::{LeapEntry, LeapFileError, LeapSecondsList};
+pub use file::{LeapEntry, LeapFileError, LeapFileLoadError, LeapSecondsList};
 pub use served::{leap_indicator_at, served_at, smear_offset_ns, ServedTime, UtcLabel};
 
 use serde::Serialize;
@@ -82,6 +82,23 @@ pub struct PendingLeap {
     pub at_utc_ns: i64,
     /// true: insert 23:59:60 (TAI−UTC +1); false: delete 23:59:59.
     pub insert: bool,
+}
+
+impl PendingLeap {
+    /// A leap at the end of `year`-`month` (e.g. 2026, 6 for 2026-06-30
+    /// 23:59:60); for config overrides. None for an invalid month.
+    pub fn end_of_month(year: i64, month: u32, insert: bool) -> Option<Self> {
+        if !(1..=12).contains(&month) {
+            return None;
+        }
+        let (y, m) = if month == 12 {
+            (year + 1, 1)
+        } else {
+            (year, month + 1)
+        };
+        let at_utc_ns = crate::time::utc_from_fields(y, m, 1, 0, 0, 0, 0)?;
+        Some(Self { at_utc_ns, insert })
+    }
 }
 
 /// Which kernel status flag the clock should carry now.
@@ -201,7 +218,8 @@ pub struct LeapState {
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct ReceiverObs {
     at_epoch_ns: i64,
-    tai_utc: i32,
+    /// None while the receiver's count is ambiguous (just after a leap).
+    tai_utc: Option<i32>,
     announces: Option<PendingLeap>,
 }
 
@@ -245,11 +263,18 @@ impl LeapSchedule {
             self.receiver_ignored += 1;
             return;
         }
-        let tai_utc = info.current as i32 + TAI_MINUS_GPS_S;
+        let mut tai_utc = Some(info.current as i32 + TAI_MINUS_GPS_S);
         let mut announces = None;
         if info.change != 0 {
             match self.month_end_leap(info, epoch_utc_ns) {
-                Ok(Some(l)) => announces = Some(l),
+                Ok(Some(l)) => {
+                    // A change still flagged after its instant: the receiver is
+                    // mid-update and its current count may be either value.
+                    if l.at_utc_ns <= epoch_utc_ns {
+                        tai_utc = None;
+                    }
+                    announces = Some(l)
+                }
                 Ok(None) => {}
                 Err(why) => {
                     self.receiver_rejected += 1;
@@ -280,20 +305,26 @@ impl LeapSchedule {
         });
     }
 
-    /// `Ok(None)`: the announced event is in the past (nothing pending).
+    /// `Ok(None)`: the announced event is long past (nothing pending).
     fn month_end_leap(
         &self,
         info: &LeapInfo,
         epoch_ns: i64,
     ) -> Result<Option<PendingLeap>, String> {
-        if info.change.abs() != 1 {
+        if !matches!(info.change, 1 | -1) {
             return Err(format!("announced change {} is not +-1", info.change));
         }
         let Some(ttc) = info.time_to_change_s else {
             return Err("leap change announced without time to change".into());
         };
-        if ttc < 0 {
+        // Negative: time since the event. Just after a leap some receivers
+        // still flag the change; keep it for an hour, older is history.
+        if ttc < -3600 {
             return Ok(None);
+        }
+        // Leaps are announced months ahead, never years.
+        if ttc > 400 * SECS_PER_DAY {
+            return Err(format!("time to change {ttc} s is implausibly far"));
         }
         let candidate = ttc
             .checked_mul(NS_PER_SEC)
@@ -396,10 +427,13 @@ impl LeapSchedule {
         let file = self.file.as_ref();
 
         let rx_view = rx.map(|r| SourceView {
-            tai_utc: Some(match r.announces {
-                // After the announced instant the offset has changed.
-                Some(l) if l.at_utc_ns <= now => r.tai_utc + if l.insert { 1 } else { -1 },
-                _ => r.tai_utc,
+            tai_utc: r.tai_utc.map(|t| match r.announces {
+                // Observed before the announced instant, now after it: the
+                // offset has changed since.
+                Some(l) if r.at_epoch_ns < l.at_utc_ns && l.at_utc_ns <= now => {
+                    t + if l.insert { 1 } else { -1 }
+                }
+                _ => t,
             }),
             announces: r.announces.filter(|l| l.at_utc_ns > horizon),
         });
@@ -508,7 +542,7 @@ impl LeapSchedule {
         let leap_indicator = leap_indicator_at(pending, mode, now, false);
         let kernel_flag = match (mode, pending) {
             (LeapMode::Kernel | LeapMode::Smear, Some(l))
-                if now >= l.at_utc_ns - DAY_NS && now < l.at_utc_ns =>
+                if now >= l.at_utc_ns.saturating_sub(DAY_NS) && now < l.at_utc_ns =>
             {
                 if l.insert {
                     KernelLeapFlag::Insert
@@ -540,7 +574,7 @@ impl LeapSchedule {
         let file_expiry_warning = match file {
             None => FileExpiry::NoFile,
             Some(f) if f.is_expired(now) => FileExpiry::Expired,
-            Some(f) if f.expires_utc_ns - now <= self.cfg.expiry_warning_ns => {
+            Some(f) if f.expires_utc_ns.saturating_sub(now) <= self.cfg.expiry_warning_ns => {
                 FileExpiry::ExpiresSoon
             }
             Some(_) => FileExpiry::Valid,

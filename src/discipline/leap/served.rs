@@ -77,7 +77,7 @@ pub fn leap_indicator_at(
     if mode == LeapMode::Smear {
         return LeapIndicator::NoWarning;
     }
-    let day_start = l.at_utc_ns - SECS_PER_DAY * NS_PER_SEC;
+    let day_start = l.at_utc_ns.saturating_sub(SECS_PER_DAY * NS_PER_SEC);
     // A deleted second ends the day one second early.
     let end = if l.insert {
         l.at_utc_ns
@@ -100,8 +100,8 @@ pub fn leap_indicator_at(
 /// `[T − half, T + half]`.
 fn smear_progress_ns(t: i64, at: i64, half_window_ns: i64) -> i64 {
     let half = half_window_ns.max(1);
-    let start = at - half;
-    let done = (t - start).clamp(0, 2 * half);
+    let start = at.saturating_sub(half);
+    let done = t.saturating_sub(start).clamp(0, half.saturating_mul(2));
     // ns of the second absorbed so far = done / (2 half) · 1 s, in i128 to
     // avoid overflow of the product.
     ((done as i128 * NS_PER_SEC as i128) / (2 * half) as i128) as i64
