@@ -47,6 +47,8 @@ pub struct EngineConfig {
     pub systematic_error_ns: f64,
     /// Hand out the holdover model for persistence this often while locked, s.
     pub model_interval_s: i64,
+    /// How leap seconds are carried out: kernel, step or smear.
+    pub leap_mode: super::leap::LeapMode,
 }
 
 impl Default for EngineConfig {
@@ -64,6 +66,7 @@ impl Default for EngineConfig {
             bound_sigmas: 4.0,
             systematic_error_ns: 0.0,
             model_interval_s: 600,
+            leap_mode: super::leap::LeapMode::Kernel,
         }
     }
 }
@@ -221,7 +224,7 @@ impl Engine {
             last_update_local: None,
             last_model_local: None,
             now_local: now_local_ns,
-            leap: Default::default(),
+            leap: super::leap_view::LeapView::new(cfg.leap_mode),
             commands: Vec::new(),
             events: Vec::new(),
             transitions: Vec::new(),
@@ -346,6 +349,18 @@ impl Engine {
     pub fn servo(&self) -> &Servo {
         &self.servo
     }
+    /// The leap schedule, e.g. to install a verified leap-seconds.list.
+    pub fn leap_schedule_mut(&mut self) -> &mut super::leap::LeapSchedule {
+        self.leap.schedule_mut()
+    }
+
+    /// Smear offset to add to served time now (smear mode; 0 otherwise).
+    pub fn smear_offset_ns(&self) -> i64 {
+        self.leap
+            .status(self.utc_of(self.now_local))
+            .smear_offset_ns
+    }
+
     pub fn pairing_status(&self) -> PairingStatus {
         self.pairing.status()
     }
