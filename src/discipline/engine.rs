@@ -122,7 +122,7 @@ impl CorrectionLog {
             let a = start.max(t0);
             let b = end.min(t1);
             if b > a {
-                acc += (b - a) as f64 * ppm * 1e-6;
+                acc += b.saturating_sub(a) as f64 * ppm * 1e-6;
             }
         }
         acc
@@ -204,7 +204,7 @@ impl Engine {
         temp_c: Option<f64>,
     ) -> Self {
         let ws = warm.map(|m| {
-            let age = (now_local_ns - m.learned_at_ns) as f64 / NS_PER_SEC as f64;
+            let age = now_local_ns.saturating_sub(m.learned_at_ns) as f64 / NS_PER_SEC as f64;
             m.warm_start(age, temp_c, cfg.servo.wander_sigma)
         });
         Self {
@@ -281,6 +281,8 @@ impl Engine {
     pub fn on_tick(&mut self, now_local_ns: i64, temp_c: Option<f64>) {
         self.now_local = self.now_local.max(now_local_ns);
         let now = self.now_local;
+        // A broken sensor reading must not poison the filter.
+        let temp_c = temp_c.filter(|t| t.is_finite() && (-100.0..=200.0).contains(t));
         if temp_c.is_some() {
             self.temp_c = temp_c;
         }
@@ -297,8 +299,8 @@ impl Engine {
         }
         // Without fresh samples, carry the servo state forward (holdover).
         if let Some(st) = self.servo_time {
-            let target = now - HOLD_LAG_NS;
-            if target > st && now - st > HOLD_LAG_NS + NS_PER_SEC / 2 {
+            let target = now.saturating_sub(HOLD_LAG_NS);
+            if target > st && now.saturating_sub(st) > HOLD_LAG_NS + NS_PER_SEC / 2 {
                 self.advance_servo(target);
             }
         }
@@ -316,9 +318,9 @@ impl Engine {
         }
         self.leap_commands(now);
         if self.lock.state() == LockState::Locked {
-            let due = self
-                .last_model_local
-                .is_none_or(|t| now - t >= self.cfg.model_interval_s * NS_PER_SEC);
+            let due = self.last_model_local.is_none_or(|t| {
+                now.saturating_sub(t) >= self.cfg.model_interval_s.saturating_mul(NS_PER_SEC)
+            });
             if due {
                 self.last_model_local = Some(now);
                 self.model_out = Some(self.model());
@@ -387,7 +389,7 @@ impl Engine {
         let Some(st) = self.servo_time else {
             return 0.0;
         };
-        let dt = (self.now_local - st) as f64 / NS_PER_SEC as f64;
+        let dt = (self.now_local.saturating_sub(st)) as f64 / NS_PER_SEC as f64;
         let u = self.log.integral(st, self.now_local);
         self.servo.extrapolate_offset_ns(dt, u, self.dtemp())
     }
@@ -398,7 +400,7 @@ impl Engine {
         let Some(st) = self.servo_time else {
             return f64::INFINITY;
         };
-        let dt = (self.now_local - st) as f64 / NS_PER_SEC as f64;
+        let dt = (self.now_local.saturating_sub(st)) as f64 / NS_PER_SEC as f64;
         let var = self.servo.predicted_phase_var(dt, self.dtemp());
         // The estimated offset not yet steered out is error too.
         self.offset_now_ns().abs()
@@ -414,13 +416,13 @@ impl Engine {
         let h = &self.health;
         let ms = 1_000_000;
         if h.last_edge_local
-            .is_none_or(|t| now - t > self.cfg.pps_timeout_ms * ms)
+            .is_none_or(|t| now.saturating_sub(t) > self.cfg.pps_timeout_ms.saturating_mul(ms))
         {
             return Some(Reason::PpsMissing);
         }
         if h.last_time_invalid
             || h.last_valid_time_local
-                .is_none_or(|t| now - t > self.cfg.time_timeout_ms * ms)
+                .is_none_or(|t| now.saturating_sub(t) > self.cfg.time_timeout_ms.saturating_mul(ms))
         {
             return Some(Reason::NoValidTime);
         }
@@ -449,7 +451,7 @@ impl Engine {
         if to <= st {
             return;
         }
-        let dt = (to - st) as f64 / NS_PER_SEC as f64;
+        let dt = (to.saturating_sub(st)) as f64 / NS_PER_SEC as f64;
         let u = self.log.integral(st, to);
         self.servo.predict(dt, u, self.temp_c);
         self.servo_time = Some(to);
@@ -578,7 +580,7 @@ impl Engine {
         let Some(st) = self.servo_time else {
             return;
         };
-        let dt = (now - st) as f64 / NS_PER_SEC as f64;
+        let dt = (now.saturating_sub(st)) as f64 / NS_PER_SEC as f64;
         let u = self.log.integral(st, now);
         let dtemp = self.dtemp();
         let mut x = self.servo.extrapolate_offset_ns(dt, u, dtemp);

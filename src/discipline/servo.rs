@@ -240,7 +240,9 @@ impl Servo {
     /// interval; `temp_c` the temperature at the end of it.
     pub fn predict(&mut self, dt_s: f64, u_ns: f64, temp_c: Option<f64>) {
         let Some(s) = self.s else { return };
-        let dt = dt_s.max(0.0);
+        let dt = if dt_s.is_finite() { dt_s.max(0.0) } else { 0.0 };
+        let u_ns = if u_ns.is_finite() { u_ns } else { 0.0 };
+        let temp_c = temp_c.filter(|t| t.is_finite());
         let dtemp = match (self.temp_c, temp_c) {
             (Some(a), Some(b)) => b - a,
             _ => 0.0,
@@ -340,6 +342,7 @@ impl Servo {
     /// Measurement update with a measured offset (local − UTC, ns) taken at
     /// the state's current time.
     pub fn update(&mut self, z: f64, temp_c: Option<f64>) -> UpdateOutcome {
+        let temp_c = temp_c.filter(|t| t.is_finite());
         let Some(s) = self.s else {
             self.init(z, temp_c);
             self.accepted += 1;
