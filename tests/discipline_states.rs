@@ -182,6 +182,7 @@ fn leap_scenario(name: &str) -> Scenario {
 #[test]
 fn kernel_leap_insert_and_delete_through_sim_clock() {
     use gnss_timeserver::clock::{ClockCommand, LeapFlag};
+    use gnss_timeserver::status::LeapIndicator;
     for (file, insert) in [("leap-insert.toml", true), ("leap-delete.toml", false)] {
         let sc = leap_scenario(file);
         let (s, out) = simulate(&sc, 3);
@@ -214,5 +215,16 @@ fn kernel_leap_insert_and_delete_through_sim_clock() {
             assert!(r.te_ns.abs() < 200.0, "{file}: t {} te {}", r.t_s, r.te_ns);
         }
         assert!(s.te_max_ns.unwrap() < 200.0);
+        // Leap indicator: announced while serving before the leap, gone after.
+        let want = if insert {
+            LeapIndicator::InsertSecond
+        } else {
+            LeapIndicator::DeleteSecond
+        };
+        assert_eq!(out.rows[3600].leap, want, "{file}");
+        assert_eq!(out.rows[7190].leap, want, "{file}");
+        assert_eq!(out.rows[7300].leap, LeapIndicator::NoWarning, "{file}");
+        // Before lock the server advertises "unsynchronized".
+        assert_eq!(out.rows[5].leap, LeapIndicator::Unsynchronized, "{file}");
     }
 }

@@ -23,6 +23,8 @@ pub struct TeRow {
     pub te_ns: f64,
     pub state: LockState,
     pub bound_ns: f64,
+    /// Leap indicator the NTP server would advertise (not in the CSV).
+    pub leap: crate::status::LeapIndicator,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -156,6 +158,8 @@ pub fn run(sc: &Scenario, seed: u64) -> RunOutput {
     );
 
     let dur = sc.duration_s;
+    // The leap indicator costs a schedule evaluation: only where it matters.
+    let has_leap = !leaps.list.is_empty();
     let mut rows = Vec::with_capacity(dur as usize);
     let mut transitions = Vec::new();
     let mut leap_commands = Vec::new();
@@ -179,6 +183,11 @@ pub fn run(sc: &Scenario, seed: u64) -> RunOutput {
             te_ns: te,
             state: engine.lock_state(),
             bound_ns: bound,
+            leap: if has_leap {
+                engine.server_fields(-20).leap
+            } else {
+                crate::status::LeapIndicator::NoWarning
+            },
         });
 
         // Frequency-only shadow during the first impairment.
