@@ -32,7 +32,7 @@ fn simulate_writes_csv_and_summary_and_is_reproducible() {
     let text = String::from_utf8(csv_a).unwrap();
     let mut lines = text.lines();
     assert_eq!(lines.next(), Some("t,te_ns,state,bound_ns"));
-    assert_eq!(lines.count(), 10_801);
+    assert_eq!(lines.count(), 10_821);
     for key in [
         "time_to_lock_s",
         "te_rms_ns",
