@@ -1,11 +1,51 @@
 //! Turns PPS edges plus receiver time into a disciplined clock: pairing, servo,
 //! lock states, holdover, leap seconds, stability metrics.
 
+pub mod engine;
+pub mod holdover;
 pub mod leap;
+pub mod leap_view;
+pub mod lock;
 pub mod pairing;
+pub mod servo;
+pub mod stability;
+pub mod wander;
+
+pub use engine::{Engine, EngineConfig};
+pub use holdover::HoldoverModel;
+pub use lock::{LockState, Reason, Transition};
 
 use serde::Serialize;
 
 /// Discipline view in the status snapshot.
 #[derive(Debug, Clone, Default, Serialize)]
-pub struct DisciplineStatus {}
+pub struct DisciplineStatus {
+    pub state: LockState,
+    pub reason: Reason,
+    /// UTC ns of the last transition.
+    pub since_ns: i64,
+    /// Estimated offset of the clock now (local − UTC), ns.
+    pub offset_ns: f64,
+    pub offset_sigma_ns: f64,
+    /// Free-running oscillator frequency, ppm.
+    pub frequency_ppm: f64,
+    /// Frequency correction applied to the clock, ppm.
+    pub correction_ppm: f64,
+    /// Honest time-error bound (NTP root dispersion), ns.
+    pub time_error_bound_ns: f64,
+    /// Estimated PPS measurement noise, ns RMS.
+    pub noise_ns: f64,
+    /// Oscillator wander the servo assumes (estimated online), σ per √s.
+    pub wander_sigma: f64,
+    pub samples: u64,
+    pub accepted: u64,
+    pub outliers: u64,
+    /// Samples not used (GNSS not trusted, around a leap, stale).
+    pub ignored: u64,
+    pub steps: u64,
+    pub temperature_c: Option<f64>,
+    /// UTC ns of the last accepted servo update.
+    pub last_update_ns: Option<i64>,
+    pub model: HoldoverModel,
+    pub leap: Option<leap::LeapState>,
+}

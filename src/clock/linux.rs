@@ -1,0 +1,187 @@
+//! `Linux`: steers CLOCK_REALTIME through clock_adjtime(2). Needs CAP_SYS_TIME
+//! for anything but read-only calls. The kernel PLL is switched off (STA_PLL
+//! cleared) because the servo steers frequency itself.
+
+use super::{Clock, ClockCommand, ClockError, ClockState, LeapFlag, TimeSource, MAX_FREQ_PPM};
+use crate::time::{UnixNanos, NS_PER_SEC};
+
+/// The kernel's `freq` field is ppm with a 16-bit binary fraction.
+pub const FREQ_SCALE: f64 = 65_536.0;
+
+/// ppm → kernel scaled-ppm units, clamped to the kernel's ±500 ppm.
+pub fn ppm_to_scaled(ppm: f64) -> i64 {
+    let p = if ppm.is_finite() { ppm } else { 0.0 };
+    (p.clamp(-MAX_FREQ_PPM, MAX_FREQ_PPM) * FREQ_SCALE).round() as i64
+}
+
+/// Kernel scaled-ppm units → ppm.
+pub fn scaled_to_ppm(scaled: i64) -> f64 {
+    scaled as f64 / FREQ_SCALE
+}
+
+/// Split a signed ns delta into the (seconds, nanoseconds) pair ADJ_SETOFFSET
+/// with ADJ_NANO expects: nanoseconds always in 0..1e9.
+pub fn split_offset_ns(delta_ns: i64) -> (i64, i64) {
+    (
+        delta_ns.div_euclid(NS_PER_SEC),
+        delta_ns.rem_euclid(NS_PER_SEC),
+    )
+}
+
+/// Kernel status bits → leap flag.
+pub fn leap_from_status(status: i32) -> LeapFlag {
+    if status & libc::STA_INS != 0 {
+        LeapFlag::Insert
+    } else if status & libc::STA_DEL != 0 {
+        LeapFlag::Delete
+    } else {
+        LeapFlag::None
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct LinuxClock;
+
+impl LinuxClock {
+    pub fn new() -> Self {
+        Self
+    }
+
+    fn adjtime(&self, tx: &mut libc::timex) -> Result<i32, ClockError> {
+        // SAFETY: `tx` is a valid, exclusively borrowed timex for the duration of the call.
+        let rc = unsafe { libc::clock_adjtime(libc::CLOCK_REALTIME, tx) };
+        if rc < 0 {
+            return Err(ClockError::Os(std::io::Error::last_os_error()));
+        }
+        Ok(rc)
+    }
+
+    fn blank() -> libc::timex {
+        // SAFETY: timex is a plain C struct of integers; all-zero is a valid value
+        // and modes = 0 means "read only".
+        unsafe { std::mem::zeroed() }
+    }
+
+    /// Read-only query (modes = 0): never changes the clock.
+    pub fn read_timex(&self) -> Result<(libc::timex, i32), ClockError> {
+        let mut tx = Self::blank();
+        let rc = self.adjtime(&mut tx)?;
+        Ok((tx, rc))
+    }
+}
+
+impl TimeSource for LinuxClock {
+    fn from_system_ns(&self, system_ns: UnixNanos) -> UnixNanos {
+        system_ns
+    }
+}
+
+impl Clock for LinuxClock {
+    fn apply(&self, cmd: &ClockCommand) -> Result<(), ClockError> {
+        let mut tx = Self::blank();
+        match *cmd {
+            ClockCommand::SetFrequency { ppm } => {
+                // Take the status first so clearing STA_PLL keeps the other bits.
+                let (cur, _) = self.read_timex()?;
+                tx.modes = libc::ADJ_FREQUENCY | libc::ADJ_STATUS;
+                tx.freq = ppm_to_scaled(ppm) as _;
+                tx.status = cur.status & !(libc::STA_PLL | libc::STA_FLL | libc::STA_UNSYNC);
+            }
+            ClockCommand::Slew { offset_ns } => {
+                // The kernel accepts at most ±0.5 s for ADJ_OFFSET.
+                if offset_ns.abs() >= NS_PER_SEC / 2 {
+                    return Err(ClockError::Range("slew larger than 0.5 s"));
+                }
+                tx.modes = libc::ADJ_OFFSET | libc::ADJ_NANO;
+                tx.offset = offset_ns as _;
+            }
+            ClockCommand::Step { delta_ns } => {
+                let (s, ns) = split_offset_ns(delta_ns);
+                tx.modes = libc::ADJ_SETOFFSET | libc::ADJ_NANO;
+                tx.time.tv_sec = s as _;
+                tx.time.tv_usec = ns as _;
+            }
+            ClockCommand::SetLeap { flag } => {
+                let (cur, _) = self.read_timex()?;
+                let mut st = cur.status & !(libc::STA_INS | libc::STA_DEL);
+                match flag {
+                    LeapFlag::Insert => st |= libc::STA_INS,
+                    LeapFlag::Delete => st |= libc::STA_DEL,
+                    LeapFlag::None => {}
+                }
+                tx.modes = libc::ADJ_STATUS;
+                tx.status = st;
+            }
+            ClockCommand::SetTaiOffset { seconds } => {
+                tx.modes = libc::ADJ_TAI;
+                tx.constant = seconds as _;
+            }
+            ClockCommand::SetErrors {
+                maxerror_ns,
+                esterror_ns,
+            } => {
+                // The kernel keeps these in microseconds.
+                tx.modes = libc::ADJ_MAXERROR | libc::ADJ_ESTERROR;
+                tx.maxerror = (maxerror_ns / 1000).min(16_000_000) as _;
+                tx.esterror = (esterror_ns / 1000).min(16_000_000) as _;
+            }
+        }
+        self.adjtime(&mut tx).map(|_| ())
+    }
+
+    // c_long is i64 here but i32 on 32-bit targets.
+    #[allow(clippy::useless_conversion)]
+    fn state(&self) -> Result<ClockState, ClockError> {
+        let (tx, rc) = self.read_timex()?;
+        Ok(ClockState {
+            frequency_ppm: scaled_to_ppm(i64::from(tx.freq)),
+            leap: leap_from_status(tx.status),
+            tai_offset_s: tx.tai,
+            maxerror_ns: i64::from(tx.maxerror).max(0) as u64 * 1000,
+            esterror_ns: i64::from(tx.esterror).max(0) as u64 * 1000,
+            unsync: tx.status & libc::STA_UNSYNC != 0 || rc == libc::TIME_ERROR,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scaled_ppm_units() {
+        assert_eq!(ppm_to_scaled(1.0), 65_536);
+        assert_eq!(ppm_to_scaled(-20.5), -1_343_488);
+        assert_eq!(ppm_to_scaled(1e6), 32_768_000);
+        assert_eq!(ppm_to_scaled(f64::NAN), 0);
+        assert!((scaled_to_ppm(32_768) - 0.5).abs() < 1e-12);
+        assert!((scaled_to_ppm(ppm_to_scaled(12.345678)) - 12.345678).abs() < 1.0 / 65_536.0);
+    }
+
+    #[test]
+    fn offset_split_keeps_nanos_positive() {
+        assert_eq!(split_offset_ns(1_500_000_000), (1, 500_000_000));
+        assert_eq!(split_offset_ns(-1), (-1, 999_999_999));
+        assert_eq!(split_offset_ns(-2_000_000_000), (-2, 0));
+    }
+
+    #[test]
+    fn leap_bits() {
+        assert_eq!(leap_from_status(libc::STA_INS), LeapFlag::Insert);
+        assert_eq!(
+            leap_from_status(libc::STA_DEL | libc::STA_PLL),
+            LeapFlag::Delete
+        );
+        assert_eq!(leap_from_status(0), LeapFlag::None);
+    }
+
+    /// Read-only (modes = 0) call: works without privileges, changes nothing.
+    #[test]
+    fn read_only_query_works() {
+        let c = LinuxClock::new();
+        let st = c.state().expect("read-only clock_adjtime must succeed");
+        assert!(st.frequency_ppm.abs() <= MAX_FREQ_PPM);
+        let now = c.read_ns();
+        assert!(now > 1_600_000_000 * NS_PER_SEC);
+    }
+}

@@ -1,0 +1,156 @@
+//! `Virtual`: the system clock plus a software correction (phase, frequency
+//! and an in-progress slew). Used by `demo` and whenever the daemon may not
+//! steer the system clock. Readers are lock-free: the correction is an
+//! immutable value swapped atomically.
+
+use super::{Clock, ClockCommand, ClockError, ClockState, LeapFlag, TimeSource, MAX_FREQ_PPM};
+use crate::time::UnixNanos;
+use arc_swap::ArcSwap;
+use std::sync::Arc;
+
+/// Kernel-like slew rate for `Slew` commands, ppm.
+const SLEW_RATE_PPM: f64 = 500.0;
+
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+struct Correction {
+    /// System time at which `phase_ns` holds.
+    ref_sys_ns: i64,
+    phase_ns: f64,
+    freq_ppm: f64,
+    /// Remaining slew at `ref_sys_ns`, applied at SLEW_RATE_PPM.
+    slew_ns: f64,
+    leap: LeapFlag,
+    tai_offset_s: i32,
+    maxerror_ns: u64,
+    esterror_ns: u64,
+}
+
+impl Correction {
+    /// Correction (ns) at system time `sys`.
+    fn offset_at(&self, sys: i64) -> f64 {
+        let dt = (sys - self.ref_sys_ns) as f64;
+        let slewed = if self.slew_ns == 0.0 || dt <= 0.0 {
+            0.0
+        } else {
+            let max = dt * SLEW_RATE_PPM * 1e-6;
+            self.slew_ns.signum() * self.slew_ns.abs().min(max)
+        };
+        self.phase_ns + dt * self.freq_ppm * 1e-6 + slewed
+    }
+    /// The same correction re-expressed at system time `sys`.
+    fn rebased(&self, sys: i64) -> Self {
+        let dt = (sys - self.ref_sys_ns).max(0) as f64;
+        let done = self.slew_ns.signum() * self.slew_ns.abs().min(dt * SLEW_RATE_PPM * 1e-6);
+        Self {
+            ref_sys_ns: sys,
+            phase_ns: self.offset_at(sys),
+            slew_ns: self.slew_ns - done,
+            ..*self
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct VirtualClock {
+    corr: Arc<ArcSwap<Correction>>,
+}
+
+impl Default for VirtualClock {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl VirtualClock {
+    pub fn new() -> Self {
+        Self {
+            corr: Arc::new(ArcSwap::from_pointee(Correction {
+                ref_sys_ns: crate::time::system_realtime_ns(),
+                ..Correction::default()
+            })),
+        }
+    }
+
+    /// Apply a command as if issued at system time `sys_ns` (sans-IO core of `apply`).
+    pub fn apply_at(&self, cmd: &ClockCommand, sys_ns: i64) -> Result<(), ClockError> {
+        let mut c = self.corr.load().rebased(sys_ns);
+        match *cmd {
+            ClockCommand::SetFrequency { ppm } => {
+                if !ppm.is_finite() {
+                    return Err(ClockError::Range("frequency not finite"));
+                }
+                c.freq_ppm = ppm.clamp(-MAX_FREQ_PPM, MAX_FREQ_PPM);
+            }
+            ClockCommand::Slew { offset_ns } => c.slew_ns = offset_ns as f64,
+            ClockCommand::Step { delta_ns } => c.phase_ns += delta_ns as f64,
+            ClockCommand::SetLeap { flag } => c.leap = flag,
+            ClockCommand::SetTaiOffset { seconds } => c.tai_offset_s = seconds,
+            ClockCommand::SetErrors {
+                maxerror_ns,
+                esterror_ns,
+            } => {
+                c.maxerror_ns = maxerror_ns;
+                c.esterror_ns = esterror_ns;
+            }
+        }
+        self.corr.store(Arc::new(c));
+        Ok(())
+    }
+}
+
+impl TimeSource for VirtualClock {
+    fn from_system_ns(&self, system_ns: UnixNanos) -> UnixNanos {
+        let off = self.corr.load().offset_at(system_ns);
+        system_ns.saturating_add(off.round() as i64)
+    }
+}
+
+impl Clock for VirtualClock {
+    fn apply(&self, cmd: &ClockCommand) -> Result<(), ClockError> {
+        self.apply_at(cmd, crate::time::system_realtime_ns())
+    }
+
+    fn state(&self) -> Result<ClockState, ClockError> {
+        let c = self.corr.load();
+        Ok(ClockState {
+            frequency_ppm: c.freq_ppm,
+            leap: c.leap,
+            tai_offset_s: c.tai_offset_s,
+            maxerror_ns: c.maxerror_ns,
+            esterror_ns: c.esterror_ns,
+            unsync: false,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frequency_step_and_slew_map_system_time() {
+        let v = VirtualClock::new();
+        let t0 = 1_700_000_000_000_000_000i64;
+        v.apply_at(&ClockCommand::Step { delta_ns: 0 }, t0).unwrap();
+        v.apply_at(&ClockCommand::SetFrequency { ppm: 10.0 }, t0)
+            .unwrap();
+        // 10 ppm over 1 s = 10 µs.
+        assert_eq!(v.from_system_ns(t0 + 1_000_000_000), t0 + 1_000_010_000);
+        v.apply_at(&ClockCommand::Step { delta_ns: -5_000 }, t0 + 1_000_000_000)
+            .unwrap();
+        assert_eq!(v.from_system_ns(t0 + 1_000_000_000), t0 + 1_000_005_000);
+        // Slew 1 ms at 500 ppm takes 2 s; frequency keeps running.
+        v.apply_at(&ClockCommand::SetFrequency { ppm: 0.0 }, t0 + 1_000_000_000)
+            .unwrap();
+        v.apply_at(
+            &ClockCommand::Slew {
+                offset_ns: 1_000_000,
+            },
+            t0 + 1_000_000_000,
+        )
+        .unwrap();
+        assert_eq!(v.from_system_ns(t0 + 2_000_000_000), t0 + 2_000_505_000);
+        assert_eq!(v.from_system_ns(t0 + 5_000_000_000), t0 + 5_001_005_000);
+        assert_eq!(v.state().unwrap().frequency_ppm, 0.0);
+    }
+}
