@@ -1,15 +1,21 @@
 //! Daemon wiring: starts the tasks for `run` and `demo` and supervises them.
 
 pub mod gnss;
+pub mod ntp;
 pub mod services;
 pub mod supervisor;
+pub mod timing;
 
 pub use gnss::{start_gnss, GnssParams, GnssPart, TimedEpoch};
 pub use services::Services;
 pub use supervisor::{Backoff, Shutdown, Supervisor};
+pub use timing::{start_timing, PpsInput, ServedClock, TimingParams, TimingPart};
 
+use crate::clock::Clock;
+use crate::discipline::engine::EngineConfig;
 use crate::gnss::configure::{ConfigureParams, TimingMode};
 use crate::gnss::serial::SerialParams;
+use crate::pps::sim::PpsNoise;
 use crate::sim::receiver::{FakeOptions, FakeReceiver, Model, StartupOutput};
 use crate::sim::scenario::Scenario;
 use crate::store::Severity;
@@ -36,6 +42,63 @@ pub struct DemoOptions {
     /// Fake receiver scenario (switchable while running).
     #[arg(long, default_value = "healthy")]
     pub scenario: String,
+}
+
+/// PPS capture noise of the demo's simulated pulse, ns RMS (kernel PPS class).
+const DEMO_PPS_NOISE_NS: f64 = 50.0;
+
+/// NTP workers in `demo`: `GNSS_TIMESERVER_NTP_WORKERS` (the benchmark sets
+/// it), else 0 = one per core.
+fn demo_ntp_workers() -> usize {
+    std::env::var("GNSS_TIMESERVER_NTP_WORKERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Map the config sections onto the discipline engine's parameters.
+fn engine_config(cfg: &crate::config::Config) -> EngineConfig {
+    let mut e = EngineConfig::default();
+    let d = &cfg.discipline;
+    e.step_threshold_ns = (d.step_threshold_ms * 1e6).round() as i64;
+    e.servo.max_correction_ppm = d.max_frequency_ppm;
+    e.servo.phase_time_constant_s = d.time_constant_s;
+    e.lock.bound_limit_ns = d.holdover_limit_ns as f64;
+    e.min_satellites = d.min_satellites;
+    e.cable_delay_ns = cfg.pps.cable_delay_ns;
+    e.capture_latency_ns = cfg.pps.capture_latency_ns;
+    e.refid = String::from_utf8_lossy(&cfg.ntp.refid.bytes())
+        .trim_end_matches('\0')
+        .to_string();
+    e.leap_mode = match cfg.leap.mode {
+        crate::config::LeapMode::Kernel => crate::discipline::leap::LeapMode::Kernel,
+        crate::config::LeapMode::Step => crate::discipline::leap::LeapMode::Step,
+        crate::config::LeapMode::Smear => crate::discipline::leap::LeapMode::Smear,
+    };
+    e
+}
+
+/// Map `[pps]` onto a PPS input.
+fn pps_input(p: &crate::config::PpsConfig) -> PpsInput {
+    use crate::config::{PpsEdgeKind, PpsSource};
+    match p.source {
+        PpsSource::Kpps => PpsInput::Device(crate::pps::PpsSourceSpec::Kernel {
+            path: p.device.clone(),
+            capture_clear: false,
+        }),
+        PpsSource::Gpio => PpsInput::Device(crate::pps::PpsSourceSpec::Gpio {
+            chip: p.gpio_chip.clone(),
+            line: p.gpio_line,
+            polarity: match p.edge {
+                PpsEdgeKind::Assert => crate::pps::gpio::Polarity::Rising,
+                PpsEdgeKind::Clear => crate::pps::gpio::Polarity::Falling,
+            },
+        }),
+        PpsSource::Sim => PpsInput::Simulated {
+            noise: PpsNoise::default(),
+            seed: 1,
+        },
+    }
 }
 
 /// How long tasks get to finish after SIGINT/SIGTERM.
@@ -89,11 +152,38 @@ async fn run(cfg: crate::config::Config) -> anyhow::Result<ExitCode> {
     // A missing device is not fatal: the serial thread retries with backoff
     // and reports the outage in the status and as an event.
     let gnss = start_gnss(&mut svc, GnssParams::from_config(&cfg.receiver))?;
-    // TODO(lead): PPS (cfg.pps), discipline (cfg.discipline, cfg.leap; epochs
-    // from `gnss.epochs.subscribe()`), NTP (cfg.ntp, svc.server_fields),
-    // HTTP (cfg.http): one `svc.supervisor.spawn(...)` each.
+    let clock: Arc<dyn Clock> = match cfg.discipline.clock {
+        crate::config::ClockKind::Linux => Arc::new(crate::clock::LinuxClock::new()),
+        crate::config::ClockKind::Virtual => Arc::new(crate::clock::VirtualClock::new()),
+    };
+    let engine = engine_config(&cfg);
+    let served = Arc::new(ServedClock::new(clock.clone(), engine.leap_mode));
+    let timing = start_timing(
+        &mut svc,
+        &gnss,
+        clock,
+        served.clone(),
+        TimingParams {
+            engine,
+            pps: pps_input(&cfg.pps),
+            thermal_zone: Some(PathBuf::from(crate::discipline::holdover::PI_THERMAL_ZONE)),
+            leap_seconds_file: cfg.leap.leap_seconds_file.clone(),
+        },
+    )?;
+    // NTP failing to bind (port 123 taken) is reported but the rest runs.
+    let ntp = match ntp::start_ntp(&mut svc, ntp::server_config(&cfg.ntp), served) {
+        Ok(h) => Some(h),
+        Err(e) => {
+            svc.events.emit(
+                Services::stamp("ntp.bind_failed", Severity::Critical, format!("{e:#}")).durable(),
+            );
+            None
+        }
+    };
     tracing::info!(socket = %cfg.status.socket.display(), store = %cfg.store.path.display(), "running");
     signals.wait().await;
+    drop(ntp);
+    timing.stop();
     stop(svc, gnss).await;
     Ok(ExitCode::SUCCESS)
 }
@@ -155,8 +245,37 @@ async fn demo(opts: DemoOptions) -> anyhow::Result<ExitCode> {
             }),
         },
     )?;
-    // TODO(lead): simulated PPS, discipline with the Virtual clock (epochs
-    // from `gnss.epochs.subscribe()`), NTP on `opts.ntp`, HTTP on `opts.http`.
+    // The demo never touches the system clock: it steers a virtual clock
+    // (system time plus a correction) and serves that.
+    let clock: Arc<dyn Clock> = Arc::new(crate::clock::VirtualClock::new());
+    let engine = EngineConfig::default();
+    let served = Arc::new(ServedClock::new(clock.clone(), engine.leap_mode));
+    let timing = start_timing(
+        &mut svc,
+        &gnss,
+        clock,
+        served.clone(),
+        TimingParams {
+            engine,
+            pps: PpsInput::Simulated {
+                noise: PpsNoise {
+                    white_rms_ns: DEMO_PPS_NOISE_NS,
+                    ..PpsNoise::default()
+                },
+                seed: 1,
+            },
+            thermal_zone: None,
+            leap_seconds_file: None,
+        },
+    )?;
+    let ntp_cfg = crate::ntp::NtpServerConfig {
+        bind: vec![opts.ntp],
+        workers: demo_ntp_workers(),
+        // One host sends everything in a demo (and the load benchmark).
+        rate_limit_interval_ms: 0,
+        ..crate::ntp::NtpServerConfig::default()
+    };
+    let ntp = ntp::start_ntp(&mut svc, ntp_cfg, served)?;
 
     let pty = gnss.device.display().to_string();
     let mut out = std::io::stdout().lock();
@@ -165,7 +284,9 @@ async fn demo(opts: DemoOptions) -> anyhow::Result<ExitCode> {
     writeln!(out, "  store:          {}", store_path.display())?;
     writeln!(out, "  control socket: {}", socket.display())?;
     writeln!(out, "  receiver pty:   {pty} (scenario {})", opts.scenario)?;
-    writeln!(out, "  ntp:            {} (not wired yet)", opts.ntp)?;
+    for a in ntp.local_addrs() {
+        writeln!(out, "  ntp:            {a} (udp)")?;
+    }
     writeln!(out, "  http:           {} (not available yet)", opts.http)?;
     writeln!(
         out,
@@ -176,6 +297,8 @@ async fn demo(opts: DemoOptions) -> anyhow::Result<ExitCode> {
     drop(out);
 
     signals.wait().await;
+    drop(ntp);
+    timing.stop();
     stop(svc, gnss).await;
     drop(fake);
     Ok(ExitCode::SUCCESS)

@@ -1,0 +1,256 @@
+//! The timing part of the daemon: PPS source → pulse monitor, GNSS epochs →
+//! `discipline::Engine` → clock commands; publishes `snapshot.discipline`,
+//! `snapshot.pps` and the NTP server fields, and persists the holdover model.
+//!
+//! Time scales: kernel PPS and serial arrival timestamps are CLOCK_REALTIME;
+//! the engine works on the steered clock's scale, so every timestamp is
+//! mapped through `clock.from_system_ns` first (identity for `Linux`).
+
+use super::gnss::{GnssPart, TimedEpoch};
+use super::services::Services;
+use super::supervisor::wait_true;
+use crate::clock::{Clock, TimeSource};
+use crate::discipline::engine::{Engine, EngineConfig};
+use crate::discipline::holdover::{read_thermal_zone, HoldoverModel};
+use crate::discipline::leap::{self, LeapMode, PendingLeap};
+use crate::pps::monitor::{EdgeVerdict, MonitorConfig, PulseMonitor};
+use crate::pps::sim::{PpsNoise, SimPpsHandle};
+use crate::pps::{PpsEvent, PpsReader, PpsSourceKind, PpsSourceSpec};
+use crate::store::{keys, Event, Severity};
+use arc_swap::ArcSwapOption;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{broadcast, mpsc};
+
+const PPS_QUEUE: usize = 64;
+
+/// Where PPS edges come from.
+pub enum PpsInput {
+    /// `/dev/ppsN` or a GPIO line.
+    Device(PpsSourceSpec),
+    /// `demo`: an edge at every second of the system clock, with noise.
+    Simulated { noise: PpsNoise, seed: u64 },
+}
+
+pub struct TimingParams {
+    pub engine: EngineConfig,
+    pub pps: PpsInput,
+    /// SoC temperature for the holdover model (`/sys/class/thermal/...`).
+    pub thermal_zone: Option<PathBuf>,
+    pub leap_seconds_file: Option<PathBuf>,
+}
+
+/// Handle of the running timing part.
+pub struct TimingPart {
+    pps: PpsHandle,
+}
+
+enum PpsHandle {
+    Device(PpsReader),
+    Simulated(SimPpsHandle),
+    None,
+}
+
+impl TimingPart {
+    pub fn stop(self) {
+        match self.pps {
+            PpsHandle::Device(r) => r.stop(),
+            PpsHandle::Simulated(h) => h.stop(),
+            PpsHandle::None => {}
+        }
+    }
+}
+
+/// The time NTP serves: the steered clock plus, in `smear` mode, the leap
+/// smear computed per reading (so served time stays monotonic within the
+/// 24 h window instead of moving in per-tick jumps).
+pub struct ServedClock {
+    clock: Arc<dyn Clock>,
+    smear: Option<i64>,
+    pending: ArcSwapOption<PendingLeap>,
+}
+
+impl ServedClock {
+    pub fn new(clock: Arc<dyn Clock>, mode: LeapMode) -> Self {
+        let smear =
+            (mode == LeapMode::Smear).then(|| leap::LeapConfig::default().smear_half_window_ns);
+        Self {
+            clock,
+            smear,
+            pending: ArcSwapOption::empty(),
+        }
+    }
+    fn set_pending(&self, p: Option<PendingLeap>) {
+        if self.pending.load().as_deref() != p.as_ref() {
+            self.pending.store(p.map(Arc::new));
+        }
+    }
+}
+
+impl TimeSource for ServedClock {
+    fn from_system_ns(&self, system_ns: i64) -> i64 {
+        let t = self.clock.from_system_ns(system_ns);
+        match (self.smear, self.pending.load().as_deref()) {
+            (Some(half), Some(p)) => t + leap::served::smear_offset_ns(*p, t, false, half),
+            _ => t,
+        }
+    }
+}
+
+/// Start the PPS source and the supervised discipline task.
+pub fn start_timing(
+    svc: &mut Services,
+    gnss: &GnssPart,
+    clock: Arc<dyn Clock>,
+    served: Arc<ServedClock>,
+    params: TimingParams,
+) -> anyhow::Result<TimingPart> {
+    let (tx, rx) = mpsc::channel(PPS_QUEUE);
+    let (kind, device, handle) = match &params.pps {
+        PpsInput::Device(spec) => {
+            let device = match spec {
+                PpsSourceSpec::Kernel { path, .. } => path.display().to_string(),
+                PpsSourceSpec::Gpio { chip, line, .. } => format!("{}:{line}", chip.display()),
+            };
+            match crate::pps::start(spec, tx) {
+                Ok(r) => (spec.kind(), device, PpsHandle::Device(r)),
+                Err(e) => {
+                    // No PPS is not fatal: the engine stays in Acquiring /
+                    // Holdover and says why; time serving reports stratum 16.
+                    svc.events.emit(
+                        Event::new(
+                            crate::time::system_realtime_ns(),
+                            "pps.unavailable",
+                            Severity::Error,
+                            format!("{device}: {e}"),
+                        )
+                        .durable(),
+                    );
+                    (spec.kind(), device, PpsHandle::None)
+                }
+            }
+        }
+        PpsInput::Simulated { noise, seed } => {
+            // True time is the system clock; the reader thread timestamps on
+            // CLOCK_REALTIME like the kernel would.
+            let h = crate::pps::sim::spawn_realtime(|t: i64| t, noise.clone(), *seed, tx)?;
+            (
+                PpsSourceKind::Simulated,
+                "simulated".to_string(),
+                PpsHandle::Simulated(h),
+            )
+        }
+    };
+
+    let rx = Arc::new(tokio::sync::Mutex::new(rx));
+    let epochs = gnss.epochs.clone();
+    let store = svc.store.clone();
+    let snapshot = svc.snapshot.clone();
+    let fields = svc.server_fields.clone();
+    let sink = svc.events.clone();
+    let cfg = params.engine.clone();
+    let thermal = params.thermal_zone.clone();
+    let leap_file = params.leap_seconds_file.clone();
+    svc.supervisor.spawn("discipline", move |mut shutdown| {
+        let mut epochs = epochs.subscribe();
+        let rx = rx.clone();
+        let clock = clock.clone();
+        let served = served.clone();
+        let store = store.clone();
+        let snapshot = snapshot.clone();
+        let fields = fields.clone();
+        let sink = sink.clone();
+        let cfg = cfg.clone();
+        let thermal = thermal.clone();
+        let leap_file = leap_file.clone();
+        let device = device.clone();
+        async move {
+            let temp = || thermal.as_deref().and_then(read_thermal_zone);
+            let warm: Option<HoldoverModel> = match store.lock().load_state(keys::DRIFT_MODEL) {
+                Ok(m) => m,
+                Err(e) => {
+                    tracing::warn!(error = %e, "stored holdover model unreadable; cold start");
+                    None
+                }
+            };
+            let initial_ppm = clock.state().map(|s| s.frequency_ppm).unwrap_or(0.0);
+            let mut engine = Engine::new(cfg, clock.now_ns(), initial_ppm, warm.as_ref(), temp());
+            if let Some(path) = &leap_file {
+                match leap::file::load(path) {
+                    Ok(list) => engine.leap_schedule_mut().set_file(list),
+                    Err(e) => sink.emit(Event::new(
+                        clock.now_ns(),
+                        "leap.file_error",
+                        Severity::Warning,
+                        format!("{}: {e}", path.display()),
+                    )),
+                }
+            }
+            let precision = crate::ntp::server::measure_precision(clock.as_ref());
+            let mut monitor = PulseMonitor::new(MonitorConfig::default(), kind, device);
+            let mut tick = tokio::time::interval(Duration::from_secs(1));
+            let mut rx = rx.lock().await;
+            loop {
+                tokio::select! {
+                    ep = epochs.recv() => match ep {
+                        Ok(TimedEpoch { arrival_ns, epoch }) => {
+                            engine.on_epoch(&epoch, clock.from_system_ns(arrival_ns));
+                        }
+                        Err(broadcast::error::RecvError::Lagged(n)) => {
+                            tracing::warn!(skipped = n, "discipline lagged behind GNSS epochs");
+                        }
+                        Err(broadcast::error::RecvError::Closed) => {
+                            anyhow::bail!("GNSS epoch channel closed");
+                        }
+                    },
+                    ev = rx.recv() => match ev {
+                        Some(PpsEvent::Assert(mut edge)) => {
+                            edge.local_ns = clock.from_system_ns(edge.local_ns);
+                            match monitor.on_assert(edge) {
+                                EdgeVerdict::Double => {}
+                                _ => engine.on_edge(edge),
+                            }
+                        }
+                        Some(other) => monitor.on_event(&other),
+                        // The reader thread ended; the engine notices the
+                        // missing pulses and goes to holdover.
+                        None => {
+                            monitor.on_error("PPS reader stopped");
+                            wait_true(&mut shutdown).await;
+                            return Ok(());
+                        }
+                    },
+                    _ = tick.tick() => {
+                        let now = clock.now_ns();
+                        engine.on_tick(now, temp());
+                        monitor.on_tick(now);
+                    }
+                    _ = wait_true(&mut shutdown) => return Ok(()),
+                }
+                for cmd in engine.drain_commands() {
+                    if let Err(e) = clock.apply(&cmd) {
+                        tracing::warn!(?cmd, error = %e, "clock command failed");
+                    }
+                }
+                for ev in engine.drain_events() {
+                    sink.emit(ev);
+                }
+                if let Some(model) = engine.take_model() {
+                    if let Err(e) = store.lock().save_state(keys::DRIFT_MODEL, &model) {
+                        tracing::warn!(error = %e, "saving the holdover model failed");
+                    }
+                }
+                let status = engine.status();
+                served.set_pending(status.leap.as_ref().and_then(|l| l.pending));
+                fields.store(engine.server_fields(precision));
+                let pps = monitor.status();
+                snapshot.send_modify(|s| {
+                    s.discipline = status;
+                    s.pps = pps;
+                });
+            }
+        }
+    });
+    Ok(TimingPart { pps: handle })
+}
