@@ -169,8 +169,11 @@ fn run_with_config_serves_status_and_stops_on_sigterm() {
     std::fs::write(
         &cfg,
         format!(
-            "[receiver]\ndevice = \"{}\"\n[store]\npath = \"{}\"\ncommit-interval-s = 1\n[status]\nsocket = \"{}\"\n",
+            // Never the Linux clock or port 123 in a test: a virtual clock,
+            // an ephemeral loopback port, and a PPS device that is missing.
+            "[receiver]\ndevice = \"{}\"\n[pps]\ndevice = \"{}\"\n[discipline]\nclock = \"virtual\"\n[ntp]\nlisten = [\"127.0.0.1:0\"]\n[store]\npath = \"{}\"\ncommit-interval-s = 1\n[status]\nsocket = \"{}\"\n",
             dir.path().join("no-such-tty").display(),
+            dir.path().join("no-such-pps").display(),
             store.display(),
             sock.display()
         ),
@@ -222,6 +225,8 @@ fn run_with_config_serves_status_and_stops_on_sigterm() {
     // One outage event for the whole outage, however many retries.
     let outages = kinds.iter().filter(|k| *k == "serial.outage").count();
     assert_eq!(outages, 1, "{kinds:?}");
+    // A missing PPS device is reported, not fatal.
+    assert!(kinds.iter().any(|k| k == "pps.unavailable"), "{kinds:?}");
 }
 
 #[test]

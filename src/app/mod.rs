@@ -277,24 +277,32 @@ async fn demo(opts: DemoOptions) -> anyhow::Result<ExitCode> {
     };
     let ntp = ntp::start_ntp(&mut svc, ntp_cfg, served)?;
 
-    let pty = gnss.device.display().to_string();
-    let mut out = std::io::stdout().lock();
-    writeln!(out, "gnss-timeserver demo {}", env!("CARGO_PKG_VERSION"))?;
-    writeln!(out, "  data dir:       {}", opts.data.display())?;
-    writeln!(out, "  store:          {}", store_path.display())?;
-    writeln!(out, "  control socket: {}", socket.display())?;
-    writeln!(out, "  receiver pty:   {pty} (scenario {})", opts.scenario)?;
-    for a in ntp.local_addrs() {
-        writeln!(out, "  ntp:            {a} (udp)")?;
+    let banner = |out: &mut dyn Write| -> std::io::Result<()> {
+        writeln!(out, "gnss-timeserver demo {}", env!("CARGO_PKG_VERSION"))?;
+        writeln!(out, "  data dir:       {}", opts.data.display())?;
+        writeln!(out, "  store:          {}", store_path.display())?;
+        writeln!(out, "  control socket: {}", socket.display())?;
+        writeln!(
+            out,
+            "  receiver pty:   {} (scenario {})",
+            gnss.device.display(),
+            opts.scenario
+        )?;
+        for a in ntp.local_addrs() {
+            writeln!(out, "  ntp:            {a} (udp)")?;
+        }
+        writeln!(out, "  http:           {} (not available yet)", opts.http)?;
+        writeln!(
+            out,
+            "status: gnss-timeserver status --socket {}",
+            socket.display()
+        )?;
+        out.flush()
+    };
+    // A closed stdout (the caller stopped reading) must not stop time serving.
+    if let Err(e) = banner(&mut std::io::stdout().lock()) {
+        tracing::warn!(error = %e, "could not print the banner");
     }
-    writeln!(out, "  http:           {} (not available yet)", opts.http)?;
-    writeln!(
-        out,
-        "status: gnss-timeserver status --socket {}",
-        socket.display()
-    )?;
-    out.flush()?;
-    drop(out);
 
     signals.wait().await;
     drop(ntp);

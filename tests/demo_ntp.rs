@@ -1,0 +1,128 @@
+//! `demo` end to end as an NTP server: the fake receiver and simulated PPS
+//! discipline the virtual clock, and real clients see it. Before lock the
+//! server must say it is unsynchronized (LI=3, stratum 16); after lock it
+//! serves stratum 1 and chronyd measures it within 1 ms of this host's clock
+//! (the demo's "true time" is the system clock).
+
+mod ntp_support;
+
+use gnss_timeserver::status::client::request;
+use std::io::{BufRead, BufReader};
+use std::net::{SocketAddr, UdpSocket};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_gnss-timeserver");
+
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Start the demo on ephemeral ports; return it with its NTP address and socket.
+fn start_demo(data: &std::path::Path) -> (KillOnDrop, SocketAddr, PathBuf) {
+    let mut child = KillOnDrop(
+        Command::new(BIN)
+            .arg("demo")
+            .arg("--data")
+            .arg(data)
+            .args(["--ntp", "127.0.0.1:0", "--http", "127.0.0.1:0"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn demo"),
+    );
+    let stdout = child.0.stdout.take().expect("stdout");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        // Keep draining after the banner so the demo never writes to a closed pipe.
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let (mut ntp, mut sock) = (None, None);
+    while ntp.is_none() || sock.is_none() {
+        let line = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("demo banner incomplete");
+        let line = line.trim();
+        if let Some(rest) = line.strip_prefix("ntp:") {
+            let addr = rest.split_whitespace().next().expect("ntp address");
+            ntp = Some(addr.parse::<SocketAddr>().expect("ntp address parses"));
+        }
+        if let Some(p) = line.strip_prefix("control socket:") {
+            sock = Some(PathBuf::from(p.trim()));
+        }
+    }
+    (
+        child,
+        ntp.unwrap_or_else(|| unreachable!()),
+        sock.unwrap_or_else(|| unreachable!()),
+    )
+}
+
+/// One mode 3 request; returns (LI, stratum) of the reply.
+fn query(server: SocketAddr) -> (u8, u8) {
+    let s = UdpSocket::bind("127.0.0.1:0").expect("bind");
+    s.set_read_timeout(Some(Duration::from_secs(2)))
+        .expect("timeout");
+    let mut req = [0u8; 48];
+    req[0] = 0x23; // LI 0, version 4, mode 3
+    req[40..48].copy_from_slice(&0x1234_5678_9abc_def0u64.to_be_bytes());
+    s.send_to(&req, server).expect("send");
+    let mut buf = [0u8; 128];
+    let (n, _) = s.recv_from(&mut buf).expect("the demo answers NTP");
+    assert_eq!(n, 48);
+    assert_eq!(buf[0] & 7, 4, "server mode");
+    assert_eq!(&buf[24..32], &req[40..48], "origin timestamp echoed");
+    (buf[0] >> 6, buf[1])
+}
+
+#[test]
+fn demo_serves_unsynchronized_then_stratum_1_to_chronyd() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_demo, ntp, sock) = start_demo(&dir.path().join("data"));
+
+    // Right after start the servo has not locked: the server must say so.
+    let (li, stratum) = query(ntp);
+    assert_eq!((li, stratum), (3, 16), "unsynchronized before lock");
+
+    // Lock comes from ~20 paired PPS seconds; allow generous slack for a
+    // loaded CI machine (this bounds the wait, it does not time anything).
+    let end = Instant::now() + Duration::from_secs(120);
+    loop {
+        let v = request(&sock, "status").expect("status");
+        if v["discipline"]["state"] == "locked" {
+            break;
+        }
+        assert!(Instant::now() < end, "never locked: {v:#}");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let (li, stratum) = query(ntp);
+    assert_eq!((li, stratum), (0, 1), "synchronized after lock");
+
+    let run = ntp_support::chronyd_oneshot(ntp, "", "", 20);
+    let offset = run
+        .offset
+        .unwrap_or_else(|| panic!("chronyd reported no offset:\n{}", run.output));
+    assert!(offset.abs() < 1e-3, "offset {offset} s\n{}", run.output);
+
+    // The NTP counters in the snapshot (refreshed once a second) saw our clients.
+    let end = Instant::now() + Duration::from_secs(10);
+    loop {
+        let v = request(&sock, "status").expect("status");
+        let served = v["ntp"]["counters"]["responses"].as_u64().unwrap_or(0);
+        if served >= 2 {
+            break;
+        }
+        assert!(Instant::now() < end, "responses not counted: {v:#}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
