@@ -14,13 +14,6 @@ const PUBLISH_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Map the `[ntp]` config section onto the server's own parameters.
 pub fn server_config(n: &NtpConfig) -> NtpServerConfig {
-    // Both types parse the same text; a prefix that the config accepted is
-    // valid for the server too.
-    let cidrs = |v: &[crate::config::Cidr]| {
-        v.iter()
-            .filter_map(|c| c.to_string().parse().ok())
-            .collect()
-    };
     let refid = String::from_utf8_lossy(&n.refid.bytes())
         .trim_end_matches('\0')
         .to_string();
@@ -28,8 +21,8 @@ pub fn server_config(n: &NtpConfig) -> NtpServerConfig {
         bind: n.listen.clone(),
         workers: n.workers as usize,
         refid: Some(refid),
-        allow: cidrs(&n.allow),
-        deny: cidrs(&n.deny),
+        allow: n.allow.clone(),
+        deny: n.deny.clone(),
         deny_action: match n.deny_action {
             DenyAction::Kod => ntp::handler::DenyAction::Kod,
             DenyAction::Drop => ntp::handler::DenyAction::Drop,

@@ -1,15 +1,11 @@
 //! Allow/deny lists by CIDR prefix, IPv4 and IPv6. IPv4-mapped IPv6 source
 //! addresses (from dual-stack sockets) are matched as IPv4.
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::net::IpAddr;
-use std::str::FromStr;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Cidr {
-    addr: IpAddr,
-    prefix: u8,
-}
+/// CIDR prefixes are the config's type: one parser, one set of checks
+/// (host bits, prefix length) for the file and the server.
+pub use crate::config::Cidr;
 
 /// Map `::ffff:a.b.c.d` to `a.b.c.d`; everything else unchanged.
 pub fn canonical(ip: IpAddr) -> IpAddr {
@@ -19,76 +15,6 @@ pub fn canonical(ip: IpAddr) -> IpAddr {
             None => ip,
         },
         v4 => v4,
-    }
-}
-
-impl Cidr {
-    pub fn new(addr: IpAddr, prefix: u8) -> Option<Cidr> {
-        let max = if addr.is_ipv4() { 32 } else { 128 };
-        (prefix <= max).then_some(Cidr {
-            addr: canonical(addr),
-            prefix,
-        })
-    }
-
-    pub fn contains(&self, ip: IpAddr) -> bool {
-        match (self.addr, canonical(ip)) {
-            (IpAddr::V4(net), IpAddr::V4(a)) => {
-                let mask = u32::MAX
-                    .checked_shl(32 - u32::from(self.prefix))
-                    .unwrap_or(0);
-                u32::from(net) & mask == u32::from(a) & mask
-            }
-            (IpAddr::V6(net), IpAddr::V6(a)) => {
-                let mask = u128::MAX
-                    .checked_shl(128 - u32::from(self.prefix))
-                    .unwrap_or(0);
-                u128::from(net) & mask == u128::from(a) & mask
-            }
-            _ => false,
-        }
-    }
-}
-
-impl FromStr for Cidr {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let (a, p) = match s.split_once('/') {
-            Some((a, p)) => (a, Some(p)),
-            None => (s, None),
-        };
-        let addr: IpAddr = a
-            .trim()
-            .parse()
-            .map_err(|_| format!("bad address in {s:?}"))?;
-        let prefix = match p {
-            Some(p) => p
-                .trim()
-                .parse()
-                .map_err(|_| format!("bad prefix in {s:?}"))?,
-            None if addr.is_ipv4() => 32,
-            None => 128,
-        };
-        Cidr::new(addr, prefix).ok_or_else(|| format!("prefix too long in {s:?}"))
-    }
-}
-
-impl std::fmt::Display for Cidr {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}/{}", self.addr, self.prefix)
-    }
-}
-
-impl Serialize for Cidr {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for Cidr {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        s.parse().map_err(serde::de::Error::custom)
     }
 }
 
