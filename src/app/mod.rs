@@ -156,22 +156,23 @@ async fn run(cfg: crate::config::Config) -> anyhow::Result<ExitCode> {
         crate::config::ClockKind::Linux => Arc::new(crate::clock::LinuxClock::new()),
         crate::config::ClockKind::Virtual => Arc::new(crate::clock::VirtualClock::new()),
     };
-    let engine = engine_config(&cfg);
-    let served = Arc::new(ServedClock::new(clock.clone(), engine.leap_mode));
     let timing = start_timing(
         &mut svc,
         &gnss,
         clock,
-        served.clone(),
         TimingParams {
-            engine,
+            engine: engine_config(&cfg),
             pps: pps_input(&cfg.pps),
             thermal_zone: Some(PathBuf::from(crate::discipline::holdover::PI_THERMAL_ZONE)),
             leap_seconds_file: cfg.leap.leap_seconds_file.clone(),
         },
     )?;
     // NTP failing to bind (port 123 taken) is reported but the rest runs.
-    let ntp = match ntp::start_ntp(&mut svc, ntp::server_config(&cfg.ntp), served) {
+    let ntp = match ntp::start_ntp(
+        &mut svc,
+        ntp::server_config(&cfg.ntp),
+        timing.served.clone(),
+    ) {
         Ok(h) => Some(h),
         Err(e) => {
             svc.events.emit(
@@ -248,15 +249,12 @@ async fn demo(opts: DemoOptions) -> anyhow::Result<ExitCode> {
     // The demo never touches the system clock: it steers a virtual clock
     // (system time plus a correction) and serves that.
     let clock: Arc<dyn Clock> = Arc::new(crate::clock::VirtualClock::new());
-    let engine = EngineConfig::default();
-    let served = Arc::new(ServedClock::new(clock.clone(), engine.leap_mode));
     let timing = start_timing(
         &mut svc,
         &gnss,
         clock,
-        served.clone(),
         TimingParams {
-            engine,
+            engine: EngineConfig::default(),
             pps: PpsInput::Simulated {
                 noise: PpsNoise {
                     white_rms_ns: DEMO_PPS_NOISE_NS,
@@ -275,7 +273,7 @@ async fn demo(opts: DemoOptions) -> anyhow::Result<ExitCode> {
         rate_limit_interval_ms: 0,
         ..crate::ntp::NtpServerConfig::default()
     };
-    let ntp = ntp::start_ntp(&mut svc, ntp_cfg, served)?;
+    let ntp = ntp::start_ntp(&mut svc, ntp_cfg, timing.served.clone())?;
 
     let banner = |out: &mut dyn Write| -> std::io::Result<()> {
         writeln!(out, "gnss-timeserver demo {}", env!("CARGO_PKG_VERSION"))?;

@@ -43,6 +43,8 @@ pub struct TimingParams {
 
 /// Handle of the running timing part.
 pub struct TimingPart {
+    /// What NTP serves: the steered clock (plus leap smear when configured).
+    pub served: Arc<ServedClock>,
     pps: PpsHandle,
 }
 
@@ -103,9 +105,9 @@ pub fn start_timing(
     svc: &mut Services,
     gnss: &GnssPart,
     clock: Arc<dyn Clock>,
-    served: Arc<ServedClock>,
     params: TimingParams,
 ) -> anyhow::Result<TimingPart> {
+    let served = Arc::new(ServedClock::new(clock.clone(), params.engine.leap_mode));
     let (tx, rx) = mpsc::channel(PPS_QUEUE);
     let (kind, device, handle) = match &params.pps {
         PpsInput::Device(spec) => {
@@ -150,13 +152,14 @@ pub fn start_timing(
     let fields = svc.server_fields.clone();
     let sink = svc.events.clone();
     let cfg = params.engine.clone();
+    let served_task = served.clone();
     let thermal = params.thermal_zone.clone();
     let leap_file = params.leap_seconds_file.clone();
     svc.supervisor.spawn("discipline", move |mut shutdown| {
         let mut epochs = epochs.subscribe();
         let rx = rx.clone();
         let clock = clock.clone();
-        let served = served.clone();
+        let served = served_task.clone();
         let store = store.clone();
         let snapshot = snapshot.clone();
         let fields = fields.clone();
@@ -252,5 +255,8 @@ pub fn start_timing(
             }
         }
     });
-    Ok(TimingPart { pps: handle })
+    Ok(TimingPart {
+        served,
+        pps: handle,
+    })
 }
