@@ -28,7 +28,8 @@ LOAD_CPU=${LOAD_CPU:-0}              # the load generator runs here
 NCPU=$(nproc)
 ALL_CPUS=${ALL_CPUS:-0-$((NCPU - 1))} # multi-worker servers may use these
 ALL_WORKERS=${ALL_WORKERS:-$NCPU}
-DURATION=${DURATION:-10}             # seconds of load per target
+DURATION=${DURATION:-10}             # seconds of load per target and round
+ROUNDS=${ROUNDS:-3}                  # rounds over all targets; the table shows medians
 IDLE_SECS=${IDLE_SECS:-3}            # idle window for background CPU
 SOCKETS=${SOCKETS:-32}               # source ports
 WINDOW=${WINDOW:-8}                  # outstanding requests per socket
@@ -143,7 +144,7 @@ stop_server() {
 
 failed=()
 run_target() {
-    local name=$1
+    local name=$1 round=$2
     case $name in
         reflector1) start_reflector 1 "$SERVER_CPU" ;;
         reflectorN) start_reflector "$ALL_WORKERS" "$ALL_CPUS" ;;
@@ -157,10 +158,10 @@ run_target() {
         stop_server
         return
     fi
-    echo "ntp-bench: $name (pid $SERVER_PID): ${IDLE_SECS}s idle, ${DURATION}s load" >&2
+    echo "ntp-bench: round $round $name (pid $SERVER_PID): ${IDLE_SECS}s idle, ${DURATION}s load" >&2
     if ! "$LOAD_BIN" load --target "127.0.0.1:$PORT" --server-pid "$SERVER_PID" \
         --idle-secs "$IDLE_SECS" --duration "$DURATION" "${load_args[@]}" --json \
-        >"$OUT_DIR/$name.json"; then
+        >"$OUT_DIR/$name.$round.json"; then
         echo "ntp-bench: $name: load run got no valid replies" >&2
         failed+=("$name")
     fi
@@ -168,7 +169,34 @@ run_target() {
     sleep 1 # let the port and the CPUs settle
 }
 
-for t in $TARGETS; do run_target "$t"; done
+# Targets take turns round by round, so a disturbance on the machine (other
+# jobs) hits all of them alike rather than one.
+for ((r = 1; r <= ROUNDS; r++)); do
+    for t in $TARGETS; do run_target "$t" "$r"; done
+done
+
+# One JSON per target: the median of every number over its successful rounds.
+median_json() {
+    jq -s 'map(select(.answered > 0)) |
+        def med: sort | .[(length - 1) / 2 | floor];
+        def m(f): [.[] | f] | med;
+        { rounds: length,
+          answered_per_s: m(.answered_per_s), loss_ratio: m(.loss_ratio),
+          invalid_total: m(.invalid_total),
+          latency: { p50_us: m(.latency.p50_us), p99_us: m(.latency.p99_us) },
+          server: { user_us_per_req: m(.server.user_us_per_req),
+                    system_us_per_req: m(.server.system_us_per_req),
+                    total_us_per_req: m(.server.total_us_per_req),
+                    cpu_utilization: m(.server.cpu_utilization),
+                    vm_rss_kib: m(.server.vm_rss_kib), vm_hwm_kib: m(.server.vm_hwm_kib) },
+          user_us_per_req_all: [.[].server.user_us_per_req],
+          total_us_per_req_all: [.[].server.total_us_per_req],
+          answered_per_s_all: [.[].answered_per_s] }' "$@"
+}
+for t in $TARGETS; do
+    files=("$OUT_DIR/$t".[0-9]*.json)
+    if [[ -s ${files[0]} ]]; then median_json "${files[@]}" >"$OUT_DIR/$t.json"; fi
+done
 
 # ---- report ----------------------------------------------------------------
 {
@@ -179,12 +207,14 @@ for t in $TARGETS; do run_target "$t"; done
     echo "- load: ntp-load on CPU $LOAD_CPU, $SOCKETS sockets, $(if [[ -n $RATE ]]; then echo "fixed rate $RATE/s"; else echo "closed loop, window $WINDOW per socket"; fi), ${DURATION}s per target, idle window ${IDLE_SECS}s"
     echo "- single-worker servers on CPU $SERVER_CPU; multi-worker servers ($ALL_WORKERS workers) on CPUs $ALL_CPUS"
     echo
-    echo "| target | answered req/s | loss % | p50 µs | p99 µs | user µs/req | system µs/req | total µs/req | server CPUs busy | RSS KiB (HWM) |"
-    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    echo "- medians over $ROUNDS rounds (targets interleaved round by round); per-round values in the JSON files"
+    echo
+    echo "| target | answered req/s | loss % | p50 µs | p99 µs | user µs/req | system µs/req | total µs/req | server CPUs busy | RSS KiB (HWM) | total µs/req per round |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
     for t in $TARGETS; do
         f=$OUT_DIR/$t.json
-        if [[ ! -s $f ]]; then echo "| $t | FAILED | | | | | | | | |"; continue; fi
-        jq -r --arg t "$t" '"| \($t) | \(.answered_per_s|floor) | \(.loss_ratio*100*1000|round/1000) | \(.latency.p50_us|round) | \(.latency.p99_us|round) | \(.server.user_us_per_req*1000|round/1000) | \(.server.system_us_per_req*1000|round/1000) | \(.server.total_us_per_req*1000|round/1000) | \(.server.cpu_utilization*100|round/100) | \(.server.vm_rss_kib) (\(.server.vm_hwm_kib)) |"' "$f"
+        if [[ ! -s $f ]]; then echo "| $t | FAILED | | | | | | | | | |"; continue; fi
+        jq -r --arg t "$t" '"| \($t) | \(.answered_per_s|floor) | \(.loss_ratio*100*1000|round/1000) | \(.latency.p50_us|round) | \(.latency.p99_us|round) | \(.server.user_us_per_req*1000|round/1000) | \(.server.system_us_per_req*1000|round/1000) | \(.server.total_us_per_req*1000|round/1000) | \(.server.cpu_utilization*100|round/100) | \(.server.vm_rss_kib) (\(.server.vm_hwm_kib)) | \(.total_us_per_req_all | map(.*1000|round/1000) | join(" ")) |"' "$f"
     done
     echo
     ratio() { # ratio <label> <fileA> <exprA> <fileB> <exprB>
