@@ -98,7 +98,7 @@ struct Ring {
 
 impl Ring {
     fn new(capacity: usize) -> Self {
-        let cap = capacity.next_power_of_two().clamp(1 << 10, 1 << 22);
+        let cap = capacity.next_power_of_two().clamp(1 << 10, 1 << 21);
         Self {
             slots: vec![
                 Slot {
@@ -194,15 +194,19 @@ pub fn run_thread(
     }
     let threads = opts.threads.max(1) as f64;
     let per_thread_rate = opts.rate.map(|r| r / threads);
-    let window_total = opts.window * socks.len();
-    let rate_backlog = per_thread_rate
-        .map(|r| (r * opts.timeout.as_secs_f64() * 2.0) as usize)
-        .unwrap_or(0);
+    // The ring must hold everything sent during one timeout: a single lost
+    // request pins the tail until it expires, and sending stops when the
+    // ring is full. The closed loop's rate is unknown, so assume up to
+    // ~1M requests/s.
+    let backlog = match per_thread_rate {
+        Some(r) => (r * opts.timeout.as_secs_f64() * 2.0) as usize,
+        None => (1_000_000.0 * opts.timeout.as_secs_f64()) as usize,
+    };
     let batch = opts.batch.clamp(1, MAX_BATCH);
     let fds = socks.iter().map(|s| s.as_raw_fd()).collect();
     let mut w = Worker {
         outstanding: vec![0; socks.len()],
-        ring: Ring::new((window_total * 4).max(rate_backlog)),
+        ring: Ring::new(backlog.max(opts.window * socks.len() * 4)),
         rng: ChaCha8Rng::seed_from_u64(opts.seed ^ (index as u64).wrapping_mul(0x9e37_79b9)),
         res: GenResult::default(),
         start,

@@ -210,6 +210,13 @@ impl Report {
         for (k, v) in &self.invalid {
             let _ = writeln!(s, "  invalid {k}: {v}");
         }
+        if self.ring_full > 0 {
+            let _ = writeln!(
+                s,
+                "  sends held back {} times: too many requests awaiting reply or timeout",
+                self.ring_full
+            );
+        }
         for (k, v) in &self.errors {
             let _ = writeln!(s, "  socket error {k}: {v}");
         }
