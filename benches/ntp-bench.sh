@@ -45,7 +45,7 @@ OURS_BIN=${OURS_BIN:-$CARGO_TARGET_DIR/release/gnss-timeserver}
 # variable too: OURS_WORKERS_ENV names an environment variable given the
 # worker count (empty: don't set one); {workers} in OURS_CMD also works.
 OURS_CMD=${OURS_CMD:-"$OURS_BIN demo --ntp 127.0.0.1:{port} --http 127.0.0.1:{http} --data {data}"}
-OURS_WORKERS_ENV=${OURS_WORKERS_ENV:-GNSS_TIMESERVER_NTP_WORKERS}
+OURS_WORKERS_ENV=${OURS_WORKERS_ENV-GNSS_TIMESERVER_NTP_WORKERS}
 OUT_DIR=${OUT_DIR:-$CARGO_TARGET_DIR/ntp-bench/$(date -u +%Y%m%dT%H%M%SZ)}
 NO_BUILD=${NO_BUILD:-}
 
