@@ -35,6 +35,7 @@ SOCKETS=${SOCKETS:-16}               # source ports
 WINDOW=${WINDOW:-4}                  # outstanding requests per socket (16x4 fits in chronyd's default receive buffer)
 RATE=${RATE:-}                       # set for fixed-rate load instead of closed loop
 READY_SECS=${READY_SECS:-60}         # how long a server may take to serve valid replies
+NICE=${NICE:-}                       # e.g. -10: favour server and load over other jobs on a busy host
 PORT=${PORT:-12323}                  # NTP port used by every target
 HTTP_PORT=${HTTP_PORT:-12380}
 CHRONYD=${CHRONYD:-$(command -v chronyd || echo /usr/sbin/chronyd)}
@@ -75,6 +76,11 @@ if [[ -z $NO_BUILD ]]; then
 fi
 [[ -x $LOAD_BIN ]] || die "load tool not found at $LOAD_BIN"
 
+# Server and load tool run under the same `nice` (if any), so neither is
+# favoured over the other.
+PRIO=()
+[[ -n $NICE ]] && PRIO=(nice -n "$NICE")
+
 load_args=(--sockets "$SOCKETS" --cpu "$LOAD_CPU" --expect-stratum 1 --expect-leap 0)
 if [[ -n $RATE ]]; then load_args+=(--rate "$RATE"); else load_args+=(--window "$WINDOW"); fi
 
@@ -97,7 +103,7 @@ wait_ready() {
 # `taskset ... cmd &` execs cmd, so $! is the server's own pid.
 start_reflector() {
     local workers=$1 cpus=$2
-    taskset -c "$cpus" "$LOAD_BIN" reflect --listen "127.0.0.1:$PORT" --workers "$workers" \
+    "${PRIO[@]}" taskset -c "$cpus" "$LOAD_BIN" reflect --listen "127.0.0.1:$PORT" --workers "$workers" \
         >"$WORK/reflector.log" 2>&1 &
     SERVER_PID=$!
 }
@@ -117,7 +123,7 @@ driftfile $dir/drift
 EOF
     local privs=(-U)
     [[ $(id -u) == 0 ]] && privs=(-u root)
-    taskset -c "$SERVER_CPU" "$CHRONYD" -x -d "${privs[@]}" -f "$dir/chrony.conf" \
+    "${PRIO[@]}" taskset -c "$SERVER_CPU" "$CHRONYD" -x -d "${privs[@]}" -f "$dir/chrony.conf" \
         >"$dir/chronyd.log" 2>&1 &
     SERVER_PID=$!
 }
@@ -132,7 +138,7 @@ start_ours() {
     local envs=()
     [[ -n $OURS_WORKERS_ENV ]] && envs=("$OURS_WORKERS_ENV=$workers")
     # shellcheck disable=SC2086 # OURS_CMD is a command line, split on purpose
-    env "${envs[@]}" taskset -c "$cpus" $cmd >"$WORK/ours-$workers.log" 2>&1 &
+    "${PRIO[@]}" env "${envs[@]}" taskset -c "$cpus" $cmd >"$WORK/ours-$workers.log" 2>&1 &
     SERVER_PID=$!
 }
 
@@ -159,7 +165,7 @@ run_target() {
         return
     fi
     echo "ntp-bench: round $round $name (pid $SERVER_PID): ${IDLE_SECS}s idle, ${DURATION}s load" >&2
-    if ! "$LOAD_BIN" load --target "127.0.0.1:$PORT" --server-pid "$SERVER_PID" \
+    if ! "${PRIO[@]}" "$LOAD_BIN" load --target "127.0.0.1:$PORT" --server-pid "$SERVER_PID" \
         --idle-secs "$IDLE_SECS" --duration "$DURATION" "${load_args[@]}" --json \
         >"$OUT_DIR/$name.$round.json"; then
         echo "ntp-bench: $name: load run got no valid replies" >&2
@@ -205,7 +211,7 @@ done
     echo "- host: $(uname -srm), $NCPU CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //' || true)), load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
     echo "- chronyd: $("$CHRONYD" --version 2>/dev/null | head -1 || echo n/a)"
     echo "- load: ntp-load on CPU $LOAD_CPU, $SOCKETS sockets, $(if [[ -n $RATE ]]; then echo "fixed rate $RATE/s"; else echo "closed loop, window $WINDOW per socket"; fi), ${DURATION}s per target, idle window ${IDLE_SECS}s"
-    echo "- single-worker servers on CPU $SERVER_CPU; multi-worker servers ($ALL_WORKERS workers) on CPUs $ALL_CPUS"
+    echo "- single-worker servers on CPU $SERVER_CPU; multi-worker servers ($ALL_WORKERS workers) on CPUs $ALL_CPUS${NICE:+; server and load at nice $NICE}"
     echo
     echo "- medians over $ROUNDS rounds (targets interleaved round by round); per-round values in the JSON files"
     echo
