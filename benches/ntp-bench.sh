@@ -193,6 +193,7 @@ median_json() {
           server: { user_us_per_req: m(.server.user_us_per_req),
                     system_us_per_req: m(.server.system_us_per_req),
                     total_us_per_req: m(.server.total_us_per_req),
+                    sched_total_us_per_req: m(.server.sched_total_us_per_req),
                     cpu_utilization: m(.server.cpu_utilization),
                     vm_rss_kib: m(.server.vm_rss_kib), vm_hwm_kib: m(.server.vm_hwm_kib) },
           user_us_per_req_all: [.[].server.user_us_per_req],
@@ -215,12 +216,12 @@ done
     echo
     echo "- medians over $ROUNDS rounds (targets interleaved round by round); per-round values in the JSON files"
     echo
-    echo "| target | answered req/s | loss % | p50 µs | p99 µs | user µs/req | system µs/req | total µs/req | server CPUs busy | RSS KiB (HWM) | total µs/req per round |"
-    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+    echo "| target | answered req/s | loss % | p50 µs | p99 µs | user µs/req | system µs/req | total µs/req | total µs/req (schedstat) | server CPUs busy | RSS KiB (HWM) | total µs/req per round |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
     for t in $TARGETS; do
         f=$OUT_DIR/$t.json
-        if [[ ! -s $f ]]; then echo "| $t | FAILED | | | | | | | | | |"; continue; fi
-        jq -r --arg t "$t" '"| \($t) | \(.answered_per_s|floor) | \(.loss_ratio*100*1000|round/1000) | \(.latency.p50_us|round) | \(.latency.p99_us|round) | \(.server.user_us_per_req*1000|round/1000) | \(.server.system_us_per_req*1000|round/1000) | \(.server.total_us_per_req*1000|round/1000) | \(.server.cpu_utilization*100|round/100) | \(.server.vm_rss_kib) (\(.server.vm_hwm_kib)) | \(.total_us_per_req_all | map(.*1000|round/1000) | join(" ")) |"' "$f"
+        if [[ ! -s $f ]]; then echo "| $t | FAILED | | | | | | | | | | |"; continue; fi
+        jq -r --arg t "$t" '"| \($t) | \(.answered_per_s|floor) | \(.loss_ratio*100*1000|round/1000) | \(.latency.p50_us|round) | \(.latency.p99_us|round) | \(.server.user_us_per_req*1000|round/1000) | \(.server.system_us_per_req*1000|round/1000) | \(.server.total_us_per_req*1000|round/1000) | \(.server.sched_total_us_per_req*1000|round/1000) | \(.server.cpu_utilization*100|round/100) | \(.server.vm_rss_kib) (\(.server.vm_hwm_kib)) | \(.total_us_per_req_all | map(.*1000|round/1000) | join(" ")) |"' "$f"
     done
     echo
     ratio() { # ratio <label> <fileA> <exprA> <fileB> <exprB>

@@ -188,6 +188,7 @@ fn load(a: LoadArgs) -> anyhow::Result<ExitCode> {
     let me = std::process::id();
     let client_before = procstat::cpu_times(me)?;
     let server_before = a.server_pid.map(procstat::cpu_times).transpose()?;
+    let sched_before = a.server_pid.map(procstat::sched_runtime_ns).transpose()?;
     let window_start = Instant::now();
     let start = Instant::now();
     let handles: Vec<_> = per_thread_socks
@@ -209,6 +210,7 @@ fn load(a: LoadArgs) -> anyhow::Result<ExitCode> {
     }
     let window_s = window_start.elapsed().as_secs_f64();
     let server_after = a.server_pid.map(procstat::cpu_times).transpose()?;
+    let sched_after = a.server_pid.map(procstat::sched_runtime_ns).transpose()?;
     let client_after = procstat::cpu_times(me)?;
     let server_mem = a.server_pid.map(procstat::memory).transpose()?;
 
@@ -217,6 +219,10 @@ fn load(a: LoadArgs) -> anyhow::Result<ExitCode> {
             pid,
             &idle,
             e.since(b),
+            sched_after
+                .unwrap_or(0)
+                .saturating_sub(sched_before.unwrap_or(0)) as f64
+                / 1e9,
             window_s,
             total.answered,
             mem,

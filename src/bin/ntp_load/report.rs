@@ -29,20 +29,26 @@ pub struct Idle {
     pub secs: f64,
     pub user_s_per_s: f64,
     pub system_s_per_s: f64,
+    /// Same, from the precise per-thread run times.
+    pub sched_s_per_s: f64,
 }
 
 pub fn measure_idle(pid: u32, secs: f64) -> Result<Idle, ProcError> {
     let secs = secs.clamp(0.0, 60.0);
     let before = procstat::cpu_times(pid)?;
+    let sched_before = procstat::sched_runtime_ns(pid)?;
     let t = Instant::now();
     std::thread::sleep(Duration::from_secs_f64(secs));
     let after = procstat::cpu_times(pid)?;
+    let sched_after = procstat::sched_runtime_ns(pid)?;
     let real = t.elapsed().as_secs_f64();
     let d = after.since(before);
+    let rate = |x: f64| if real > 0.0 { x / real } else { 0.0 };
     Ok(Idle {
         secs: real,
-        user_s_per_s: if real > 0.0 { d.user_s / real } else { 0.0 },
-        system_s_per_s: if real > 0.0 { d.system_s / real } else { 0.0 },
+        user_s_per_s: rate(d.user_s),
+        system_s_per_s: rate(d.system_s),
+        sched_s_per_s: rate(sched_after.saturating_sub(sched_before) as f64 / 1e9),
     })
 }
 
@@ -58,6 +64,10 @@ pub struct ServerCpu {
     pub user_us_per_req: Option<f64>,
     pub system_us_per_req: Option<f64>,
     pub total_us_per_req: Option<f64>,
+    /// Total per answered request from the precise per-thread run times
+    /// (schedstat), background subtracted: a cross-check of the tick-sampled
+    /// total above.
+    pub sched_total_us_per_req: Option<f64>,
     /// Fraction of one CPU the server used under load.
     pub cpu_utilization: f64,
     pub vm_rss_kib: u64,
@@ -68,12 +78,14 @@ pub fn server_cpu(
     pid: u32,
     idle: &Idle,
     used: CpuTimes,
+    sched_used_s: f64,
     window_s: f64,
     answered: u64,
     mem: Memory,
 ) -> ServerCpu {
     let user = (used.user_s - idle.user_s_per_s * window_s).max(0.0);
     let sys = (used.system_s - idle.system_s_per_s * window_s).max(0.0);
+    let sched = (sched_used_s - idle.sched_s_per_s * window_s).max(0.0);
     let per = |x: f64| (answered > 0).then(|| x * 1e6 / answered as f64);
     ServerCpu {
         pid,
@@ -84,6 +96,7 @@ pub fn server_cpu(
         user_us_per_req: per(user),
         system_us_per_req: per(sys),
         total_us_per_req: per(user + sys),
+        sched_total_us_per_req: per(sched),
         cpu_utilization: if window_s > 0.0 {
             (used.user_s + used.system_s) / window_s
         } else {
@@ -230,11 +243,12 @@ impl Report {
             let f = |x: Option<f64>| x.map_or("-".to_string(), |v| format!("{v:.3}"));
             let _ = writeln!(
                 s,
-                "server pid {}  cpu/answered request: user {} us  system {} us  total {} us",
+                "server pid {}  cpu/answered request: user {} us  system {} us  total {} us (schedstat {} us)",
                 sv.pid,
                 f(sv.user_us_per_req),
                 f(sv.system_us_per_req),
-                f(sv.total_us_per_req)
+                f(sv.total_us_per_req),
+                f(sv.sched_total_us_per_req)
             );
             let _ = writeln!(
                 s,
@@ -266,18 +280,22 @@ mod tests {
             secs: 2.0,
             user_s_per_s: 0.01,
             system_s_per_s: 0.0,
+            sched_s_per_s: 0.02,
         };
         let used = CpuTimes {
             user_s: 0.11,
             system_s: 0.3,
         };
-        let s = server_cpu(1, &idle, used, 10.0, 100_000, Memory::default());
+        let s = server_cpu(1, &idle, used, 0.5, 10.0, 100_000, Memory::default());
         // 0.11 s - 0.01 s/s * 10 s = 0.01 s over 1e5 requests = 0.1 us.
         let u = s.user_us_per_req.expect("answered > 0");
         assert!((u - 0.1).abs() < 1e-9, "{u}");
         let y = s.system_us_per_req.expect("answered > 0");
         assert!((y - 3.0).abs() < 1e-9, "{y}");
-        let none = server_cpu(1, &idle, used, 10.0, 0, Memory::default());
+        // 0.5 s - 0.02 s/s * 10 s = 0.3 s over 1e5 requests = 3 us.
+        let t = s.sched_total_us_per_req.expect("answered > 0");
+        assert!((t - 3.0).abs() < 1e-9, "{t}");
+        let none = server_cpu(1, &idle, used, 0.5, 10.0, 0, Memory::default());
         assert!(none.total_us_per_req.is_none());
     }
 }
