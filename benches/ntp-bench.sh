@@ -53,6 +53,7 @@ NO_BUILD=${NO_BUILD:-}
 mkdir -p "$OUT_DIR"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/ntp-bench.XXXXXX")
 SERVER_PID=
+SERVER_LOG=
 cleanup() {
     if [[ -n $SERVER_PID ]]; then
         kill "$SERVER_PID" 2>/dev/null || true
@@ -105,7 +106,7 @@ start_reflector() {
     local workers=$1 cpus=$2
     "${PRIO[@]}" taskset -c "$cpus" "$LOAD_BIN" reflect --listen "127.0.0.1:$PORT" --workers "$workers" \
         >"$WORK/reflector.log" 2>&1 &
-    SERVER_PID=$!
+    SERVER_PID=$! SERVER_LOG=$WORK/reflector.log
 }
 
 start_chrony() {
@@ -125,7 +126,7 @@ EOF
     [[ $(id -u) == 0 ]] && privs=(-u root)
     "${PRIO[@]}" taskset -c "$SERVER_CPU" "$CHRONYD" -x -d "${privs[@]}" -f "$dir/chrony.conf" \
         >"$dir/chronyd.log" 2>&1 &
-    SERVER_PID=$!
+    SERVER_PID=$! SERVER_LOG=$dir/chronyd.log
 }
 
 start_ours() {
@@ -139,7 +140,7 @@ start_ours() {
     [[ -n $OURS_WORKERS_ENV ]] && envs=("$OURS_WORKERS_ENV=$workers")
     # shellcheck disable=SC2086 # OURS_CMD is a command line, split on purpose
     "${PRIO[@]}" env "${envs[@]}" taskset -c "$cpus" $cmd >"$WORK/ours-$workers.log" 2>&1 &
-    SERVER_PID=$!
+    SERVER_PID=$! SERVER_LOG=$WORK/ours-$workers.log
 }
 
 stop_server() {
@@ -160,6 +161,8 @@ run_target() {
         *) die "unknown target $name" ;;
     esac
     if ! wait_ready "$name"; then
+        echo "ntp-bench: last lines of $name's output:" >&2
+        tail -n 5 "$SERVER_LOG" >&2 || true
         failed+=("$name")
         stop_server
         return
