@@ -70,6 +70,7 @@ fn engine_config(cfg: &crate::config::Config) -> EngineConfig {
     e.refid = String::from_utf8_lossy(&cfg.ntp.refid.bytes())
         .trim_end_matches('\0')
         .to_string();
+    e.leap_tai_utc_override = cfg.leap.tai_utc_override.map(i32::from);
     e.leap_mode = match cfg.leap.mode {
         crate::config::LeapMode::Kernel => crate::discipline::leap::LeapMode::Kernel,
         crate::config::LeapMode::Step => crate::discipline::leap::LeapMode::Step,

@@ -49,6 +49,8 @@ pub struct EngineConfig {
     pub model_interval_s: i64,
     /// How leap seconds are carried out: kernel, step or smear.
     pub leap_mode: super::leap::LeapMode,
+    /// Operator's TAI − UTC, seconds (a leap source like the receiver and the file).
+    pub leap_tai_utc_override: Option<i32>,
 }
 
 impl Default for EngineConfig {
@@ -67,6 +69,7 @@ impl Default for EngineConfig {
             systematic_error_ns: 0.0,
             model_interval_s: 600,
             leap_mode: super::leap::LeapMode::Kernel,
+            leap_tai_utc_override: None,
         }
     }
 }
@@ -224,7 +227,7 @@ impl Engine {
             last_update_local: None,
             last_model_local: None,
             now_local: now_local_ns,
-            leap: super::leap_view::LeapView::new(cfg.leap_mode),
+            leap: super::leap_view::LeapView::new(cfg.leap_mode, cfg.leap_tai_utc_override),
             commands: Vec::new(),
             events: Vec::new(),
             transitions: Vec::new(),
@@ -723,6 +726,23 @@ mod tests {
                 assert!(ppm.abs() < 1.0, "k {k}: {ppm}");
             }
         }
+    }
+
+    #[test]
+    fn configured_tai_utc_is_a_leap_source() {
+        let t0 = 1_780_272_000 * NS_PER_SEC;
+        let cfg = EngineConfig {
+            leap_tai_utc_override: Some(37),
+            ..EngineConfig::default()
+        };
+        let mut e = Engine::new(cfg, t0, 0.0, None, None);
+        e.on_tick(t0, None);
+        let leap = e.status().leap.expect("leap state");
+        assert!(leap.sources.config.is_some(), "{leap:?}");
+        assert_eq!(leap.tai_utc, Some(37));
+        let plain = Engine::new(EngineConfig::default(), t0, 0.0, None, None);
+        let none = plain.status().leap.map(|l| l.sources.config.is_some());
+        assert_ne!(none, Some(true));
     }
 
     #[test]

@@ -17,15 +17,17 @@ pub struct LeapView {
 
 impl Default for LeapView {
     fn default() -> Self {
-        Self::new(LeapMode::Kernel)
+        Self::new(LeapMode::Kernel, None)
     }
 }
 
 impl LeapView {
-    pub fn new(mode: LeapMode) -> Self {
+    /// `tai_utc_override`: the operator's TAI − UTC (config `[leap] override`).
+    pub fn new(mode: LeapMode, tai_utc_override: Option<i32>) -> Self {
         Self {
             schedule: LeapSchedule::new(LeapConfig {
                 mode,
+                tai_utc_override,
                 ..LeapConfig::default()
             }),
             flag: LeapFlag::None,
