@@ -59,6 +59,12 @@ fn chronyd_xleave_receives_interleaved_replies() {
     let c = h.counters();
     assert!(c.interleaved >= 1, "{c:?}");
     assert!(c.tx_timestamps >= 1, "kernel TX timestamps: {c:?}");
+    // Only replies to interleaving clients ask for a TX timestamp (the first
+    // reply does not): a kernel id counting every datagram would misplace them.
+    assert_eq!(
+        c.tx_timestamps_rejected, 0,
+        "mismatched TX timestamps: {c:?}"
+    );
 }
 
 #[test]

@@ -2,8 +2,7 @@
 //! allocation per packet.
 
 use super::socket::{
-    from_sockaddr, rx_ancillary, write_pktinfo, CmsgBuf, NtpSocket, PktInfo, CMSG_BUF, RX_BUF,
-    TX_BUF,
+    from_sockaddr, rx_ancillary, write_cmsgs, CmsgBuf, NtpSocket, PktInfo, CMSG_BUF, RX_BUF, TX_BUF,
 };
 use std::io;
 use std::mem::{size_of, zeroed};
@@ -33,6 +32,7 @@ pub struct Batch {
     tx_cmsgs: Box<[CmsgBuf]>,
     tx_cmsg_len: Box<[usize]>,
     tx_ok: Box<[bool]>,
+    tx_stamp: Box<[bool]>,
     iov: Box<[libc::iovec]>,
     msgs: Box<[libc::mmsghdr]>,
     pub received: Box<[Received]>,
@@ -61,6 +61,7 @@ impl Batch {
             tx_cmsgs: vec![CmsgBuf([0; CMSG_BUF]); n].into_boxed_slice(),
             tx_cmsg_len: vec![0; n].into_boxed_slice(),
             tx_ok: vec![false; n].into_boxed_slice(),
+            tx_stamp: vec![false; n].into_boxed_slice(),
             iov: vec![
                 libc::iovec {
                     iov_base: std::ptr::null_mut(),
@@ -150,8 +151,9 @@ impl Batch {
     }
 
     /// Queue the reply just written (by `request_and_reply_buf`) to the
-    /// sender of request `i`. Returns its slot in the send batch.
-    pub fn queue_reply(&mut self, i: usize, len: usize) -> Option<usize> {
+    /// sender of request `i`, asking the kernel for its TX timestamp when
+    /// `tx_timestamp`. Returns its slot in the send batch.
+    pub fn queue_reply(&mut self, i: usize, len: usize, tx_timestamp: bool) -> Option<usize> {
         let slot = self.tx_count;
         if slot >= self.tx.len() || i >= self.names.len() {
             return None;
@@ -159,10 +161,13 @@ impl Batch {
         self.tx_names[slot] = self.names[i];
         self.tx_name_lens[slot] = self.name_lens[i];
         self.tx_len[slot] = len.min(TX_BUF);
-        self.tx_cmsg_len[slot] = match self.received.get(i).and_then(|r| r.local) {
-            Some(pi) => write_pktinfo(&mut self.tx_cmsgs[slot], &pi),
-            None => 0,
+        let local = self.received.get(i).and_then(|r| r.local);
+        self.tx_cmsg_len[slot] = if local.is_some() || tx_timestamp {
+            write_cmsgs(&mut self.tx_cmsgs[slot], local.as_ref(), tx_timestamp)
+        } else {
+            0
         };
+        self.tx_stamp[slot] = tx_timestamp && self.tx_cmsg_len[slot] > 0;
         self.tx_count += 1;
         Some(slot)
     }
@@ -179,6 +184,11 @@ impl Batch {
     /// Whether the reply in `slot` was handed to the kernel by the last `send`.
     pub fn was_sent(&self, slot: usize) -> bool {
         self.tx_ok.get(slot).copied().unwrap_or(false)
+    }
+
+    /// Whether the reply in `slot` asked the kernel for a TX timestamp.
+    pub fn asked_tx_timestamp(&self, slot: usize) -> bool {
+        self.tx_stamp.get(slot).copied().unwrap_or(false)
     }
 
     /// Send all queued replies; returns how many failed (see `was_sent`).

@@ -24,6 +24,39 @@ use serde::Serialize;
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
 use std::net::IpAddr;
+
+/// Cheap keyed hash of a client address (two multiply-xorshift rounds over
+/// the address words, keyed with random per-process values so senders cannot
+/// aim at one set). SipHash cost more than the rest of the table lookup.
+#[derive(Debug, Clone, Copy)]
+struct AddrHasher {
+    k0: u64,
+    k1: u64,
+}
+
+impl AddrHasher {
+    fn random() -> Self {
+        let s = RandomState::new();
+        AddrHasher {
+            k0: s.hash_one(0x5eed_u64) | 1,
+            k1: s.hash_one(0xfeed_u64),
+        }
+    }
+
+    fn hash(&self, addr: IpAddr) -> u64 {
+        let (a, b) = match addr {
+            IpAddr::V4(v4) => (u64::from(u32::from(v4)), 4),
+            IpAddr::V6(v6) => {
+                let x = u128::from(v6);
+                ((x >> 64) as u64, x as u64)
+            }
+        };
+        let mut h = (a ^ self.k0).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        h ^= h >> 32;
+        h = (h ^ b ^ self.k1).wrapping_mul(0xd6e8_feb8_6659_fd93);
+        h ^ (h >> 29)
+    }
+}
 use std::sync::Mutex;
 
 const WAYS: usize = 8;
@@ -78,6 +111,9 @@ pub struct Observation {
     pub rate: RateVerdict,
     /// Previous response's transmit time when the reply can be interleaved.
     pub interleaved_tx_ns: Option<UnixNanos>,
+    /// The client asked for an interleaved reply (its next request will too):
+    /// worth a kernel transmit timestamp for this reply.
+    pub asks_interleaved: bool,
     pub alarm: Option<AlarmChange>,
 }
 
@@ -157,7 +193,7 @@ struct Shard {
 pub struct ClientTable {
     shards: Box<[Mutex<Shard>]>,
     sets_per_shard: usize,
-    hasher: RandomState,
+    hasher: AddrHasher,
     rate: Option<RateLimit>,
     alarm_threshold_ns: Option<i64>,
     evictions: std::sync::atomic::AtomicU64,
@@ -195,7 +231,7 @@ impl ClientTable {
         ClientTable {
             shards,
             sets_per_shard,
-            hasher: RandomState::new(),
+            hasher: AddrHasher::random(),
             rate,
             alarm_threshold_ns,
             evictions: Default::default(),
@@ -215,14 +251,15 @@ impl ClientTable {
         let addr = canonical(addr);
         ClientKey {
             addr,
-            hash: self.hasher.hash_one(addr),
+            hash: self.hasher.hash(addr),
         }
     }
 
     fn locate(&self, key: &ClientKey) -> (usize, usize) {
+        // Shard and set counts are powers of two (see `new`).
         let h = key.hash as usize;
-        let shard = h % self.shards.len();
-        let set = (h / self.shards.len()) % self.sets_per_shard;
+        let shard = h & (self.shards.len() - 1);
+        let set = (h >> self.shards.len().trailing_zeros()) & (self.sets_per_shard - 1);
         (shard, set * WAYS)
     }
 
@@ -316,9 +353,11 @@ impl ClientTable {
             // the receive timestamp of our previous reply and its receive and
             // transmit timestamps differ.
             let mut interleaved_tx_ns = None;
+            let mut asks_interleaved = false;
             if verdict == RateVerdict::Serve {
                 let asks =
                     !e.xleave_rx.is_zero() && r.origin == e.xleave_rx && r.receive != r.transmit;
+                asks_interleaved = asks;
                 if asks && e.xleave_tx_ns != 0 {
                     interleaved_tx_ns = Some(e.xleave_tx_ns);
                 }
@@ -380,6 +419,7 @@ impl ClientTable {
                 key,
                 rate: verdict,
                 interleaved_tx_ns,
+                asks_interleaved,
                 alarm,
             }
         })
@@ -387,6 +427,7 @@ impl ClientTable {
             key,
             rate: RateVerdict::Serve,
             interleaved_tx_ns: None,
+            asks_interleaved: false,
             alarm: None,
         })
     }

@@ -185,3 +185,34 @@ fn four_timestamp_exchange_bounds_the_offset() {
     assert!((bound - d).abs() <= 2, "bound {bound}");
     assert!((est - offset).abs() <= bound, "est {est} bound {bound}");
 }
+
+#[test]
+fn sequential_addresses_spread_over_sets() {
+    // 1024 clients in a 16384-entry table (2048 sets of 8; a full set by
+    // chance has odds below 1e-5): a hash that
+    // spreads addresses leaves no set full; a degenerate one evicts.
+    let t = ClientTable::new(16_384, None, None);
+    for i in 0..512u32 {
+        let v4 = std::net::Ipv4Addr::from(0x0a00_0000 + i);
+        let v6 = std::net::Ipv6Addr::from((0x2001_0db8_u128 << 96) | (u128::from(i) << 64));
+        let mut f = facts("10.0.0.1", T0 + i64::from(i), None);
+        f.addr = IpAddr::V4(v4);
+        t.observe(&f);
+        f.addr = IpAddr::V6(v6);
+        t.observe(&f);
+    }
+    assert_eq!(t.evictions(), 0);
+    assert_eq!(t.len(), 1024);
+}
+
+#[test]
+fn observe_reports_a_client_asking_for_interleave() {
+    let t = ClientTable::new(64, None, None);
+    let first = facts("10.0.0.1", T0, None);
+    assert!(!t.observe(&first).asks_interleaved);
+    // Next request: origin = receive timestamp of our previous reply.
+    let mut next = facts("10.0.0.1", T0 + NS_PER_SEC, None);
+    next.origin = first.reply_receive;
+    next.receive = NtpTimestamp(7);
+    assert!(t.observe(&next).asks_interleaved);
+}

@@ -127,6 +127,10 @@ pub struct Reply {
     mac_key: Option<u32>,
     /// Whether this reply's TX time should be recorded for the client.
     pub track_tx: bool,
+    /// Whether to ask the kernel for this reply's transmit timestamp: only
+    /// for clients using interleaved mode, the only users of it (every
+    /// timestamp costs an error-queue message).
+    pub kernel_tx: bool,
     pub alarm: Option<AlarmChange>,
 }
 
@@ -296,6 +300,7 @@ impl Handler {
         // Every reply counts against the client's rate, KoD and crypto-NAK
         // included, so no kind of reply can be drawn at line rate.
         let mut interleaved_tx = None;
+        let asks_interleaved;
         let alarm;
         let client;
         {
@@ -312,6 +317,7 @@ impl Handler {
             });
             alarm = obs.alarm;
             client = obs.key;
+            asks_interleaved = obs.asks_interleaved && self.cfg.interleaved;
             match obs.rate {
                 RateVerdict::Serve => {}
                 RateVerdict::Kod if kind == ReplyKind::Basic => kind = ReplyKind::KodRate,
@@ -399,6 +405,8 @@ impl Handler {
                 mac_key
             },
             track_tx: matches!(kind, ReplyKind::Basic | ReplyKind::Interleaved),
+            kernel_tx: asks_interleaved
+                && matches!(kind, ReplyKind::Basic | ReplyKind::Interleaved),
             alarm,
         })
     }

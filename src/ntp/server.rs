@@ -10,7 +10,7 @@ use super::batch::Batch;
 use super::clients::{AlarmChange, ClientTable, RateLimit};
 use super::counters::{Counters, NtpCounters};
 use super::handler::{AuthFailureAction, DenyAction, Handler, HandlerConfig, Outcome, Reply};
-use super::socket::{drain_tx_timestamps, NtpSocket, RxTimestamping};
+use super::socket::{drain_tx_timestamps, ErrQueue, NtpSocket, RxTimestamping};
 use super::NtpStatus;
 use crate::clock::TimeSource;
 use crate::status::ServerFieldsCell;
@@ -306,6 +306,8 @@ pub fn spawn(
             wire: vec![None; cfg.batch_size.clamp(1, 1024)],
             tx_ring: vec![None; TX_RING],
             next_tx_id: 0,
+            errq: ErrQueue::default(),
+            tx_outstanding: 0,
         };
         let t = std::thread::Builder::new()
             .name(format!("ntp-worker-{i}"))
@@ -362,6 +364,10 @@ struct Worker {
     /// (kernel OPT_ID, reply, daemon TX reading) awaiting the kernel TX time.
     tx_ring: Vec<Option<(u32, Reply, i64)>>,
     next_tx_id: u32,
+    errq: ErrQueue,
+    /// TX timestamps asked for and not read yet: the error queue is read
+    /// only while this is non-zero.
+    tx_outstanding: usize,
 }
 
 impl Worker {
@@ -375,7 +381,7 @@ impl Worker {
                     tracing::debug!(error = %e, "ntp recv");
                 }
             }
-            if self.sock.tx_ts {
+            if self.tx_outstanding > 0 {
                 self.drain_tx();
             }
         }
@@ -406,7 +412,8 @@ impl Worker {
             };
             match self.handler.prepare(req, from.ip(), rx_ns, &fields, out) {
                 Outcome::Reply(reply) => {
-                    if let Some(slot) = self.batch.queue_reply(i, reply.len) {
+                    let stamp = self.sock.tx_ts && reply.kernel_tx;
+                    if let Some(slot) = self.batch.queue_reply(i, reply.len, stamp) {
                         if let Some(p) = self.pending.get_mut(slot) {
                             *p = Some(reply);
                         }
@@ -446,6 +453,7 @@ impl Worker {
             self.drain_tx();
             self.tx_ring.iter_mut().for_each(|e| *e = None);
             self.next_tx_id = 0;
+            self.tx_outstanding = 0;
             if let Err(e) = self.sock.reset_tx_ids() {
                 tracing::warn!(error = %e, "ntp: cannot restart TX timestamp ids");
             }
@@ -460,11 +468,12 @@ impl Worker {
                     // replaces it when it arrives.
                     let fixed = reply.kind == super::handler::ReplyKind::Interleaved;
                     self.handler.record_tx(&reply, tx, (!fixed).then_some(w));
-                    if self.sock.tx_ts && !resync {
+                    if self.batch.asked_tx_timestamp(slot) && !resync {
+                        self.tx_outstanding += 1;
                         let id = self.next_tx_id;
                         self.next_tx_id = self.next_tx_id.wrapping_add(1);
                         if let Some(e) = self.tx_ring.get_mut(id as usize % TX_RING) {
-                            *e = reply.track_tx.then_some((id, reply, tx));
+                            *e = Some((id, reply, tx));
                         }
                     }
                 }
@@ -480,7 +489,7 @@ impl Worker {
         let handler = &self.handler;
         let time = &self.time;
         let mut rejected = 0u64;
-        let n = drain_tx_timestamps(&self.sock, |id, ns| {
+        let n = drain_tx_timestamps(&self.sock, &mut self.errq, |id, ns| {
             if let Some(slot) = ring.get_mut(id as usize % TX_RING) {
                 if let Some((sid, reply, daemon_tx)) = slot.take() {
                     let kernel_tx = time.from_system_ns(ns);
@@ -494,6 +503,13 @@ impl Worker {
                 }
             }
         });
+        // A timestamp that never came (dropped) must not keep us reading an
+        // empty queue forever; a late one is still matched by its id.
+        self.tx_outstanding = if n == 0 {
+            0
+        } else {
+            self.tx_outstanding.saturating_sub(n)
+        };
         let c = self.handler.counters();
         if n > 0 {
             Counters::add(&c.tx_timestamps, n as u64);

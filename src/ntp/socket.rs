@@ -177,9 +177,11 @@ impl NtpSocket {
                 flags |= libc::SOF_TIMESTAMPING_RX_SOFTWARE;
             }
             if want_kernel_tx {
-                flags |= libc::SOF_TIMESTAMPING_TX_SOFTWARE
-                    | libc::SOF_TIMESTAMPING_OPT_ID
-                    | libc::SOF_TIMESTAMPING_OPT_TSONLY;
+                // No TX_SOFTWARE here: TX timestamps are asked per reply with
+                // an SCM_TIMESTAMPING control message (`write_cmsgs`), so only
+                // replies that need one cost an error-queue message. The
+                // OPT_ID counter counts only datagrams that ask for one.
+                flags |= libc::SOF_TIMESTAMPING_OPT_ID | libc::SOF_TIMESTAMPING_OPT_TSONLY;
             }
             let flags = flags as libc::c_int;
             if setsockopt(raw, libc::SOL_SOCKET, libc::SO_TIMESTAMPING, &flags).is_ok() {
@@ -209,9 +211,8 @@ impl NtpSocket {
     /// timestamps). Used after a send error, when we can no longer be sure
     /// which identifiers the kernel gave to which datagrams.
     pub fn reset_tx_ids(&self) -> io::Result<()> {
-        let tx_bits = (libc::SOF_TIMESTAMPING_TX_SOFTWARE
-            | libc::SOF_TIMESTAMPING_OPT_ID
-            | libc::SOF_TIMESTAMPING_OPT_TSONLY) as libc::c_int;
+        let tx_bits =
+            (libc::SOF_TIMESTAMPING_OPT_ID | libc::SOF_TIMESTAMPING_OPT_TSONLY) as libc::c_int;
         let without = self.ts_flags & !tx_bits;
         setsockopt(
             self.raw(),
@@ -317,61 +318,80 @@ pub(super) fn rx_ancillary(hdr: &libc::msghdr) -> (Option<i64>, Option<PktInfo>)
     (ts_out, pi)
 }
 
-/// Write one IP_PKTINFO/IPV6_PKTINFO control message into `buf` so the reply
-/// leaves from the address the request was sent to. Returns the length used.
+/// Write the control messages of one reply into `buf`: IP_PKTINFO /
+/// IPV6_PKTINFO so the reply leaves from the address the request was sent to,
+/// and SCM_TIMESTAMPING asking for a software TX timestamp of this datagram
+/// only. Returns the length used (0: none).
 #[allow(clippy::unnecessary_cast)] // msg_controllen is not usize on every libc
-pub(super) fn write_pktinfo(buf: &mut CmsgBuf, pi: &PktInfo) -> usize {
-    let (level, ty, size) = match pi {
-        PktInfo::V4 { .. } => (
-            libc::IPPROTO_IP,
-            libc::IP_PKTINFO,
-            size_of::<libc::in_pktinfo>(),
-        ),
-        PktInfo::V6 { .. } => (
-            libc::IPPROTO_IPV6,
-            libc::IPV6_PKTINFO,
-            size_of::<libc::in6_pktinfo>(),
-        ),
+pub(super) fn write_cmsgs(buf: &mut CmsgBuf, pi: Option<&PktInfo>, tx_timestamp: bool) -> usize {
+    let pi_size = match pi {
+        Some(PktInfo::V4 { .. }) => size_of::<libc::in_pktinfo>(),
+        Some(PktInfo::V6 { .. }) => size_of::<libc::in6_pktinfo>(),
+        None => 0,
     };
-    // SAFETY: CMSG_SPACE of a small struct fits CMSG_BUF (256); the msghdr only
-    // lends the buffer to the CMSG_* macros, which stay within it.
+    let ts_size = size_of::<u32>();
+    // SAFETY: the total CMSG_SPACE is checked against the buffer; the msghdr
+    // only lends the buffer to the CMSG_* macros, which stay within it.
     unsafe {
-        let space = libc::CMSG_SPACE(size as u32) as usize;
-        if space > CMSG_BUF {
+        let mut total = 0usize;
+        if pi.is_some() {
+            total += libc::CMSG_SPACE(pi_size as u32) as usize;
+        }
+        if tx_timestamp {
+            total += libc::CMSG_SPACE(ts_size as u32) as usize;
+        }
+        if total == 0 || total > CMSG_BUF {
             return 0;
         }
-        buf.0[..space].fill(0);
+        buf.0[..total].fill(0);
         let mut hdr: libc::msghdr = zeroed();
         hdr.msg_control = buf.0.as_mut_ptr().cast();
-        hdr.msg_controllen = space as _;
-        let c = libc::CMSG_FIRSTHDR(&hdr);
-        if c.is_null() {
-            return 0;
-        }
-        (*c).cmsg_level = level;
-        (*c).cmsg_type = ty;
-        (*c).cmsg_len = libc::CMSG_LEN(size as u32) as _;
-        let data = libc::CMSG_DATA(c);
-        match *pi {
-            PktInfo::V4 { addr, ifindex } => {
-                let p = libc::in_pktinfo {
-                    ipi_ifindex: ifindex,
-                    ipi_spec_dst: libc::in_addr {
-                        s_addr: u32::from_ne_bytes(addr),
-                    },
-                    ipi_addr: libc::in_addr { s_addr: 0 },
-                };
-                std::ptr::write_unaligned(data.cast(), p);
+        hdr.msg_controllen = total as _;
+        let mut c = libc::CMSG_FIRSTHDR(&hdr);
+        if let Some(pi) = pi {
+            if c.is_null() {
+                return 0;
             }
-            PktInfo::V6 { addr, ifindex } => {
-                let p = libc::in6_pktinfo {
-                    ipi6_addr: libc::in6_addr { s6_addr: addr },
-                    ipi6_ifindex: ifindex,
-                };
-                std::ptr::write_unaligned(data.cast(), p);
+            let (level, ty) = match pi {
+                PktInfo::V4 { .. } => (libc::IPPROTO_IP, libc::IP_PKTINFO),
+                PktInfo::V6 { .. } => (libc::IPPROTO_IPV6, libc::IPV6_PKTINFO),
+            };
+            (*c).cmsg_level = level;
+            (*c).cmsg_type = ty;
+            (*c).cmsg_len = libc::CMSG_LEN(pi_size as u32) as _;
+            let data = libc::CMSG_DATA(c);
+            match *pi {
+                PktInfo::V4 { addr, ifindex } => {
+                    let p = libc::in_pktinfo {
+                        ipi_ifindex: ifindex,
+                        ipi_spec_dst: libc::in_addr {
+                            s_addr: u32::from_ne_bytes(addr),
+                        },
+                        ipi_addr: libc::in_addr { s_addr: 0 },
+                    };
+                    std::ptr::write_unaligned(data.cast(), p);
+                }
+                PktInfo::V6 { addr, ifindex } => {
+                    let p = libc::in6_pktinfo {
+                        ipi6_addr: libc::in6_addr { s6_addr: addr },
+                        ipi6_ifindex: ifindex,
+                    };
+                    std::ptr::write_unaligned(data.cast(), p);
+                }
             }
+            c = libc::CMSG_NXTHDR(&hdr, c);
         }
-        space
+        if tx_timestamp {
+            if c.is_null() {
+                return 0;
+            }
+            (*c).cmsg_level = libc::SOL_SOCKET;
+            (*c).cmsg_type = libc::SCM_TIMESTAMPING;
+            (*c).cmsg_len = libc::CMSG_LEN(ts_size as u32) as _;
+            let flags = libc::SOF_TIMESTAMPING_TX_SOFTWARE as u32;
+            std::ptr::write_unaligned(libc::CMSG_DATA(c).cast(), flags);
+        }
+        total
     }
 }
 
@@ -379,44 +399,90 @@ pub(super) fn write_pktinfo(buf: &mut CmsgBuf, pi: &PktInfo) -> usize {
 #[derive(Clone, Copy)]
 pub(super) struct CmsgBuf(pub(super) [u8; CMSG_BUF]);
 
-/// Drain the socket error queue of TX timestamps: calls `f(opt_id, ns)`.
-pub fn drain_tx_timestamps(sock: &NtpSocket, mut f: impl FnMut(u32, i64)) -> usize {
+/// Messages read from the error queue per recvmmsg.
+const ERRQ_BATCH: usize = 32;
+
+/// Preallocated buffers to read the error queue in batches (recvmmsg).
+pub struct ErrQueue {
+    data: Box<[[u8; 16]]>,
+    cmsgs: Box<[CmsgBuf]>,
+    iov: Box<[libc::iovec]>,
+    msgs: Box<[libc::mmsghdr]>,
+}
+
+// SAFETY: the raw pointers inside iovec/mmsghdr only ever point into this
+// struct's own boxes and are rebuilt before each syscall.
+unsafe impl Send for ErrQueue {}
+
+impl Default for ErrQueue {
+    fn default() -> Self {
+        // SAFETY: all-zero is valid for this plain C struct.
+        let zero_msg: libc::mmsghdr = unsafe { zeroed() };
+        ErrQueue {
+            data: vec![[0u8; 16]; ERRQ_BATCH].into_boxed_slice(),
+            cmsgs: vec![CmsgBuf([0; CMSG_BUF]); ERRQ_BATCH].into_boxed_slice(),
+            iov: vec![
+                libc::iovec {
+                    iov_base: std::ptr::null_mut(),
+                    iov_len: 0
+                };
+                ERRQ_BATCH
+            ]
+            .into_boxed_slice(),
+            msgs: vec![zero_msg; ERRQ_BATCH].into_boxed_slice(),
+        }
+    }
+}
+
+/// Drain the socket error queue of TX timestamps, a batch per syscall:
+/// calls `f(opt_id, ns)`. Returns how many were read.
+pub fn drain_tx_timestamps(
+    sock: &NtpSocket,
+    q: &mut ErrQueue,
+    mut f: impl FnMut(u32, i64),
+) -> usize {
     let mut count = 0;
-    let mut data = [0u8; 64];
-    let mut cbuf = CmsgBuf([0; CMSG_BUF]);
     loop {
-        let mut iov = libc::iovec {
-            iov_base: data.as_mut_ptr().cast(),
-            iov_len: data.len(),
-        };
-        // SAFETY: all-zero msghdr is valid; we point it at local buffers.
-        let mut hdr: libc::msghdr = unsafe { zeroed() };
-        hdr.msg_iov = &mut iov;
-        hdr.msg_iovlen = 1;
-        hdr.msg_control = cbuf.0.as_mut_ptr().cast();
-        hdr.msg_controllen = CMSG_BUF as _;
-        // SAFETY: hdr points to live local buffers.
+        for i in 0..ERRQ_BATCH {
+            q.iov[i] = libc::iovec {
+                iov_base: q.data[i].as_mut_ptr().cast(),
+                iov_len: q.data[i].len(),
+            };
+            let hdr = &mut q.msgs[i].msg_hdr;
+            hdr.msg_name = std::ptr::null_mut();
+            hdr.msg_namelen = 0;
+            hdr.msg_iov = &mut q.iov[i];
+            hdr.msg_iovlen = 1;
+            hdr.msg_control = q.cmsgs[i].0.as_mut_ptr().cast();
+            hdr.msg_controllen = CMSG_BUF as _;
+            hdr.msg_flags = 0;
+            q.msgs[i].msg_len = 0;
+        }
+        // SAFETY: every mmsghdr points into buffers owned by `q`, sized as declared.
         let r = unsafe {
-            libc::recvmsg(
+            libc::recvmmsg(
                 sock.raw(),
-                &mut hdr,
+                q.msgs.as_mut_ptr(),
+                ERRQ_BATCH as libc::c_uint,
                 libc::MSG_ERRQUEUE | libc::MSG_DONTWAIT,
+                std::ptr::null_mut(),
             )
         };
-        if r < 0 {
+        if r <= 0 {
             break;
         }
-        let mut ts = None;
-        let mut id = None;
-        for_each_cmsg(&hdr, |level, ty, d| {
-            if level == libc::SOL_SOCKET && ty == libc::SCM_TIMESTAMPING {
-                if let Some(t) = read_timespec(d) {
-                    ts = Some(ts_to_ns(&t));
-                }
-            } else if ((level == libc::SOL_IP && ty == libc::IP_RECVERR)
-                || (level == libc::SOL_IPV6 && ty == libc::IPV6_RECVERR))
-                && d.len() >= size_of::<libc::sock_extended_err>()
-            {
+        let got = (r as usize).min(ERRQ_BATCH);
+        for m in q.msgs.iter().take(got) {
+            let mut ts = None;
+            let mut id = None;
+            for_each_cmsg(&m.msg_hdr, |level, ty, d| {
+                if level == libc::SOL_SOCKET && ty == libc::SCM_TIMESTAMPING {
+                    if let Some(t) = read_timespec(d) {
+                        ts = Some(ts_to_ns(&t));
+                    }
+                } else if ((level == libc::SOL_IP && ty == libc::IP_RECVERR)
+                    || (level == libc::SOL_IPV6 && ty == libc::IPV6_RECVERR))
+                    && d.len() >= size_of::<libc::sock_extended_err>()
                 {
                     // SAFETY: length checked; unaligned read of a plain C struct.
                     let e: libc::sock_extended_err =
@@ -427,13 +493,16 @@ pub fn drain_tx_timestamps(sock: &NtpSocket, mut f: impl FnMut(u32, i64)) -> usi
                         id = Some(e.ee_data);
                     }
                 }
+            });
+            if let (Some(id), Some(ts)) = (id, ts) {
+                if ts != 0 {
+                    f(id, ts);
+                    count += 1;
+                }
             }
-        });
-        if let (Some(id), Some(ts)) = (id, ts) {
-            if ts != 0 {
-                f(id, ts);
-                count += 1;
-            }
+        }
+        if got < ERRQ_BATCH {
+            break;
         }
     }
     count
