@@ -93,9 +93,11 @@ impl ServedClock {
 impl TimeSource for ServedClock {
     fn from_system_ns(&self, system_ns: i64) -> i64 {
         let t = self.clock.from_system_ns(system_ns);
-        match (self.smear, self.pending.load().as_deref()) {
-            (Some(half), Some(p)) => t + leap::served::smear_offset_ns(*p, t, false, half),
-            _ => t,
+        // Hot path (every NTP request): no atomic load unless smearing.
+        let Some(half) = self.smear else { return t };
+        match self.pending.load().as_deref() {
+            Some(p) => t + leap::served::smear_offset_ns(*p, t, false, half),
+            None => t,
         }
     }
 }
