@@ -66,6 +66,20 @@ struct Leaps {
 }
 
 impl Leaps {
+    /// The leap events of a scenario.
+    fn of(sc: &Scenario) -> Self {
+        Leaps {
+            list: sc
+                .events
+                .iter()
+                .filter_map(|e| match e {
+                    EventSpec::Leap { date, insert } => parse_date(date).map(|t| (t, *insert)),
+                    _ => None,
+                })
+                .collect(),
+        }
+    }
+
     /// (true elapsed − POSIX) at elapsed `t`, ns: +1 s per inserted leap passed.
     fn posix(&self, t: i64) -> i64 {
         let mut p = t;
@@ -126,16 +140,7 @@ pub fn run(sc: &Scenario, seed: u64) -> RunOutput {
     let start = sc.start_unix_s * NS_PER_SEC;
     let clock = SimClock::new(sc.oscillator.to_sim(), seed, start, sc.initial_offset_ns);
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5DEE_CE66_D1CE_4E5D);
-    let leaps = Leaps {
-        list: sc
-            .events
-            .iter()
-            .filter_map(|e| match e {
-                EventSpec::Leap { date, insert } => parse_date(date).map(|t| (t, *insert)),
-                _ => None,
-            })
-            .collect(),
-    };
+    let leaps = Leaps::of(sc);
     // The one default configuration; only the calibration of the capture
     // latency comes from the scenario, as it would from the config file.
     let cfg = EngineConfig {
@@ -368,15 +373,5 @@ pub fn excluded(sc: &Scenario, k: u64) -> bool {
 
 /// Seconds since start at which leaps happen (for callers' convenience).
 pub fn near_leap(sc: &Scenario, k: u64) -> bool {
-    let leaps = Leaps {
-        list: sc
-            .events
-            .iter()
-            .filter_map(|e| match e {
-                EventSpec::Leap { date, insert } => parse_date(date).map(|t| (t, *insert)),
-                _ => None,
-            })
-            .collect(),
-    };
-    leaps.near(sc.start_unix_s * NS_PER_SEC + k as i64 * NS_PER_SEC)
+    Leaps::of(sc).near(sc.start_unix_s * NS_PER_SEC + k as i64 * NS_PER_SEC)
 }
