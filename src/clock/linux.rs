@@ -39,6 +39,15 @@ pub fn leap_from_status(status: i32) -> LeapFlag {
     }
 }
 
+/// Kernel status with STA_UNSYNC set or cleared, every other bit kept.
+pub fn sync_status(status: i32, synchronized: bool) -> i32 {
+    if synchronized {
+        status & !libc::STA_UNSYNC
+    } else {
+        status | libc::STA_UNSYNC
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct LinuxClock;
 
@@ -85,7 +94,8 @@ impl Clock for LinuxClock {
                 let (cur, _) = self.read_timex()?;
                 tx.modes = libc::ADJ_FREQUENCY | libc::ADJ_STATUS;
                 tx.freq = ppm_to_scaled(ppm) as _;
-                tx.status = cur.status & !(libc::STA_PLL | libc::STA_FLL | libc::STA_UNSYNC);
+                // STA_UNSYNC is left alone: only `SetSync` says whether we are synchronized.
+                tx.status = cur.status & !(libc::STA_PLL | libc::STA_FLL);
             }
             ClockCommand::Slew { offset_ns } => {
                 // The kernel accepts at most ±0.5 s for ADJ_OFFSET.
@@ -111,6 +121,11 @@ impl Clock for LinuxClock {
                 }
                 tx.modes = libc::ADJ_STATUS;
                 tx.status = st;
+            }
+            ClockCommand::SetSync { synchronized } => {
+                let (cur, _) = self.read_timex()?;
+                tx.modes = libc::ADJ_STATUS;
+                tx.status = sync_status(cur.status, synchronized);
             }
             ClockCommand::SetTaiOffset { seconds } => {
                 tx.modes = libc::ADJ_TAI;
@@ -173,6 +188,14 @@ mod tests {
             LeapFlag::Delete
         );
         assert_eq!(leap_from_status(0), LeapFlag::None);
+    }
+
+    #[test]
+    fn sync_bit_alone_changes() {
+        let st = libc::STA_INS | libc::STA_PPSSIGNAL;
+        assert_eq!(sync_status(st, false), st | libc::STA_UNSYNC);
+        assert_eq!(sync_status(st | libc::STA_UNSYNC, true), st);
+        assert_eq!(sync_status(st, true), st);
     }
 
     /// Read-only (modes = 0) call: works without privileges, changes nothing.

@@ -55,6 +55,10 @@ pub enum ClockCommand {
     SetTaiOffset { seconds: i32 },
     /// Error estimates the kernel reports to other programs (ntp_adjtime users).
     SetErrors { maxerror_ns: u64, esterror_ns: u64 },
+    /// Tell other programs whether the clock is synchronized (the kernel's
+    /// STA_UNSYNC bit, which `timedatectl`, `ntp_adjtime` users and the RTC
+    /// sync read): false whenever we would serve stratum 16.
+    SetSync { synchronized: bool },
 }
 
 #[derive(Debug, thiserror::Error)]

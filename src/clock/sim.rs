@@ -123,6 +123,7 @@ struct SimState {
     tai: i32,
     maxerror_ns: u64,
     esterror_ns: u64,
+    unsync: bool,
     /// Leap seconds the kernel logic executed (+1 inserted, −1 deleted).
     leaps_done: i32,
 }
@@ -206,6 +207,7 @@ impl SimClock {
             tai: 37,
             maxerror_ns: 0,
             esterror_ns: 0,
+            unsync: true,
             leaps_done: 0,
         };
         st.refresh_y();
@@ -301,6 +303,7 @@ impl Clock for SimClock {
                 st.maxerror_ns = maxerror_ns;
                 st.esterror_ns = esterror_ns;
             }
+            ClockCommand::SetSync { synchronized } => st.unsync = !synchronized,
         }
         Ok(())
     }
@@ -313,7 +316,7 @@ impl Clock for SimClock {
             tai_offset_s: st.tai,
             maxerror_ns: st.maxerror_ns,
             esterror_ns: st.esterror_ns,
-            unsync: false,
+            unsync: st.unsync,
         })
     }
 }

@@ -23,6 +23,7 @@ struct Correction {
     tai_offset_s: i32,
     maxerror_ns: u64,
     esterror_ns: u64,
+    unsync: bool,
 }
 
 impl Correction {
@@ -66,6 +67,7 @@ impl VirtualClock {
         Self {
             corr: Arc::new(ArcSwap::from_pointee(Correction {
                 ref_sys_ns: crate::time::system_realtime_ns(),
+                unsync: true,
                 ..Correction::default()
             })),
         }
@@ -92,6 +94,7 @@ impl VirtualClock {
                 c.maxerror_ns = maxerror_ns;
                 c.esterror_ns = esterror_ns;
             }
+            ClockCommand::SetSync { synchronized } => c.unsync = !synchronized,
         }
         self.corr.store(Arc::new(c));
         Ok(())
@@ -118,7 +121,7 @@ impl Clock for VirtualClock {
             tai_offset_s: c.tai_offset_s,
             maxerror_ns: c.maxerror_ns,
             esterror_ns: c.esterror_ns,
-            unsync: false,
+            unsync: c.unsync,
         })
     }
 }

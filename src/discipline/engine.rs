@@ -182,6 +182,8 @@ pub struct Engine {
     temp_c: Option<f64>,
     stepped: bool,
     steps: u64,
+    /// What the clock was last told about synchronization (`SetSync`).
+    sync_told: Option<bool>,
     samples: u64,
     ignored: u64,
     /// Local time of the last accepted update.
@@ -221,6 +223,7 @@ impl Engine {
             last_distrust_local: None,
             temp_c,
             stepped: false,
+            sync_told: None,
             steps: 0,
             samples: 0,
             ignored: 0,
@@ -312,6 +315,7 @@ impl Engine {
             self.record_transition(t);
         }
         self.steer(now);
+        self.sync_command();
         if bound.is_finite() && self.servo.is_initialized() {
             // Error estimates for other ntp_adjtime users (kernel keeps µs).
             self.commands.push(ClockCommand::SetErrors {
@@ -597,6 +601,16 @@ impl Engine {
         self.commands.push(ClockCommand::SetFrequency { ppm });
     }
 
+    /// Other programs see the clock as synchronized exactly when NTP serves
+    /// it at stratum 1 (locked or holdover within the bound).
+    fn sync_command(&mut self) {
+        let synchronized = matches!(self.lock.state(), LockState::Locked | LockState::Holdover);
+        if self.sync_told != Some(synchronized) {
+            self.sync_told = Some(synchronized);
+            self.commands.push(ClockCommand::SetSync { synchronized });
+        }
+    }
+
     fn leap_commands(&mut self, now: i64) {
         let utc = self.utc_of(now);
         let serving = matches!(self.lock.state(), LockState::Locked | LockState::Holdover);
@@ -687,7 +701,7 @@ mod tests {
     use crate::gnss::{EpochTime, Fix, FixMode, TimePulse};
 
     /// A perfect receiver and PPS on a clock that is exactly right, fed by hand.
-    fn second(e: &mut Engine, k: i64, pps: bool) {
+    fn second(e: &mut Engine, k: i64, pps: bool) -> Vec<ClockCommand> {
         let t0 = 1_780_272_000 * NS_PER_SEC;
         let t = t0 + k * NS_PER_SEC;
         if pps {
@@ -721,11 +735,47 @@ mod tests {
         }
         e.on_tick(t + 500_000_000, Some(25.0));
         // The clock is perfect: corrections must stay tiny.
-        for c in e.drain_commands() {
+        let cmds = e.drain_commands();
+        for c in &cmds {
             if let ClockCommand::SetFrequency { ppm } = c {
                 assert!(ppm.abs() < 1.0, "k {k}: {ppm}");
             }
         }
+        cmds
+    }
+
+    /// The kernel's STA_UNSYNC follows what NTP serves: unsynchronized until
+    /// the first lock, synchronized while locked or in holdover, and
+    /// unsynchronized again once the holdover bound is passed.
+    #[test]
+    fn sync_flag_follows_lock_state() {
+        let t0 = 1_780_272_000 * NS_PER_SEC;
+        let cfg = EngineConfig {
+            lock: crate::discipline::lock::LockConfig {
+                bound_limit_ns: 20_000.0,
+                ..Default::default()
+            },
+            ..EngineConfig::default()
+        };
+        let mut e = Engine::new(cfg, t0, 0.0, None, Some(25.0));
+        let mut told = Vec::new();
+        for k in 0..3_000 {
+            let pps = k < 60;
+            for c in second(&mut e, k, pps) {
+                if let ClockCommand::SetSync { synchronized } = c {
+                    told.push((synchronized, e.lock_state()));
+                }
+            }
+        }
+        assert_eq!(e.lock_state(), LockState::Unsynchronized);
+        assert_eq!(
+            told,
+            vec![
+                (false, LockState::Acquiring),
+                (true, LockState::Locked),
+                (false, LockState::Unsynchronized)
+            ]
+        );
     }
 
     #[test]
