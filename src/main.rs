@@ -39,6 +39,14 @@ enum Cmd {
         #[arg(long)]
         http: Option<SocketAddr>,
     },
+    /// Accept a pending receiver time jump: step the clock onto the
+    /// receiver's time and re-lock (the daemon never follows a jump by itself
+    /// unless `time-jump-accept-after-s` is set).
+    AcceptTimeJump {
+        /// Control socket of the daemon (default: the demo's data dir socket).
+        #[arg(long)]
+        socket: Option<PathBuf>,
+    },
     /// Run a timing scenario fast and deterministically with the simulated clock.
     Simulate {
         #[arg(long)]
@@ -59,6 +67,9 @@ fn main() -> ExitCode {
         Cmd::Decode { file } => gnss_timeserver::gnss::decode::run_cli(&file),
         Cmd::CheckConfig { file } => gnss_timeserver::config::check_config_cli(&file),
         Cmd::Status { socket, http } => gnss_timeserver::status::client::run_cli(socket, http),
+        Cmd::AcceptTimeJump { socket } => {
+            gnss_timeserver::status::client::accept_time_jump_cli(socket)
+        }
         Cmd::Simulate {
             scenario,
             seed,

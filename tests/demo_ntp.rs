@@ -126,3 +126,78 @@ fn demo_serves_unsynchronized_then_stratum_1_to_chronyd() {
         std::thread::sleep(Duration::from_millis(200));
     }
 }
+
+/// Poll the snapshot until `pred` holds (bounded wait, not a timing assert).
+fn wait_status(sock: &std::path::Path, what: &str, pred: impl Fn(&serde_json::Value) -> bool) {
+    let end = Instant::now() + Duration::from_secs(120);
+    loop {
+        let v = request(sock, "status").expect("status");
+        if pred(&v) {
+            return;
+        }
+        assert!(Instant::now() < end, "never {what}: {:#}", v["discipline"]);
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+fn accept_time_jump(sock: &std::path::Path) -> (bool, serde_json::Value) {
+    let out = Command::new(BIN)
+        .args(["accept-time-jump", "--socket"])
+        .arg(sock)
+        .output()
+        .expect("run accept-time-jump");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("accept-time-jump printed no JSON ({e}): {out:?}"));
+    (out.status.success(), v)
+}
+
+/// The fake receiver's time jumps 5 s ahead and stays there: the daemon goes
+/// to holdover (reason time_jump), keeps its own time and never steps by
+/// itself; `accept-time-jump` from an operator steps onto the receiver's time
+/// and the clock re-locks. Asked when nothing is pending, it refuses.
+#[test]
+fn demo_time_jump_waits_for_the_operator() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_demo, ntp, sock) = start_demo(&dir.path().join("data"));
+    wait_status(&sock, "locked", |v| v["discipline"]["state"] == "locked");
+
+    let (ok, v) = accept_time_jump(&sock);
+    assert!(!ok, "nothing pending, yet accepted: {v}");
+    assert!(
+        v["error"].as_str().unwrap_or("").contains("no time jump"),
+        "{v}"
+    );
+
+    let r = request(&sock, "scenario time-jump").expect("switch scenario");
+    assert_eq!(r["ok"], true, "{r}");
+    wait_status(&sock, "in holdover for the jump", |v| {
+        v["discipline"]["state"] == "holdover" && v["discipline"]["reason"] == "time_jump"
+    });
+    // Still serving its own (right) time: no step was taken.
+    let steps = request(&sock, "events 100 clock.step").expect("events");
+    let steps = steps["events"].as_array().cloned().unwrap_or_default();
+    assert!(
+        steps
+            .iter()
+            .all(|e| !e["details"].as_str().unwrap_or("").contains("time_jump")),
+        "{steps:?}"
+    );
+
+    // The evidence needs a few consistent samples; retry while it gathers.
+    let end = Instant::now() + Duration::from_secs(60);
+    let step_ns = loop {
+        let (ok, v) = accept_time_jump(&sock);
+        if ok {
+            break v["step_ns"].as_i64().expect("step_ns");
+        }
+        assert!(Instant::now() < end, "never accepted: {v}");
+        std::thread::sleep(Duration::from_secs(1));
+    };
+    // The receiver says 5 s later than we do: the clock steps 5 s ahead.
+    assert!((step_ns - 5_000_000_000).abs() < 1_000_000, "{step_ns}");
+    wait_status(&sock, "re-locked", |v| v["discipline"]["state"] == "locked");
+    let (li, stratum) = query(ntp);
+    assert_eq!((li, stratum), (0, 1));
+    let steps = request(&sock, "events 100 clock.step").expect("events");
+    assert!(steps.to_string().contains("time_jump_operator"), "{steps}");
+}

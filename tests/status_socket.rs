@@ -42,6 +42,7 @@ async fn status_events_and_scenario_round_trip() {
             sw.lock().unwrap().push(name.to_string());
             Ok(format!("switched to {name}"))
         })),
+        timing: None,
     };
     let listener = bind_control_socket(&sock).unwrap();
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -114,6 +115,7 @@ async fn scenario_without_hook_is_an_error_not_a_crash() {
         snapshot: rx,
         store: None,
         scenario: None,
+        timing: None,
     };
     let r: serde_json::Value = serde_json::from_str(
         &gnss_timeserver::status::control::handle_request("scenario healthy", &ctx).await,

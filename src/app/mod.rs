@@ -56,8 +56,10 @@ fn demo_ntp_workers() -> usize {
         .unwrap_or(0)
 }
 
-/// Map the config sections onto the discipline engine's parameters.
-fn engine_config(cfg: &crate::config::Config) -> EngineConfig {
+/// Map the config sections onto the discipline engine's parameters. The
+/// `simulate` runs use this very mapping of the default config, so what they
+/// measure is what the daemon runs.
+pub fn engine_config(cfg: &crate::config::Config) -> EngineConfig {
     let mut e = EngineConfig::default();
     let d = &cfg.discipline;
     e.step_threshold_ns = (d.step_threshold_ms * 1e6).round() as i64;
@@ -65,6 +67,7 @@ fn engine_config(cfg: &crate::config::Config) -> EngineConfig {
     e.servo.phase_time_constant_s = d.time_constant_s;
     e.lock.bound_limit_ns = d.holdover_limit_ns as f64;
     e.min_satellites = d.min_satellites;
+    e.jump_accept_after_s = Some(d.time_jump_accept_after_s).filter(|&s| s > 0);
     e.cable_delay_ns = cfg.pps.cable_delay_ns;
     e.capture_latency_ns = cfg.pps.capture_latency_ns;
     e.refid = String::from_utf8_lossy(&cfg.ntp.refid.bytes())
@@ -255,7 +258,8 @@ async fn demo(opts: DemoOptions) -> anyhow::Result<ExitCode> {
         &gnss,
         clock,
         TimingParams {
-            engine: EngineConfig::default(),
+            // The daemon's defaults, as `run` maps them and `simulate` measures them.
+            engine: engine_config(&crate::config::Config::default()),
             pps: PpsInput::Simulated {
                 noise: PpsNoise {
                     white_rms_ns: DEMO_PPS_NOISE_NS,

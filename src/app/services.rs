@@ -2,7 +2,7 @@
 //! a few lines: clone what it needs from `Services` and `supervisor.spawn` it.
 
 use super::supervisor::{Shutdown, Supervisor};
-use crate::status::control::{self, ControlContext, ScenarioHook};
+use crate::status::control::{self, ControlContext, ScenarioHook, TimingRequest};
 use crate::status::{ServerFieldsCell, SnapshotRx, SnapshotTx};
 use crate::store::{Event, EventSink, Severity, SharedEventRx, StoreHandle};
 use std::path::{Path, PathBuf};
@@ -24,6 +24,10 @@ pub struct Services {
     pub supervisor: Supervisor,
     /// Set by `demo` once the fake receiver runs; used by the control socket.
     pub scenario_hook: Option<ScenarioHook>,
+    /// Operator requests from the control socket to the discipline task
+    /// (created here because the socket starts before the task).
+    pub timing_tx: tokio::sync::mpsc::Sender<TimingRequest>,
+    pub timing_rx: Arc<tokio::sync::Mutex<tokio::sync::mpsc::Receiver<TimingRequest>>>,
     events_rx: SharedEventRx,
     pub control_socket: PathBuf,
 }
@@ -49,6 +53,7 @@ impl Services {
             );
         }
         let (snapshot, _) = crate::status::channel();
+        let (timing_tx, timing_rx) = tokio::sync::mpsc::channel(4);
         Ok(Self {
             snapshot,
             server_fields: ServerFieldsCell::default(),
@@ -56,6 +61,8 @@ impl Services {
             events,
             store,
             scenario_hook: None,
+            timing_tx,
+            timing_rx: Arc::new(tokio::sync::Mutex::new(timing_rx)),
             events_rx: Arc::new(tokio::sync::Mutex::new(rx)),
             control_socket: control_socket.to_path_buf(),
         })
@@ -96,6 +103,7 @@ impl Services {
             snapshot: self.snapshot_rx(),
             store: Some(self.store.clone()),
             scenario: self.scenario_hook.clone(),
+            timing: Some(self.timing_tx.clone()),
         };
         // The listener is bound once; if serving fails the socket is rebound.
         let path = self.control_socket.clone();

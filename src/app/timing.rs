@@ -10,12 +10,13 @@ use super::gnss::{GnssPart, TimedEpoch};
 use super::services::Services;
 use super::supervisor::wait_true;
 use crate::clock::{Clock, TimeSource};
-use crate::discipline::engine::{Engine, EngineConfig};
+use crate::discipline::engine::{Engine, EngineConfig, JumpAcceptance};
 use crate::discipline::holdover::{read_thermal_zone, HoldoverModel};
 use crate::discipline::leap::{self, LeapMode, PendingLeap};
 use crate::pps::monitor::{EdgeVerdict, MonitorConfig, PulseMonitor};
 use crate::pps::sim::{PpsNoise, SimPpsHandle};
 use crate::pps::{PpsEvent, PpsReader, PpsSourceKind, PpsSourceSpec};
+use crate::status::control::TimingRequest;
 use crate::store::{keys, Event, Severity};
 use arc_swap::ArcSwapOption;
 use std::path::PathBuf;
@@ -157,7 +158,9 @@ pub fn start_timing(
     let served_task = served.clone();
     let thermal = params.thermal_zone.clone();
     let leap_file = params.leap_seconds_file.clone();
+    let requests = svc.timing_rx.clone();
     svc.supervisor.spawn("discipline", move |mut shutdown| {
+        let requests = requests.clone();
         let mut epochs = epochs.subscribe();
         let rx = rx.clone();
         let clock = clock.clone();
@@ -196,8 +199,17 @@ pub fn start_timing(
             let mut monitor = PulseMonitor::new(MonitorConfig::default(), kind, device);
             let mut tick = tokio::time::interval(Duration::from_secs(1));
             let mut rx = rx.lock().await;
+            let mut requests = requests.lock().await;
             loop {
                 tokio::select! {
+                    Some(req) = requests.recv() => match req {
+                        TimingRequest::AcceptTimeJump(reply) => {
+                            let r = engine
+                                .accept_time_jump(JumpAcceptance::Operator)
+                                .map_err(|e| e.to_string());
+                            let _ = reply.send(r);
+                        }
+                    },
                     ep = epochs.recv() => match ep {
                         Ok(TimedEpoch { arrival_ns, epoch }) => {
                             engine.on_epoch(&epoch, clock.from_system_ns(arrival_ns));

@@ -140,17 +140,23 @@ pub struct DisciplineConfig {
     /// Holdover ends (unsynchronized, stratum 16) when the error bound passes this.
     pub holdover_limit_ns: u64,
     pub min_satellites: u32,
+    /// A time jump of the receiver against the clock is never followed by
+    /// itself unless this is non-zero: then it is accepted once it has
+    /// persisted, with consistent samples, this many seconds. 0: only an
+    /// operator accepts it (`gnss-timeserver accept-time-jump`).
+    pub time_jump_accept_after_s: u32,
 }
 
 impl Default for DisciplineConfig {
     fn default() -> Self {
         Self {
             clock: ClockKind::Linux,
-            step_threshold_ms: 128.0,
+            step_threshold_ms: 1.0,
             max_frequency_ppm: 500.0,
-            time_constant_s: 16.0,
+            time_constant_s: 1.0,
             holdover_limit_ns: 1_000_000,
             min_satellites: 4,
+            time_jump_accept_after_s: 0,
         }
     }
 }

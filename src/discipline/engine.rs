@@ -51,6 +51,9 @@ pub struct EngineConfig {
     pub leap_mode: super::leap::LeapMode,
     /// Operator's TAI − UTC, seconds (a leap source like the receiver and the file).
     pub leap_tai_utc_override: Option<i32>,
+    /// Accept a time jump by itself once it has persisted (with consistent
+    /// samples) this long, s. None: only an operator accepts it.
+    pub jump_accept_after_s: Option<u32>,
 }
 
 impl Default for EngineConfig {
@@ -70,6 +73,7 @@ impl Default for EngineConfig {
             model_interval_s: 600,
             leap_mode: super::leap::LeapMode::Kernel,
             leap_tai_utc_override: None,
+            jump_accept_after_s: None,
         }
     }
 }
@@ -163,6 +167,41 @@ struct GnssHealth {
 const HOLD_LAG_NS: i64 = 2 * NS_PER_SEC;
 /// Rejections in a row that restart acquisition before the first lock.
 const ACQUIRE_RESTART_OUTLIERS: u32 = 4;
+/// Rejected innovations kept as evidence for a time jump.
+const JUMP_EVIDENCE: usize = 16;
+/// Innovations that must agree before a jump may be accepted.
+const JUMP_AGREEING: usize = 8;
+/// Agreement needed among them: the larger of this and 10 noise σ, ns.
+const JUMP_SPREAD_FLOOR_NS: f64 = 2_000.0;
+
+/// Why a time jump cannot be accepted now.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum JumpRefusal {
+    #[error("no time jump is pending")]
+    NotPending,
+    #[error("too few recent receiver samples to measure the jump ({0} of {JUMP_AGREEING})")]
+    TooFewSamples(usize),
+    #[error("the receiver's samples disagree among themselves by {spread_ns:.0} ns (allowed {allowed_ns:.0} ns)")]
+    Inconsistent { spread_ns: f64, allowed_ns: f64 },
+}
+
+/// Who decided that a pending time jump is the truth.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JumpAcceptance {
+    /// An operator, through the control socket.
+    Operator,
+    /// The jump persisted for the configured time (`time-jump-accept-after-s`).
+    Persistent,
+}
+
+impl JumpAcceptance {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Operator => "time_jump_operator",
+            Self::Persistent => "time_jump_persistent",
+        }
+    }
+}
 
 #[derive(Debug)]
 pub struct Engine {
@@ -184,6 +223,11 @@ pub struct Engine {
     steps: u64,
     /// What the clock was last told about synchronization (`SetSync`).
     sync_told: Option<bool>,
+    /// Recent rejected innovations (local time, ns) while the receiver's
+    /// time disagrees with ours: the evidence for accepting a time jump.
+    jump_innovations: std::collections::VecDeque<(i64, f64)>,
+    /// Since when (local) a time jump has been pending.
+    jump_since_local: Option<i64>,
     samples: u64,
     ignored: u64,
     /// Local time of the last accepted update.
@@ -224,6 +268,8 @@ impl Engine {
             temp_c,
             stepped: false,
             sync_told: None,
+            jump_innovations: std::collections::VecDeque::with_capacity(JUMP_EVIDENCE),
+            jump_since_local: None,
             steps: 0,
             samples: 0,
             ignored: 0,
@@ -294,6 +340,7 @@ impl Engine {
         }
         self.pairing.on_tick(now);
         self.process_samples();
+        self.maybe_accept_persistent_jump(now);
 
         if let Some(reason) = self.distrust(now) {
             self.last_distrust_local = Some(now);
@@ -505,6 +552,7 @@ impl Engine {
             }
             match self.servo.update(z, self.temp_c) {
                 UpdateOutcome::Accepted { .. } => {
+                    self.jump_innovations.clear();
                     self.last_update_local = Some(s.local_ns);
                     let (x, sig) = (self.servo.offset_ns(), self.servo.offset_sigma_ns());
                     let fsig = self.servo.frequency_sigma_ppm();
@@ -513,6 +561,10 @@ impl Engine {
                     }
                 }
                 UpdateOutcome::Outlier { innovation_ns, .. } => {
+                    if self.jump_innovations.len() >= JUMP_EVIDENCE {
+                        self.jump_innovations.pop_front();
+                    }
+                    self.jump_innovations.push_back((s.local_ns, innovation_ns));
                     if let Some(t) = self.lock.on_rejected(innovation_ns, now) {
                         self.record_transition(t);
                         self.model_out = Some(self.model());
@@ -538,6 +590,72 @@ impl Engine {
         }
     }
 
+    /// The jump the receiver's time made against ours, if one is pending and
+    /// the receiver's recent samples agree on it (their median, ns; the
+    /// clock must be stepped by minus this to follow).
+    pub fn pending_jump_ns(&self) -> Result<f64, JumpRefusal> {
+        if !self.lock.jump_pending() {
+            return Err(JumpRefusal::NotPending);
+        }
+        // Only samples from the last minute count: old evidence is not evidence.
+        let recent: Vec<f64> = self
+            .jump_innovations
+            .iter()
+            .filter(|(t, _)| self.now_local.saturating_sub(*t) <= 60 * NS_PER_SEC)
+            .rev()
+            .take(JUMP_AGREEING)
+            .map(|&(_, v)| v)
+            .collect();
+        if recent.len() < JUMP_AGREEING {
+            return Err(JumpRefusal::TooFewSamples(recent.len()));
+        }
+        let mut sorted = recent;
+        sorted.sort_by(f64::total_cmp);
+        let (lo, hi) = (sorted[0], sorted[sorted.len() - 1]);
+        let allowed = JUMP_SPREAD_FLOOR_NS.max(10.0 * self.servo.noise_ns());
+        if hi - lo > allowed {
+            return Err(JumpRefusal::Inconsistent {
+                spread_ns: hi - lo,
+                allowed_ns: allowed,
+            });
+        }
+        Ok(sorted[sorted.len() / 2])
+    }
+
+    /// Accept a pending time jump as the truth: step the clock onto the
+    /// receiver's time (keeping all frequency knowledge) and let the lock
+    /// machine re-lock after a run of consistent samples. Returns the step.
+    pub fn accept_time_jump(&mut self, by: JumpAcceptance) -> Result<i64, JumpRefusal> {
+        let jump = self.pending_jump_ns()?;
+        let Some(st) = self.servo_time else {
+            return Err(JumpRefusal::TooFewSamples(0));
+        };
+        let delta = -(jump.round() as i64);
+        // The servo's phase already describes the clock after the step (the
+        // receiver, not our oscillator, moved); only local-time marks move.
+        self.step_clock(st, delta, by.as_str());
+        self.lock.jump_accepted();
+        self.jump_innovations.clear();
+        self.jump_since_local = None;
+        Ok(delta)
+    }
+
+    fn maybe_accept_persistent_jump(&mut self, now: i64) {
+        if !self.lock.jump_pending() {
+            self.jump_since_local = None;
+            return;
+        }
+        let since = *self.jump_since_local.get_or_insert(now);
+        let Some(after_s) = self.cfg.jump_accept_after_s.filter(|&s| s > 0) else {
+            return;
+        };
+        if now.saturating_sub(since) >= i64::from(after_s).saturating_mul(NS_PER_SEC) {
+            // Inconsistent evidence: keep waiting (and keep serving stratum 16
+            // once the bound is passed) rather than follow noise.
+            let _ = self.accept_time_jump(JumpAcceptance::Persistent);
+        }
+    }
+
     /// A step is allowed once, at start-up, before the first lock.
     fn maybe_startup_step(&mut self) {
         if self.stepped || self.lock.ever_locked() || self.servo.accepted() < 3 {
@@ -554,9 +672,14 @@ impl Engine {
             return;
         }
         let delta = -(x.round() as i64);
-        self.commands.push(ClockCommand::Step { delta_ns: delta });
         self.servo.shift_phase(delta as f64);
-        self.servo_time = Some(st.saturating_add(delta));
+        self.step_clock(st, delta, "startup");
+    }
+
+    /// Step the clock by `delta` and move every local-time mark with it.
+    fn step_clock(&mut self, servo_time: i64, delta: i64, reason: &str) {
+        self.commands.push(ClockCommand::Step { delta_ns: delta });
+        self.servo_time = Some(servo_time.saturating_add(delta));
         self.log.shift(delta);
         self.pairing.reset();
         let h = &mut self.health;
@@ -577,7 +700,7 @@ impl Engine {
                 utc,
                 "clock.step",
                 Severity::Notice,
-                format!("{{\"delta_ns\":{delta},\"reason\":\"startup\"}}"),
+                format!("{{\"delta_ns\":{delta},\"reason\":\"{reason}\"}}"),
             )
             .durable(),
         );
@@ -702,8 +825,22 @@ mod tests {
 
     /// A perfect receiver and PPS on a clock that is exactly right, fed by hand.
     fn second(e: &mut Engine, k: i64, pps: bool) -> Vec<ClockCommand> {
+        second_shifted(e, k, pps, 0, 0)
+    }
+
+    /// One second at true time t0 + k s, with the local clock `local_shift`
+    /// ahead of true time and the receiver's UTC `utc_shift` ahead of it.
+    fn second_shifted(
+        e: &mut Engine,
+        k: i64,
+        pps: bool,
+        local_shift: i64,
+        utc_shift: i64,
+    ) -> Vec<ClockCommand> {
         let t0 = 1_780_272_000 * NS_PER_SEC;
-        let t = t0 + k * NS_PER_SEC;
+        let true_t = t0 + k * NS_PER_SEC;
+        let t = true_t + local_shift;
+        let utc = true_t + utc_shift;
         if pps {
             e.on_edge(PpsEdge {
                 local_ns: t,
@@ -711,7 +848,7 @@ mod tests {
             });
             let ep = GnssEpoch {
                 time: Some(EpochTime {
-                    utc_ns: t,
+                    utc_ns: utc,
                     valid_date: true,
                     valid_time: true,
                     fully_resolved: true,
@@ -719,7 +856,7 @@ mod tests {
                     source: "NAV-TIMEUTC",
                 }),
                 time_pulse: Some(TimePulse {
-                    utc_ns: t + NS_PER_SEC,
+                    utc_ns: utc + NS_PER_SEC,
                     qerr_ps: Some(0),
                     utc_based: true,
                     utc_valid: true,
@@ -742,6 +879,89 @@ mod tests {
             }
         }
         cmds
+    }
+
+    /// Locked on a perfect clock for 60 s, then the receiver's UTC jumps 1 s
+    /// ahead and stays there. Runs `secs` seconds, applying every Step the
+    /// engine commands to the local clock, and calls `act` each second.
+    fn jump_run(
+        e: &mut Engine,
+        secs: i64,
+        mut act: impl FnMut(&mut Engine, i64),
+    ) -> (Vec<i64>, i64) {
+        const JUMP: i64 = NS_PER_SEC;
+        let (mut local_shift, mut steps) = (0, Vec::new());
+        for k in 0..secs {
+            let utc_shift = if k >= 60 { JUMP } else { 0 };
+            for c in second_shifted(e, k, true, local_shift, utc_shift) {
+                if let ClockCommand::Step { delta_ns } = c {
+                    local_shift += delta_ns;
+                    steps.push(delta_ns);
+                }
+            }
+            act(e, k);
+        }
+        (steps, local_shift)
+    }
+
+    #[test]
+    fn time_jump_is_held_until_an_operator_accepts_it() {
+        let t0 = 1_780_272_000 * NS_PER_SEC;
+        let mut e = Engine::new(EngineConfig::default(), t0, 0.0, None, Some(25.0));
+        assert_eq!(
+            e.accept_time_jump(JumpAcceptance::Operator),
+            Err(JumpRefusal::NotPending)
+        );
+        let mut accepted = None;
+        let (steps, shift) = jump_run(&mut e, 400, |e, k| {
+            if k == 60 + 30 {
+                assert_eq!(e.lock_state(), LockState::Holdover);
+                assert_eq!(e.status().reason, Reason::TimeJump);
+                let j = e.pending_jump_ns().expect("a consistent jump");
+                assert!((j + 1e9).abs() < 2_000.0, "{j}");
+                accepted = Some(e.accept_time_jump(JumpAcceptance::Operator));
+            }
+        });
+        let delta = accepted.expect("reached").expect("accepted");
+        assert!((delta - NS_PER_SEC).abs() < 2_000, "{delta}");
+        // Exactly one step after the start-up decision: the accepted jump.
+        assert_eq!(steps, vec![delta]);
+        assert_eq!(shift, delta);
+        assert_eq!(e.lock_state(), LockState::Locked);
+        assert_eq!(e.status().reason, Reason::ConsistentSamples);
+        assert!(e.status().offset_ns.abs() < 2_000.0);
+        let ev = e.drain_events();
+        assert!(ev
+            .iter()
+            .any(|ev| ev.kind == "clock.step" && ev.details.contains("time_jump_operator")));
+    }
+
+    #[test]
+    fn time_jump_is_never_followed_by_itself_unless_configured() {
+        let t0 = 1_780_272_000 * NS_PER_SEC;
+        let mut never = Engine::new(EngineConfig::default(), t0, 0.0, None, Some(25.0));
+        let (steps, _) = jump_run(&mut never, 900, |_, _| {});
+        assert!(steps.is_empty(), "{steps:?}");
+        assert_ne!(never.lock_state(), LockState::Locked);
+        assert!(never.pending_jump_ns().is_ok());
+
+        let cfg = EngineConfig {
+            jump_accept_after_s: Some(120),
+            ..EngineConfig::default()
+        };
+        let mut auto = Engine::new(cfg, t0, 0.0, None, Some(25.0));
+        let mut first_step_at = None;
+        let (steps, _) = jump_run(&mut auto, 600, |e, k| {
+            if first_step_at.is_none() && e.pending_jump_ns().is_err() && k > 70 {
+                first_step_at = Some(k);
+            }
+        });
+        assert_eq!(steps.len(), 1, "{steps:?}");
+        assert!((steps[0] - NS_PER_SEC).abs() < 2_000, "{steps:?}");
+        // Pending from ~65 s; accepted 120 s later, not before.
+        let at = first_step_at.expect("accepted");
+        assert!((185..=200).contains(&at), "accepted at {at}");
+        assert_eq!(auto.lock_state(), LockState::Locked);
     }
 
     /// The kernel's STA_UNSYNC follows what NTP serves: unsynchronized until

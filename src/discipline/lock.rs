@@ -233,6 +233,14 @@ impl LockMachine {
         None
     }
 
+    /// A pending jump was accepted (the clock was stepped onto it): samples
+    /// count again from scratch; `Locked` needs a fresh run.
+    pub fn jump_accepted(&mut self) {
+        self.jumped = false;
+        self.jump_run = 0;
+        self.run = 0;
+    }
+
     /// The current time-error bound, checked against the limit in holdover.
     pub fn on_bound(&mut self, bound_ns: f64, now_ns: i64) -> Option<Transition> {
         if self.state == LockState::Holdover && bound_ns > self.cfg.bound_limit_ns {

@@ -85,3 +85,23 @@ pub fn run_cli(socket: Option<PathBuf>, http: Option<SocketAddr>) -> anyhow::Res
         }
     }
 }
+
+/// `gnss-timeserver accept-time-jump`: prints the daemon's JSON answer; exit
+/// 0 when the clock was stepped, 1 when the daemon refused (reason printed).
+pub fn accept_time_jump_cli(socket: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    let socket = socket.unwrap_or_else(|| PathBuf::from(DEFAULT_SOCKET));
+    match request(&socket, "accept-time-jump") {
+        Ok(v) => {
+            println!("{v}");
+            if let Some(err) = v.get("error").and_then(|e| e.as_str()) {
+                eprintln!("error: daemon refused: {err}");
+                return Ok(ExitCode::FAILURE);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}

@@ -4,6 +4,9 @@
 //! - `status` → the snapshot
 //! - `events N [KIND]` → `{"events": [...]}` (last N, oldest first)
 //! - `scenario NAME` → switches the fake receiver's scenario (demo only)
+//! - `accept-time-jump` → steps the clock onto a pending receiver time jump
+//!   (`{"ok": true, "step_ns": N}`), refused with the reason when there is
+//!   none or the receiver's samples do not agree on it
 //!
 //! Errors come back as `{"error": "..."}`; the connection stays usable.
 
@@ -18,6 +21,16 @@ use tokio::net::{UnixListener, UnixStream};
 
 /// Switches the fake receiver's scenario: `Ok(message)` or `Err(reason)`.
 pub type ScenarioHook = Arc<dyn Fn(&str) -> Result<String, String> + Send + Sync>;
+
+/// Operator requests for the discipline task.
+#[derive(Debug)]
+pub enum TimingRequest {
+    /// Accept the pending time jump: the step taken (ns) or why not.
+    AcceptTimeJump(tokio::sync::oneshot::Sender<Result<i64, String>>),
+}
+
+/// How long an operator request waits for the discipline task.
+const TIMING_REPLY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Longest request line accepted.
 const MAX_LINE: usize = 1024;
@@ -34,6 +47,7 @@ pub struct ControlContext {
     pub snapshot: SnapshotRx,
     pub store: Option<StoreHandle>,
     pub scenario: Option<ScenarioHook>,
+    pub timing: Option<tokio::sync::mpsc::Sender<TimingRequest>>,
 }
 
 /// Bind the socket, replacing a stale file left by a crashed daemon but
@@ -123,6 +137,28 @@ async fn handle_connection(stream: UnixStream, ctx: &ControlContext) -> anyhow::
     }
 }
 
+async fn accept_time_jump(ctx: &ControlContext) -> serde_json::Value {
+    let Some(tx) = &ctx.timing else {
+        return json!({ "error": "no discipline task runs in this process" });
+    };
+    let (reply_tx, reply_rx) = tokio::sync::oneshot::channel();
+    if tx
+        .send_timeout(
+            TimingRequest::AcceptTimeJump(reply_tx),
+            TIMING_REPLY_TIMEOUT,
+        )
+        .await
+        .is_err()
+    {
+        return json!({ "error": "the discipline task is not answering" });
+    }
+    match tokio::time::timeout(TIMING_REPLY_TIMEOUT, reply_rx).await {
+        Ok(Ok(Ok(step_ns))) => json!({ "ok": true, "step_ns": step_ns }),
+        Ok(Ok(Err(reason))) => json!({ "error": reason }),
+        _ => json!({ "error": "the discipline task did not answer" }),
+    }
+}
+
 /// Answer one request line with one JSON document (no trailing newline).
 pub async fn handle_request(line: &str, ctx: &ControlContext) -> String {
     let mut words = line.split_whitespace();
@@ -139,9 +175,10 @@ pub async fn handle_request(line: &str, ctx: &ControlContext) -> String {
                 Err(reason) => json!({ "error": reason }),
             },
         },
+        (Some("accept-time-jump"), None, None) => accept_time_jump(ctx).await,
         _ => json!({
             "error": format!(
-                "unknown request `{}`; try `status`, `events N [KIND]` or `scenario NAME`",
+                "unknown request `{}`; try `status`, `events N [KIND]`, `scenario NAME` or `accept-time-jump`",
                 line.trim().chars().take(64).collect::<String>()
             )
         }),

@@ -141,11 +141,12 @@ pub fn run(sc: &Scenario, seed: u64) -> RunOutput {
     let clock = SimClock::new(sc.oscillator.to_sim(), seed, start, sc.initial_offset_ns);
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5DEE_CE66_D1CE_4E5D);
     let leaps = Leaps::of(sc);
-    // The one default configuration; only the calibration of the capture
-    // latency comes from the scenario, as it would from the config file.
+    // The daemon's default configuration, mapped exactly as `run` maps it;
+    // only the calibration of the capture latency comes from the scenario,
+    // as it would from the config file.
     let cfg = EngineConfig {
         capture_latency_ns: sc.pps.latency_ns,
-        ..EngineConfig::default()
+        ..crate::app::engine_config(&crate::config::Config::default())
     };
     let warm = sc.warm_start.as_ref().map(|w| HoldoverModel {
         frequency_ppm: clock.oscillator_frequency() * 1e6 + w.frequency_error_ppm,
