@@ -1,6 +1,7 @@
 //! `Sim`: a simulated oscillator advanced in true time by the simulator.
 //! Frequency = offset + random-walk wander (each true second the fractional
-//! frequency changes by N(0, σ)) + temperature coefficient × (T − T_ref).
+//! frequency changes by N(0, σ)) + linear aging + temperature coefficient ×
+//! (T − T_ref).
 //! Commands act exactly as the kernel would, including leap insert/delete at
 //! the end of the UTC day. Deterministic for a given seed.
 
@@ -91,6 +92,8 @@ pub struct SimOscillator {
     pub tempco_ppm_per_c: f64,
     pub reference_c: f64,
     pub temperature: TemperatureProfile,
+    /// Linear frequency drift (crystal aging), ppm per day.
+    pub aging_ppm_per_day: f64,
 }
 
 impl Default for SimOscillator {
@@ -101,6 +104,7 @@ impl Default for SimOscillator {
             tempco_ppm_per_c: 0.0,
             reference_c: 25.0,
             temperature: TemperatureProfile::default(),
+            aging_ppm_per_day: 0.0,
         }
     }
 }
@@ -136,7 +140,9 @@ impl SimState {
     }
     fn refresh_y(&mut self) {
         let temp = self.temp_at(self.true_ns);
+        let days = (self.true_ns - self.start_true_ns) as f64 / DAY_NS as f64;
         self.y_osc = self.osc.offset_ppm * 1e-6
+            + self.osc.aging_ppm_per_day * 1e-6 * days
             + self.walk
             + self.osc.tempco_ppm_per_c * 1e-6 * (temp - self.osc.reference_c);
     }
@@ -333,6 +339,25 @@ mod tests {
         }
     }
 
+    /// Aging of 1 ppm/day: after a day the free-running phase is ½·a·T²,
+    /// 43.2 ms (per-second frequency steps make it 0.5 µs less).
+    #[test]
+    fn aging_ramps_the_frequency() {
+        let osc = SimOscillator {
+            aging_ppm_per_day: 1.0,
+            ..quiet(0.0)
+        };
+        let c = SimClock::new(osc, 1, 0, 0);
+        c.advance_to(DAY_NS);
+        assert!((c.oscillator_frequency() - 1e-6).abs() < 1e-12);
+        let expect = 1e-6 * 86_400.0 * 86_399.0 / 2.0 / 86_400.0 * 1e9;
+        assert!(
+            (c.time_error_ns() - expect).abs() < 1.0,
+            "{}",
+            c.time_error_ns()
+        );
+    }
+
     #[test]
     fn frequency_offset_and_correction_integrate() {
         let c = SimClock::new(quiet(20.0), 1, 0, 0);
@@ -381,6 +406,7 @@ mod tests {
                 amplitude_c: 5.0,
                 period_s: 400.0,
             },
+            aging_ppm_per_day: 0.0,
         };
         let c = SimClock::new(osc, 1, 0, 0);
         c.advance_to(100 * NS_PER_SEC); // quarter period: +5 °C

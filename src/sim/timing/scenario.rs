@@ -52,6 +52,9 @@ pub struct OscillatorSpec {
     pub reference_c: f64,
     #[serde(default)]
     pub temperature: TemperatureProfile,
+    /// Linear frequency drift (crystal aging), ppm per day.
+    #[serde(default)]
+    pub aging_ppm_per_day: f64,
 }
 
 fn default_ref_c() -> f64 {
@@ -66,6 +69,7 @@ impl OscillatorSpec {
             tempco_ppm_per_c: self.tempco_ppm_per_c,
             reference_c: self.reference_c,
             temperature: self.temperature.clone(),
+            aging_ppm_per_day: self.aging_ppm_per_day,
         }
     }
 }
