@@ -173,6 +173,12 @@ fn demo_time_jump_waits_for_the_operator() {
     wait_status(&sock, "in holdover for the jump", |v| {
         v["discipline"]["state"] == "holdover" && v["discipline"]["reason"] == "time_jump"
     });
+    // The snapshot shows what an operator would accept, once the samples agree.
+    wait_status(&sock, "showing the pending jump", |v| {
+        v["discipline"]["pending_time_jump_ns"]
+            .as_i64()
+            .is_some_and(|j| (j - 5_000_000_000).abs() < 1_000_000)
+    });
     // Still serving its own (right) time: no step was taken.
     let steps = request(&sock, "events 100 clock.step").expect("events");
     let steps = steps["events"].as_array().cloned().unwrap_or_default();

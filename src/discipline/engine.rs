@@ -789,6 +789,7 @@ impl Engine {
             last_update_ns: self.last_update_local.map(|t| self.utc_of(t)),
             model: self.model(),
             leap: Some(self.leap.status(self.utc_of(self.now_local))),
+            pending_time_jump_ns: self.pending_jump_ns().ok().map(|j| -(j.round() as i64)),
         }
     }
 

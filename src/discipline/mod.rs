@@ -48,4 +48,7 @@ pub struct DisciplineStatus {
     pub last_update_ns: Option<i64>,
     pub model: HoldoverModel,
     pub leap: Option<leap::LeapState>,
+    /// A receiver time jump is pending (held, not followed): the step (ns)
+    /// `accept-time-jump` would take now, when the receiver's samples agree.
+    pub pending_time_jump_ns: Option<i64>,
 }
