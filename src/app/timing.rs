@@ -100,6 +100,18 @@ impl TimeSource for ServedClock {
             None => t,
         }
     }
+
+    /// A whole NTP receive batch: the clock's own batch mapping, and the
+    /// smear (still computed per reading) only while one is pending.
+    fn from_system_ns_slice(&self, system_ns: &mut [i64]) {
+        self.clock.from_system_ns_slice(system_ns);
+        let Some(half) = self.smear else { return };
+        if let Some(p) = self.pending.load().as_deref() {
+            for t in system_ns {
+                *t += leap::served::smear_offset_ns(*p, *t, false, half);
+            }
+        }
+    }
 }
 
 /// Start the PPS source and the supervised discipline task.

@@ -95,6 +95,9 @@ pub enum AlarmChange {
 pub struct ClientKey {
     addr: IpAddr,
     hash: u64,
+    /// Way of the set where `observe` found or put the client: `record_tx`
+    /// looks there first (a hint; the entry may have been evicted since).
+    way: u8,
 }
 
 impl ClientKey {
@@ -252,6 +255,7 @@ impl ClientTable {
         ClientKey {
             addr,
             hash: self.hasher.hash(addr),
+            way: 0,
         }
     }
 
@@ -263,26 +267,33 @@ impl ClientTable {
         (shard, set * WAYS)
     }
 
-    /// Run `f` on the entry of `addr`; `create` decides whether a missing
-    /// entry is made (evicting the least recently seen of its set).
+    /// Run `f` on the entry of `addr` (with its way in the set); `create`
+    /// decides whether a missing entry is made (evicting the least recently
+    /// seen of its set).
     fn with_entry<R>(
         &self,
         key: ClientKey,
         create: bool,
-        f: impl FnOnce(&mut Entry, bool) -> R,
+        f: impl FnOnce(&mut Entry, bool, u8) -> R,
     ) -> Option<R> {
-        let addr = key.addr;
+        let addr = Some(key.addr);
         let (s, base) = self.locate(&key);
         let shard = self.shards.get(s)?;
         let mut guard = shard.lock().unwrap_or_else(|p| p.into_inner());
         let set = guard.entries.get_mut(base..base + WAYS)?;
-        if let Some(e) = set.iter_mut().find(|e| e.addr == Some(addr)) {
-            return Some(f(e, false));
+        let hint = usize::from(key.way) % WAYS;
+        let found = if set.get(hint).is_some_and(|e| e.addr == addr) {
+            Some(hint)
+        } else {
+            set.iter().position(|e| e.addr == addr)
+        };
+        if let Some(w) = found {
+            return set.get_mut(w).map(|e| f(e, false, w as u8));
         }
         if !create {
             return None;
         }
-        let victim = set.iter_mut().min_by_key(|e| {
+        let (w, victim) = set.iter_mut().enumerate().min_by_key(|(_, e)| {
             if e.addr.is_none() {
                 i64::MIN
             } else {
@@ -294,18 +305,19 @@ impl ClientTable {
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
         *victim = Entry {
-            addr: Some(addr),
+            addr,
             ..Entry::default()
         };
-        Some(f(victim, true))
+        Some(f(victim, true, w as u8))
     }
 
     /// Account one request and decide rate limiting, interleaving and alarms.
     pub fn observe(&self, r: &RequestFacts) -> Observation {
         let rate = self.rate;
         let threshold = self.alarm_threshold_ns;
-        let key = self.key(r.addr);
-        self.with_entry(key, true, |e, fresh| {
+        let mut key = self.key(r.addr);
+        self.with_entry(key, true, |e, fresh, way| {
+            key.way = way;
             let now = r.rx_ns;
             if fresh {
                 e.first_seen_ns = now;
@@ -443,7 +455,7 @@ impl ClientTable {
         tx_ns: UnixNanos,
         wire_transmit: Option<NtpTimestamp>,
     ) {
-        self.with_entry(key, false, |e, _| {
+        self.with_entry(key, false, |e, _, _| {
             if e.xleave_rx == reply_receive {
                 e.xleave_tx_ns = tx_ns;
                 if let Some(w) = wire_transmit {

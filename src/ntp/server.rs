@@ -1,8 +1,9 @@
 //! The NTP server shell: worker threads on SO_REUSEPORT sockets around the
 //! sans-IO [`Handler`]. Each worker: recvmmsg a batch → map kernel receive
-//! timestamps onto the served clock → prepare replies → read the clock once
-//! per reply as late as possible → sendmmsg → record TX times (daemon reading,
-//! then the kernel TX timestamp from the error queue, for interleaved mode).
+//! timestamps onto the served clock (one call per batch) → prepare replies →
+//! read the clock once per batch, right before sending → sendmmsg → record
+//! TX times (daemon reading, then the kernel TX timestamp from the error
+//! queue, for interleaved mode).
 
 use super::access::{AccessList, Cidr};
 use super::auth::KeyStore;
@@ -303,6 +304,7 @@ pub fn spawn(
             stop: stop.clone(),
             batch: Batch::new(cfg.batch_size.clamp(1, 1024)),
             pending: vec![None; cfg.batch_size.clamp(1, 1024)],
+            rx_ns: vec![0; cfg.batch_size.clamp(1, 1024)],
             wire: vec![None; cfg.batch_size.clamp(1, 1024)],
             tx_ring: vec![None; TX_RING],
             next_tx_id: 0,
@@ -359,6 +361,8 @@ struct Worker {
     stop: Arc<AtomicBool>,
     batch: Batch,
     pending: Vec<Option<Reply>>,
+    /// Receive time of each datagram of the batch on the served clock.
+    rx_ns: Vec<i64>,
     /// Daemon TX reading and wire transmit timestamp per queued reply.
     wire: Vec<Option<(i64, super::timestamp::NtpTimestamp)>>,
     /// (kernel OPT_ID, reply, daemon TX reading) awaiting the kernel TX time.
@@ -390,6 +394,19 @@ impl Worker {
     fn serve(&mut self, n: usize) {
         let fields = self.fields.load();
         let counters = self.handler.counters().clone();
+        let n = n.min(self.rx_ns.len()).min(self.batch.received.len());
+        // Receive times of the whole batch on the system clock: the kernel's
+        // per datagram, else one daemon reading for the batch taken right
+        // after recvmmsg returned (no later than a per-datagram reading
+        // would be). Then mapped onto the served clock in one call.
+        let mut daemon_sys = None;
+        for (t, r) in self.rx_ns.iter_mut().zip(&self.batch.received[..n]) {
+            *t = match r.kernel_rx_ns {
+                Some(k) => k,
+                None => *daemon_sys.get_or_insert_with(crate::time::system_realtime_ns),
+            };
+        }
+        self.time.from_system_ns_slice(&mut self.rx_ns[..n]);
         for i in 0..n {
             let r = self.batch.received[i];
             let Some(from) = r.from else { continue };
@@ -397,16 +414,12 @@ impl Worker {
                 Counters::inc(&counters.drop_malformed);
                 continue;
             }
-            let rx_ns = match r.kernel_rx_ns {
-                Some(k) => {
-                    Counters::inc(&counters.rx_kernel_timestamps);
-                    self.time.from_system_ns(k)
-                }
-                None => {
-                    Counters::inc(&counters.rx_daemon_timestamps);
-                    self.time.now_ns()
-                }
-            };
+            Counters::inc(if r.kernel_rx_ns.is_some() {
+                &counters.rx_kernel_timestamps
+            } else {
+                &counters.rx_daemon_timestamps
+            });
+            let rx_ns = self.rx_ns[i];
             let Some((req, out)) = self.batch.request_and_reply_buf(i) else {
                 continue;
             };
@@ -426,8 +439,14 @@ impl Worker {
         if queued == 0 {
             return;
         }
-        // Transmit timestamps as late as possible: one clock read per reply,
-        // right before the batch goes out.
+        // Transmit timestamp: one clock reading for the batch, after every
+        // reply is prepared and right before sendmmsg. What is left between
+        // it and the wire is writing 8 bytes (plus a MAC) per reply and the
+        // kernel's sequential send of the earlier datagrams of the batch; a
+        // reading per reply would only move past the former (tens of ns), not
+        // the latter (the bulk). Interleaved clients get the kernel's TX
+        // timestamp of each datagram in their next reply regardless.
+        let tx = self.time.now_ns();
         for slot in 0..queued {
             let Some(reply) = self.pending.get(slot).copied().flatten() else {
                 continue;
@@ -435,7 +454,6 @@ impl Worker {
             let Some(out) = self.batch.reply_buf(slot) else {
                 continue;
             };
-            let tx = self.time.now_ns();
             let w = self.handler.finish(out, &reply, tx);
             if let Some(x) = self.wire.get_mut(slot) {
                 *x = Some((tx, w));
