@@ -166,4 +166,28 @@ mod tests {
         assert_eq!(v.from_system_ns(t0 + 5_000_000_000), t0 + 5_001_005_000);
         assert_eq!(v.state().unwrap().frequency_ppm, 0.0);
     }
+
+    #[test]
+    fn slice_mapping_equals_single_mapping() {
+        let v = VirtualClock::new();
+        let t0 = 1_700_000_000_000_000_000i64;
+        v.apply_at(&ClockCommand::SetFrequency { ppm: -12.5 }, t0)
+            .unwrap();
+        v.apply_at(
+            &ClockCommand::Slew {
+                offset_ns: -300_000,
+            },
+            t0,
+        )
+        .unwrap();
+        // Before the reference, during the slew and after it ended.
+        let mut ts: Vec<i64> = [-1_000_000i64, 0, 333_333_333, 600_000_000, 5_000_000_000]
+            .iter()
+            .map(|d| t0 + d)
+            .collect();
+        let single: Vec<i64> = ts.iter().map(|&t| v.from_system_ns(t)).collect();
+        v.from_system_ns_slice(&mut ts);
+        assert_eq!(ts, single);
+        assert_ne!(ts[4] - (t0 + 5_000_000_000), 0);
+    }
 }

@@ -167,6 +167,47 @@ struct Entry {
     alarmed: bool,
 }
 
+impl Entry {
+    fn record_tx(
+        &mut self,
+        reply_receive: NtpTimestamp,
+        tx_ns: UnixNanos,
+        wire_transmit: Option<NtpTimestamp>,
+    ) {
+        // Only the latest reply to the client counts (an older one's TX
+        // time arriving late must not overwrite it).
+        if self.xleave_rx == reply_receive {
+            self.xleave_tx_ns = tx_ns;
+            if let Some(w) = wire_transmit {
+                self.prev_reply_tx = w;
+                self.prev_reply_tx_ns = w.to_unix_nanos(tx_ns);
+            }
+        }
+    }
+}
+
+/// The way of `key`'s client in its set: the remembered way first, then a
+/// scan.
+#[inline]
+fn find_way(set: &[Entry], key: &ClientKey) -> Option<usize> {
+    let addr = Some(key.addr);
+    let hint = usize::from(key.way) % WAYS;
+    if set.get(hint).is_some_and(|e| e.addr == addr) {
+        Some(hint)
+    } else {
+        set.iter().position(|e| e.addr == addr)
+    }
+}
+
+/// When one reply left, for [`ClientTable::record_tx_batch`].
+#[derive(Debug, Clone, Copy)]
+pub struct TxRecord {
+    pub key: ClientKey,
+    pub reply_receive: NtpTimestamp,
+    pub tx_ns: UnixNanos,
+    pub wire_transmit: Option<NtpTimestamp>,
+}
+
 /// One client as shown in the status snapshot.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ClientInfo {
@@ -281,13 +322,7 @@ impl ClientTable {
         let shard = self.shards.get(s)?;
         let mut guard = shard.lock().unwrap_or_else(|p| p.into_inner());
         let set = guard.entries.get_mut(base..base + WAYS)?;
-        let hint = usize::from(key.way) % WAYS;
-        let found = if set.get(hint).is_some_and(|e| e.addr == addr) {
-            Some(hint)
-        } else {
-            set.iter().position(|e| e.addr == addr)
-        };
-        if let Some(w) = found {
+        if let Some(w) = find_way(set, &key) {
             return set.get_mut(w).map(|e| f(e, false, w as u8));
         }
         if !create {
@@ -456,14 +491,35 @@ impl ClientTable {
         wire_transmit: Option<NtpTimestamp>,
     ) {
         self.with_entry(key, false, |e, _, _| {
-            if e.xleave_rx == reply_receive {
-                e.xleave_tx_ns = tx_ns;
-                if let Some(w) = wire_transmit {
-                    e.prev_reply_tx = w;
-                    e.prev_reply_tx_ns = w.to_unix_nanos(tx_ns);
-                }
-            }
+            e.record_tx(reply_receive, tx_ns, wire_transmit)
         });
+    }
+
+    /// `record_tx` for the replies of one sent batch, in order. Consecutive
+    /// replies to clients in the same shard share one lock: a burst from one
+    /// source (a NAT gateway, a load generator) costs one lock per batch,
+    /// distinct clients one per reply as with `record_tx`.
+    pub fn record_tx_batch(&self, records: &[TxRecord]) {
+        let mut held: Option<(usize, std::sync::MutexGuard<'_, Shard>)> = None;
+        for r in records {
+            let (s, base) = self.locate(&r.key);
+            if held.as_ref().map(|h| h.0) != Some(s) {
+                held = None; // one shard lock at a time
+                let Some(shard) = self.shards.get(s) else {
+                    continue;
+                };
+                held = Some((s, shard.lock().unwrap_or_else(|p| p.into_inner())));
+            }
+            let Some((_, guard)) = held.as_mut() else {
+                continue;
+            };
+            let Some(set) = guard.entries.get_mut(base..base + WAYS) else {
+                continue;
+            };
+            if let Some(e) = find_way(set, &r.key).and_then(|w| set.get_mut(w)) {
+                e.record_tx(r.reply_receive, r.tx_ns, r.wire_transmit);
+            }
+        }
     }
 
     /// Number of clients currently in the table.

@@ -305,6 +305,7 @@ pub fn spawn(
             batch: Batch::new(cfg.batch_size.clamp(1, 1024)),
             pending: vec![None; cfg.batch_size.clamp(1, 1024)],
             rx_ns: vec![0; cfg.batch_size.clamp(1, 1024)],
+            tx_records: Vec::with_capacity(cfg.batch_size.clamp(1, 1024)),
             wire: vec![None; cfg.batch_size.clamp(1, 1024)],
             tx_ring: vec![None; TX_RING],
             next_tx_id: 0,
@@ -363,6 +364,8 @@ struct Worker {
     pending: Vec<Option<Reply>>,
     /// Receive time of each datagram of the batch on the served clock.
     rx_ns: Vec<i64>,
+    /// TX times of the batch just sent, recorded in one call.
+    tx_records: Vec<super::clients::TxRecord>,
     /// Daemon TX reading and wire transmit timestamp per queued reply.
     wire: Vec<Option<(i64, super::timestamp::NtpTimestamp)>>,
     /// (kernel OPT_ID, reply, daemon TX reading) awaiting the kernel TX time.
@@ -476,6 +479,7 @@ impl Worker {
                 tracing::warn!(error = %e, "ntp: cannot restart TX timestamp ids");
             }
         }
+        self.tx_records.clear();
         for slot in 0..queued {
             let Some(reply) = self.pending.get_mut(slot).and_then(|p| p.take()) else {
                 continue;
@@ -483,9 +487,12 @@ impl Worker {
             if self.batch.was_sent(slot) {
                 if let Some(Some((tx, w))) = self.wire.get(slot).copied() {
                     // The daemon's reading is the fallback TX time; the kernel's
-                    // replaces it when it arrives.
+                    // replaces it when it arrives (always later: the error
+                    // queue is read after this batch is recorded below).
                     let fixed = reply.kind == super::handler::ReplyKind::Interleaved;
-                    self.handler.record_tx(&reply, tx, (!fixed).then_some(w));
+                    if let Some(r) = self.handler.tx_record(&reply, tx, (!fixed).then_some(w)) {
+                        self.tx_records.push(r);
+                    }
                     if self.batch.asked_tx_timestamp(slot) && !resync {
                         self.tx_outstanding += 1;
                         let id = self.next_tx_id;
@@ -500,6 +507,7 @@ impl Worker {
                 self.emit_alarm(&reply, a);
             }
         }
+        self.handler.record_tx_batch(&self.tx_records);
     }
 
     fn drain_tx(&mut self) {
