@@ -12,6 +12,7 @@ use super::clients::{AlarmChange, ClientTable, RateLimit};
 use super::counters::{Counters, NtpCounters};
 use super::handler::{AuthFailureAction, DenyAction, Handler, HandlerConfig, Outcome, Reply};
 use super::socket::{drain_tx_timestamps, ErrQueue, NtpSocket, RxTimestamping};
+use super::timestamp::NtpTimestamp;
 use super::NtpStatus;
 use crate::clock::TimeSource;
 use crate::status::ServerFieldsCell;
@@ -303,10 +304,10 @@ pub fn spawn(
             events: events.clone(),
             stop: stop.clone(),
             batch: Batch::new(cfg.batch_size.clamp(1, 1024)),
-            pending: vec![None; cfg.batch_size.clamp(1, 1024)],
+            pending: Vec::with_capacity(cfg.batch_size.clamp(1, 1024)),
             rx_ns: vec![0; cfg.batch_size.clamp(1, 1024)],
             tx_records: Vec::with_capacity(cfg.batch_size.clamp(1, 1024)),
-            wire: vec![None; cfg.batch_size.clamp(1, 1024)],
+            wire: Vec::with_capacity(cfg.batch_size.clamp(1, 1024)),
             tx_ring: vec![None; TX_RING],
             next_tx_id: 0,
             errq: ErrQueue::default(),
@@ -361,13 +362,14 @@ struct Worker {
     events: EventSink,
     stop: Arc<AtomicBool>,
     batch: Batch,
-    pending: Vec<Option<Reply>>,
+    /// Replies of the batch in send-slot order.
+    pending: Vec<Reply>,
     /// Receive time of each datagram of the batch on the served clock.
     rx_ns: Vec<i64>,
     /// TX times of the batch just sent, recorded in one call.
     tx_records: Vec<super::clients::TxRecord>,
-    /// Daemon TX reading and wire transmit timestamp per queued reply.
-    wire: Vec<Option<(i64, super::timestamp::NtpTimestamp)>>,
+    /// Transmit timestamp each queued reply carries.
+    wire: Vec<NtpTimestamp>,
     /// (kernel OPT_ID, reply, daemon TX reading) awaiting the kernel TX time.
     tx_ring: Vec<Option<(u32, Reply, i64)>>,
     next_tx_id: u32,
@@ -410,14 +412,18 @@ impl Worker {
             };
         }
         self.time.from_system_ns_slice(&mut self.rx_ns[..n]);
+        self.pending.clear();
         for i in 0..n {
-            let r = self.batch.received[i];
-            let Some(from) = r.from else { continue };
-            if r.truncated {
+            let (from, truncated, kernel) = {
+                let r = &self.batch.received[i];
+                (r.from, r.truncated, r.kernel_rx_ns.is_some())
+            };
+            let Some(from) = from else { continue };
+            if truncated {
                 Counters::inc(&counters.drop_malformed);
                 continue;
             }
-            Counters::inc(if r.kernel_rx_ns.is_some() {
+            Counters::inc(if kernel {
                 &counters.rx_kernel_timestamps
             } else {
                 &counters.rx_daemon_timestamps
@@ -429,10 +435,10 @@ impl Worker {
             match self.handler.prepare(req, from.ip(), rx_ns, &fields, out) {
                 Outcome::Reply(reply) => {
                     let stamp = self.sock.tx_ts && reply.kernel_tx;
-                    if let Some(slot) = self.batch.queue_reply(i, reply.len, stamp) {
-                        if let Some(p) = self.pending.get_mut(slot) {
-                            *p = Some(reply);
-                        }
+                    // Slots are handed out in order, one per queued reply:
+                    // `pending[slot]` is the reply in send slot `slot`.
+                    if self.batch.queue_reply(i, reply.len, stamp).is_some() {
+                        self.pending.push(reply);
                     }
                 }
                 Outcome::Drop(_) => {}
@@ -450,17 +456,13 @@ impl Worker {
         // the latter (the bulk). Interleaved clients get the kernel's TX
         // timestamp of each datagram in their next reply regardless.
         let tx = self.time.now_ns();
-        for slot in 0..queued {
-            let Some(reply) = self.pending.get(slot).copied().flatten() else {
-                continue;
+        self.wire.clear();
+        for (slot, reply) in self.pending.iter().enumerate() {
+            let w = match self.batch.reply_buf(slot) {
+                Some(out) => self.handler.finish(out, reply, tx),
+                None => NtpTimestamp::ZERO,
             };
-            let Some(out) = self.batch.reply_buf(slot) else {
-                continue;
-            };
-            let w = self.handler.finish(out, &reply, tx);
-            if let Some(x) = self.wire.get_mut(slot) {
-                *x = Some((tx, w));
-            }
+            self.wire.push(w);
         }
         let failed = self.batch.send(&self.sock);
         if failed > 0 {
@@ -480,17 +482,14 @@ impl Worker {
             }
         }
         self.tx_records.clear();
-        for slot in 0..queued {
-            let Some(reply) = self.pending.get_mut(slot).and_then(|p| p.take()) else {
-                continue;
-            };
+        for (slot, reply) in self.pending.iter().enumerate() {
             if self.batch.was_sent(slot) {
-                if let Some(Some((tx, w))) = self.wire.get(slot).copied() {
+                if let Some(&w) = self.wire.get(slot) {
                     // The daemon's reading is the fallback TX time; the kernel's
                     // replaces it when it arrives (always later: the error
                     // queue is read after this batch is recorded below).
                     let fixed = reply.kind == super::handler::ReplyKind::Interleaved;
-                    if let Some(r) = self.handler.tx_record(&reply, tx, (!fixed).then_some(w)) {
+                    if let Some(r) = self.handler.tx_record(reply, tx, (!fixed).then_some(w)) {
                         self.tx_records.push(r);
                     }
                     if self.batch.asked_tx_timestamp(slot) && !resync {
@@ -498,13 +497,13 @@ impl Worker {
                         let id = self.next_tx_id;
                         self.next_tx_id = self.next_tx_id.wrapping_add(1);
                         if let Some(e) = self.tx_ring.get_mut(id as usize % TX_RING) {
-                            *e = Some((id, reply, tx));
+                            *e = Some((id, *reply, tx));
                         }
                     }
                 }
             }
             if let Some(a) = reply.alarm {
-                self.emit_alarm(&reply, a);
+                self.emit_alarm(reply, a);
             }
         }
         self.handler.record_tx_batch(&self.tx_records);
