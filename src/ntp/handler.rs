@@ -134,6 +134,14 @@ pub struct Reply {
     pub alarm: Option<AlarmChange>,
 }
 
+impl Reply {
+    /// Whether `finish` signs the reply (a MAC costs far more than the rest
+    /// of `finish`).
+    pub fn signed(&self) -> bool {
+        self.mac_key.is_some()
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
     Reply(Reply),

@@ -368,8 +368,8 @@ struct Worker {
     rx_ns: Vec<i64>,
     /// TX times of the batch just sent, recorded in one call.
     tx_records: Vec<super::clients::TxRecord>,
-    /// Transmit timestamp each queued reply carries.
-    wire: Vec<NtpTimestamp>,
+    /// Daemon TX reading and the transmit timestamp each queued reply carries.
+    wire: Vec<(i64, NtpTimestamp)>,
     /// (kernel OPT_ID, reply, daemon TX reading) awaiting the kernel TX time.
     tx_ring: Vec<Option<(u32, Reply, i64)>>,
     next_tx_id: u32,
@@ -450,19 +450,26 @@ impl Worker {
         }
         // Transmit timestamp: one clock reading for the batch, after every
         // reply is prepared and right before sendmmsg. What is left between
-        // it and the wire is writing 8 bytes (plus a MAC) per reply and the
-        // kernel's sequential send of the earlier datagrams of the batch; a
-        // reading per reply would only move past the former (tens of ns), not
-        // the latter (the bulk). Interleaved clients get the kernel's TX
-        // timestamp of each datagram in their next reply regardless.
-        let tx = self.time.now_ns();
+        // it and the wire is writing 8 bytes per reply and the kernel's
+        // sequential send of the earlier datagrams of the batch; a reading
+        // per reply would only move past the former (tens of ns), not the
+        // latter (the bulk). Signed replies are the exception: a MAC costs
+        // a fraction of a µs, so each reads the clock again just before it
+        // is signed. Interleaved clients get the kernel's TX timestamp of
+        // each datagram in their next reply regardless.
+        let batch_tx = self.time.now_ns();
         self.wire.clear();
         for (slot, reply) in self.pending.iter().enumerate() {
+            let tx = if reply.signed() {
+                self.time.now_ns()
+            } else {
+                batch_tx
+            };
             let w = match self.batch.reply_buf(slot) {
                 Some(out) => self.handler.finish(out, reply, tx),
                 None => NtpTimestamp::ZERO,
             };
-            self.wire.push(w);
+            self.wire.push((tx, w));
         }
         let failed = self.batch.send(&self.sock);
         if failed > 0 {
@@ -484,7 +491,7 @@ impl Worker {
         self.tx_records.clear();
         for (slot, reply) in self.pending.iter().enumerate() {
             if self.batch.was_sent(slot) {
-                if let Some(&w) = self.wire.get(slot) {
+                if let Some(&(tx, w)) = self.wire.get(slot) {
                     // The daemon's reading is the fallback TX time; the kernel's
                     // replaces it when it arrives (always later: the error
                     // queue is read after this batch is recorded below).
