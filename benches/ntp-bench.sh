@@ -17,6 +17,8 @@
 #   chrony      chronyd (single-threaded), on SERVER_CPU
 #   ours1       our server, 1 worker, on SERVER_CPU
 #   oursN       our server, ALL_WORKERS workers, on ALL_CPUS
+#   base1/baseN like ours1/oursN with BASE_BIN instead of OURS_BIN (e.g. a
+#               build of an earlier commit, for a before/after in one run)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -42,6 +44,7 @@ CHRONYD=${CHRONYD:-$(command -v chronyd || echo /usr/sbin/chronyd)}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 LOAD_BIN=${LOAD_BIN:-$CARGO_TARGET_DIR/release/ntp-load}
 OURS_BIN=${OURS_BIN:-$CARGO_TARGET_DIR/release/gnss-timeserver}
+BASE_BIN=${BASE_BIN:-}
 # Our server. {port} {http} {data} are substituted. How workers are set is a
 # variable too: OURS_WORKERS_ENV names an environment variable given the
 # worker count (empty: don't set one); {workers} in OURS_CMD also works.
@@ -130,17 +133,19 @@ EOF
 }
 
 start_ours() {
-    local workers=$1 cpus=$2 data=$WORK/ours-data-$1
+    local workers=$1 cpus=$2 bin=${3:-$OURS_BIN} tag=${4:-ours}
+    local data=$WORK/$tag-data-$1
     mkdir -p "$data"
     local cmd=${OURS_CMD//\{port\}/$PORT}
+    cmd=${cmd//"$OURS_BIN"/$bin} # base1/baseN: BASE_BIN in place of OURS_BIN
     cmd=${cmd//\{http\}/$HTTP_PORT}
     cmd=${cmd//\{data\}/$data}
     cmd=${cmd//\{workers\}/$workers}
     local envs=()
     [[ -n $OURS_WORKERS_ENV ]] && envs=("$OURS_WORKERS_ENV=$workers")
     # shellcheck disable=SC2086 # OURS_CMD is a command line, split on purpose
-    "${PRIO[@]}" env "${envs[@]}" taskset -c "$cpus" $cmd >"$WORK/ours-$workers.log" 2>&1 &
-    SERVER_PID=$! SERVER_LOG=$WORK/ours-$workers.log
+    "${PRIO[@]}" env "${envs[@]}" taskset -c "$cpus" $cmd >"$WORK/$tag-$workers.log" 2>&1 &
+    SERVER_PID=$! SERVER_LOG=$WORK/$tag-$workers.log
 }
 
 stop_server() {
@@ -158,6 +163,10 @@ run_target() {
         chrony) [[ -x $CHRONYD ]] || die "chronyd not found (apt-get install chrony)"; start_chrony ;;
         ours1) start_ours 1 "$SERVER_CPU" ;;
         oursN) start_ours "$ALL_WORKERS" "$ALL_CPUS" ;;
+        base1 | baseN)
+            [[ -x $BASE_BIN ]] || die "$name needs BASE_BIN (an executable)"
+            if [[ $name == base1 ]]; then start_ours 1 "$SERVER_CPU" "$BASE_BIN" base; else start_ours "$ALL_WORKERS" "$ALL_CPUS" "$BASE_BIN" base; fi
+            ;;
         *) die "unknown target $name" ;;
     esac
     if ! wait_ready "$name"; then
@@ -244,6 +253,9 @@ done
     ratio "ours req/s scaling, all / 1 worker" oursN "$R" ours1 "$R"
     ratio "reflector req/s scaling, all / 1 worker" reflectorN "$R" reflector1 "$R"
     ratio "ours (1 worker) req/s / chrony req/s" ours1 "$R" chrony "$R"
+    ratio "base (1 worker) user / chrony user" base1 "$U" chrony "$U"
+    ratio "ours (1 worker) user / base (1 worker) user" ours1 "$U" base1 "$U"
+    ratio "ours (1 worker) total / base (1 worker) total" ours1 "$T" base1 "$T"
     echo
     echo "JSON per target: $OUT_DIR"
 } | tee "$OUT_DIR/results.md"

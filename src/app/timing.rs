@@ -101,6 +101,18 @@ impl TimeSource for ServedClock {
             None => t,
         }
     }
+
+    /// A whole NTP receive batch: the clock's own batch mapping, and the
+    /// smear (still computed per reading) only while one is pending.
+    fn from_system_ns_slice(&self, system_ns: &mut [i64]) {
+        self.clock.from_system_ns_slice(system_ns);
+        let Some(half) = self.smear else { return };
+        if let Some(p) = self.pending.load().as_deref() {
+            for t in system_ns {
+                *t += leap::served::smear_offset_ns(*p, *t, false, half);
+            }
+        }
+    }
 }
 
 /// Start the PPS source and the supervised discipline task.
@@ -273,4 +285,43 @@ pub fn start_timing(
         served,
         pps: handle,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::VirtualClock;
+
+    #[test]
+    fn served_clock_slice_equals_single_reads_while_smearing() {
+        let at = 1_798_761_600_000_000_000i64; // 2027-01-01T00:00:00Z
+        let served = ServedClock::new(Arc::new(VirtualClock::new()), LeapMode::Smear);
+        let times: Vec<i64> = [-13, -6, -1, 0, 1, 6, 13]
+            .iter()
+            .map(|h: &i64| at + h * 3_600_000_000_000 + 123_456_789)
+            .collect();
+        for pending in [
+            None,
+            Some(PendingLeap {
+                at_utc_ns: at,
+                insert: true,
+            }),
+        ] {
+            served.set_pending(pending);
+            let single: Vec<i64> = times.iter().map(|&t| served.from_system_ns(t)).collect();
+            let mut batch = times.clone();
+            served.from_system_ns_slice(&mut batch);
+            assert_eq!(batch, single, "pending {pending:?}");
+        }
+        // The smear did apply inside the window (so the comparison above
+        // covered the smearing path).
+        let mid = at + 123_456_789;
+        served.set_pending(None);
+        let plain = served.from_system_ns(mid);
+        served.set_pending(Some(PendingLeap {
+            at_utc_ns: at,
+            insert: true,
+        }));
+        assert_ne!(served.from_system_ns(mid), plain);
+    }
 }

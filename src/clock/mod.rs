@@ -21,6 +21,15 @@ pub trait TimeSource: Send + Sync {
     #[allow(clippy::wrong_self_convention)]
     fn from_system_ns(&self, system_ns: UnixNanos) -> UnixNanos;
 
+    /// `from_system_ns` over many readings in place (an NTP worker's receive
+    /// batch): implementations override it to look their correction up once.
+    #[allow(clippy::wrong_self_convention)]
+    fn from_system_ns_slice(&self, system_ns: &mut [UnixNanos]) {
+        for t in system_ns {
+            *t = self.from_system_ns(*t);
+        }
+    }
+
     /// Now, on this clock's scale.
     fn now_ns(&self) -> UnixNanos {
         self.from_system_ns(crate::time::system_realtime_ns())

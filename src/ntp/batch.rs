@@ -26,21 +26,26 @@ pub struct Batch {
     tx_len: Box<[usize]>,
     names: Box<[libc::sockaddr_storage]>,
     name_lens: Box<[libc::socklen_t]>,
-    tx_names: Box<[libc::sockaddr_storage]>,
-    tx_name_lens: Box<[libc::socklen_t]>,
+    /// Request each queued reply answers (its address is still in `names`:
+    /// replies are sent before the next receive).
+    tx_src: Box<[usize]>,
     cmsgs: Box<[CmsgBuf]>,
     tx_cmsgs: Box<[CmsgBuf]>,
     tx_cmsg_len: Box<[usize]>,
     tx_ok: Box<[bool]>,
     tx_stamp: Box<[bool]>,
+    /// Receive headers: pointers set once in `new`, lengths reset per call.
     iov: Box<[libc::iovec]>,
     msgs: Box<[libc::mmsghdr]>,
+    tx_iov: Box<[libc::iovec]>,
+    tx_msgs: Box<[libc::mmsghdr]>,
     pub received: Box<[Received]>,
     tx_count: usize,
 }
 
-// SAFETY: the raw pointers inside iovec/mmsghdr only ever point into this
-// struct's own boxes and are rebuilt before each syscall.
+// SAFETY: the raw pointers inside iovec/mmsghdr only ever point into the
+// heap buffers of this struct's own boxes (which never move or get resized);
+// receive headers are wired once in `new`, send headers before each send.
 unsafe impl Send for Batch {}
 
 impl Batch {
@@ -49,14 +54,13 @@ impl Batch {
         // SAFETY: all-zero is valid for these plain C structs.
         let zero_ss: libc::sockaddr_storage = unsafe { zeroed() };
         let zero_msg: libc::mmsghdr = unsafe { zeroed() };
-        Batch {
+        let mut b = Batch {
             rx: vec![[0u8; RX_BUF]; n].into_boxed_slice(),
             tx: vec![[0u8; TX_BUF]; n].into_boxed_slice(),
             tx_len: vec![0; n].into_boxed_slice(),
             names: vec![zero_ss; n].into_boxed_slice(),
             name_lens: vec![0; n].into_boxed_slice(),
-            tx_names: vec![zero_ss; n].into_boxed_slice(),
-            tx_name_lens: vec![0; n].into_boxed_slice(),
+            tx_src: vec![0; n].into_boxed_slice(),
             cmsgs: vec![CmsgBuf([0; CMSG_BUF]); n].into_boxed_slice(),
             tx_cmsgs: vec![CmsgBuf([0; CMSG_BUF]); n].into_boxed_slice(),
             tx_cmsg_len: vec![0; n].into_boxed_slice(),
@@ -71,6 +75,15 @@ impl Batch {
             ]
             .into_boxed_slice(),
             msgs: vec![zero_msg; n].into_boxed_slice(),
+            tx_iov: vec![
+                libc::iovec {
+                    iov_base: std::ptr::null_mut(),
+                    iov_len: 0
+                };
+                n
+            ]
+            .into_boxed_slice(),
+            tx_msgs: vec![zero_msg; n].into_boxed_slice(),
             received: vec![
                 Received {
                     len: 0,
@@ -83,28 +96,32 @@ impl Batch {
             ]
             .into_boxed_slice(),
             tx_count: 0,
+        };
+        for i in 0..n {
+            b.iov[i] = libc::iovec {
+                iov_base: b.rx[i].as_mut_ptr().cast(),
+                iov_len: RX_BUF,
+            };
+            let hdr = &mut b.msgs[i].msg_hdr;
+            hdr.msg_name = (&mut b.names[i] as *mut libc::sockaddr_storage).cast();
+            hdr.msg_iov = &mut b.iov[i];
+            hdr.msg_iovlen = 1;
+            hdr.msg_control = b.cmsgs[i].0.as_mut_ptr().cast();
         }
+        b
     }
 
     /// Receive up to a batch: blocks for the first datagram (up to the
     /// socket's receive timeout), then takes whatever else is queued.
     /// Returns the number received (0 on timeout).
     pub fn recv(&mut self, sock: &NtpSocket) -> io::Result<usize> {
-        let n = self.rx.len();
-        for i in 0..n {
-            self.iov[i] = libc::iovec {
-                iov_base: self.rx[i].as_mut_ptr().cast(),
-                iov_len: RX_BUF,
-            };
-            let hdr = &mut self.msgs[i].msg_hdr;
-            hdr.msg_name = (&mut self.names[i] as *mut libc::sockaddr_storage).cast();
-            hdr.msg_namelen = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
-            hdr.msg_iov = &mut self.iov[i];
-            hdr.msg_iovlen = 1;
-            hdr.msg_control = self.cmsgs[i].0.as_mut_ptr().cast();
-            hdr.msg_controllen = CMSG_BUF as _;
-            hdr.msg_flags = 0;
-            self.msgs[i].msg_len = 0;
+        let n = self.msgs.len();
+        // The kernel rewrites these three per datagram; the pointers stay.
+        for m in self.msgs.iter_mut() {
+            m.msg_hdr.msg_namelen = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+            m.msg_hdr.msg_controllen = CMSG_BUF as _;
+            m.msg_hdr.msg_flags = 0;
+            m.msg_len = 0;
         }
         // SAFETY: every mmsghdr points into buffers owned by self, sized as declared.
         let r = unsafe {
@@ -158,8 +175,7 @@ impl Batch {
         if slot >= self.tx.len() || i >= self.names.len() {
             return None;
         }
-        self.tx_names[slot] = self.names[i];
-        self.tx_name_lens[slot] = self.name_lens[i];
+        self.tx_src[slot] = i;
         self.tx_len[slot] = len.min(TX_BUF);
         let local = self.received.get(i).and_then(|r| r.local);
         self.tx_cmsg_len[slot] = if local.is_some() || tx_timestamp {
@@ -199,14 +215,15 @@ impl Batch {
         let mut failed = 0;
         while next < n {
             for i in next..n {
-                self.iov[i] = libc::iovec {
+                self.tx_iov[i] = libc::iovec {
                     iov_base: self.tx[i].as_mut_ptr().cast(),
                     iov_len: self.tx_len[i],
                 };
-                let hdr = &mut self.msgs[i].msg_hdr;
-                hdr.msg_name = (&mut self.tx_names[i] as *mut libc::sockaddr_storage).cast();
-                hdr.msg_namelen = self.tx_name_lens[i];
-                hdr.msg_iov = &mut self.iov[i];
+                let src = self.tx_src[i];
+                let hdr = &mut self.tx_msgs[i].msg_hdr;
+                hdr.msg_name = (&mut self.names[src] as *mut libc::sockaddr_storage).cast();
+                hdr.msg_namelen = self.name_lens[src];
+                hdr.msg_iov = &mut self.tx_iov[i];
                 hdr.msg_iovlen = 1;
                 if self.tx_cmsg_len[i] > 0 {
                     hdr.msg_control = self.tx_cmsgs[i].0.as_mut_ptr().cast();
@@ -221,7 +238,7 @@ impl Batch {
             let r = unsafe {
                 libc::sendmmsg(
                     sock.raw(),
-                    self.msgs[next..].as_mut_ptr(),
+                    self.tx_msgs[next..].as_mut_ptr(),
                     (n - next) as libc::c_uint,
                     0,
                 )

@@ -95,6 +95,9 @@ pub enum AlarmChange {
 pub struct ClientKey {
     addr: IpAddr,
     hash: u64,
+    /// Way of the set where `observe` found or put the client: `record_tx`
+    /// looks there first (a hint; the entry may have been evicted since).
+    way: u8,
 }
 
 impl ClientKey {
@@ -162,6 +165,47 @@ struct Entry {
     offset_ns: Option<i64>,
     offset_bound_ns: Option<i64>,
     alarmed: bool,
+}
+
+impl Entry {
+    fn record_tx(
+        &mut self,
+        reply_receive: NtpTimestamp,
+        tx_ns: UnixNanos,
+        wire_transmit: Option<NtpTimestamp>,
+    ) {
+        // Only the latest reply to the client counts (an older one's TX
+        // time arriving late must not overwrite it).
+        if self.xleave_rx == reply_receive {
+            self.xleave_tx_ns = tx_ns;
+            if let Some(w) = wire_transmit {
+                self.prev_reply_tx = w;
+                self.prev_reply_tx_ns = w.to_unix_nanos(tx_ns);
+            }
+        }
+    }
+}
+
+/// The way of `key`'s client in its set: the remembered way first, then a
+/// scan.
+#[inline]
+fn find_way(set: &[Entry], key: &ClientKey) -> Option<usize> {
+    let addr = Some(key.addr);
+    let hint = usize::from(key.way) % WAYS;
+    if set.get(hint).is_some_and(|e| e.addr == addr) {
+        Some(hint)
+    } else {
+        set.iter().position(|e| e.addr == addr)
+    }
+}
+
+/// When one reply left, for [`ClientTable::record_tx_batch`].
+#[derive(Debug, Clone, Copy)]
+pub struct TxRecord {
+    pub key: ClientKey,
+    pub reply_receive: NtpTimestamp,
+    pub tx_ns: UnixNanos,
+    pub wire_transmit: Option<NtpTimestamp>,
 }
 
 /// One client as shown in the status snapshot.
@@ -252,6 +296,7 @@ impl ClientTable {
         ClientKey {
             addr,
             hash: self.hasher.hash(addr),
+            way: 0,
         }
     }
 
@@ -263,26 +308,27 @@ impl ClientTable {
         (shard, set * WAYS)
     }
 
-    /// Run `f` on the entry of `addr`; `create` decides whether a missing
-    /// entry is made (evicting the least recently seen of its set).
+    /// Run `f` on the entry of `addr` (with its way in the set); `create`
+    /// decides whether a missing entry is made (evicting the least recently
+    /// seen of its set).
     fn with_entry<R>(
         &self,
         key: ClientKey,
         create: bool,
-        f: impl FnOnce(&mut Entry, bool) -> R,
+        f: impl FnOnce(&mut Entry, bool, u8) -> R,
     ) -> Option<R> {
-        let addr = key.addr;
+        let addr = Some(key.addr);
         let (s, base) = self.locate(&key);
         let shard = self.shards.get(s)?;
         let mut guard = shard.lock().unwrap_or_else(|p| p.into_inner());
         let set = guard.entries.get_mut(base..base + WAYS)?;
-        if let Some(e) = set.iter_mut().find(|e| e.addr == Some(addr)) {
-            return Some(f(e, false));
+        if let Some(w) = find_way(set, &key) {
+            return set.get_mut(w).map(|e| f(e, false, w as u8));
         }
         if !create {
             return None;
         }
-        let victim = set.iter_mut().min_by_key(|e| {
+        let (w, victim) = set.iter_mut().enumerate().min_by_key(|(_, e)| {
             if e.addr.is_none() {
                 i64::MIN
             } else {
@@ -294,18 +340,19 @@ impl ClientTable {
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
         *victim = Entry {
-            addr: Some(addr),
+            addr,
             ..Entry::default()
         };
-        Some(f(victim, true))
+        Some(f(victim, true, w as u8))
     }
 
     /// Account one request and decide rate limiting, interleaving and alarms.
     pub fn observe(&self, r: &RequestFacts) -> Observation {
         let rate = self.rate;
         let threshold = self.alarm_threshold_ns;
-        let key = self.key(r.addr);
-        self.with_entry(key, true, |e, fresh| {
+        let mut key = self.key(r.addr);
+        self.with_entry(key, true, |e, fresh, way| {
+            key.way = way;
             let now = r.rx_ns;
             if fresh {
                 e.first_seen_ns = now;
@@ -443,15 +490,36 @@ impl ClientTable {
         tx_ns: UnixNanos,
         wire_transmit: Option<NtpTimestamp>,
     ) {
-        self.with_entry(key, false, |e, _| {
-            if e.xleave_rx == reply_receive {
-                e.xleave_tx_ns = tx_ns;
-                if let Some(w) = wire_transmit {
-                    e.prev_reply_tx = w;
-                    e.prev_reply_tx_ns = w.to_unix_nanos(tx_ns);
-                }
-            }
+        self.with_entry(key, false, |e, _, _| {
+            e.record_tx(reply_receive, tx_ns, wire_transmit)
         });
+    }
+
+    /// `record_tx` for the replies of one sent batch, in order. Consecutive
+    /// replies to clients in the same shard share one lock: a burst from one
+    /// source (a NAT gateway, a load generator) costs one lock per batch,
+    /// distinct clients one per reply as with `record_tx`.
+    pub fn record_tx_batch(&self, records: &[TxRecord]) {
+        let mut held: Option<(usize, std::sync::MutexGuard<'_, Shard>)> = None;
+        for r in records {
+            let (s, base) = self.locate(&r.key);
+            if held.as_ref().map(|h| h.0) != Some(s) {
+                held = None; // one shard lock at a time
+                let Some(shard) = self.shards.get(s) else {
+                    continue;
+                };
+                held = Some((s, shard.lock().unwrap_or_else(|p| p.into_inner())));
+            }
+            let Some((_, guard)) = held.as_mut() else {
+                continue;
+            };
+            let Some(set) = guard.entries.get_mut(base..base + WAYS) else {
+                continue;
+            };
+            if let Some(e) = find_way(set, &r.key).and_then(|w| set.get_mut(w)) {
+                e.record_tx(r.reply_receive, r.tx_ns, r.wire_transmit);
+            }
+        }
     }
 
     /// Number of clients currently in the table.

@@ -216,3 +216,51 @@ fn observe_reports_a_client_asking_for_interleave() {
     next.receive = NtpTimestamp(7);
     assert!(t.observe(&next).asks_interleaved);
 }
+
+#[test]
+fn batched_tx_records_match_single_records() {
+    // Many clients, several per shard, recorded in one batch: every client
+    // gets its own TX time; a record for an older reply changes nothing.
+    let t = ClientTable::new(1024, None, None);
+    let addrs: Vec<IpAddr> = (0..40u32)
+        .map(|i| IpAddr::from(std::net::Ipv4Addr::from(0xC000_0200 + i)))
+        .collect();
+    let mut records = vec![];
+    for (i, a) in addrs.iter().enumerate() {
+        let mut f = facts("0.0.0.0", T0 + i as i64, Some(T0));
+        f.addr = *a;
+        let o = t.observe(&f);
+        let tx_ns = T0 + 1_000 + i as i64;
+        // Half by the observation's key (way hint), half by a fresh key
+        // (scan), and one stale record before the real one.
+        let key = if i % 2 == 0 { o.key } else { t.key(*a) };
+        if i == 7 {
+            records.push(TxRecord {
+                key,
+                reply_receive: NtpTimestamp(1),
+                tx_ns: 42,
+                wire_transmit: None,
+            });
+        }
+        records.push(TxRecord {
+            key,
+            reply_receive: f.reply_receive,
+            tx_ns,
+            wire_transmit: None,
+        });
+    }
+    // Sorted by shard so consecutive records share locks, like a burst.
+    records.sort_by_key(|r| t.locate(&r.key).0);
+    t.record_tx_batch(&records);
+    for (i, a) in addrs.iter().enumerate() {
+        let mut f = facts("0.0.0.0", T0 + NS_PER_SEC + i as i64, Some(T0));
+        f.addr = *a;
+        f.origin = NtpTimestamp::from_unix_nanos(T0 + i as i64);
+        f.receive = NtpTimestamp::from_unix_nanos(T0 + 5);
+        assert_eq!(
+            t.observe(&f).interleaved_tx_ns,
+            Some(T0 + 1_000 + i as i64),
+            "client {a}"
+        );
+    }
+}

@@ -25,7 +25,7 @@
 
 use super::access::{Access, AccessList};
 use super::auth::KeyStore;
-use super::clients::{AlarmChange, ClientKey, ClientTable, RateVerdict, RequestFacts};
+use super::clients::{AlarmChange, ClientKey, ClientTable, RateVerdict, RequestFacts, TxRecord};
 use super::counters::Counters;
 use super::packet::{self, Header, Trailer, HEADER_LEN, MODE_CLIENT, MODE_SYMMETRIC_ACTIVE};
 use super::timestamp::{short_from_nanos_ceil, NtpTimestamp};
@@ -132,6 +132,14 @@ pub struct Reply {
     /// timestamp costs an error-queue message).
     pub kernel_tx: bool,
     pub alarm: Option<AlarmChange>,
+}
+
+impl Reply {
+    /// Whether `finish` signs the reply (a MAC costs far more than the rest
+    /// of `finish`).
+    pub fn signed(&self) -> bool {
+        self.mac_key.is_some()
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -452,6 +460,27 @@ impl Handler {
             self.clients
                 .record_tx(reply.client, reply.receive, tx_ns, wire_transmit);
         }
+    }
+
+    /// What `record_tx` would record, for [`Handler::record_tx_batch`]
+    /// (`None` when the reply's TX time is not tracked).
+    pub fn tx_record(
+        &self,
+        reply: &Reply,
+        tx_ns: UnixNanos,
+        wire_transmit: Option<NtpTimestamp>,
+    ) -> Option<TxRecord> {
+        reply.track_tx.then_some(TxRecord {
+            key: reply.client,
+            reply_receive: reply.receive,
+            tx_ns,
+            wire_transmit,
+        })
+    }
+
+    /// `record_tx` for a whole sent batch (fewer client-table locks).
+    pub fn record_tx_batch(&self, records: &[TxRecord]) {
+        self.clients.record_tx_batch(records);
     }
 
     /// Both steps at once (tests, fuzzing, benches): `Some(len)` when answered.

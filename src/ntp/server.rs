@@ -1,8 +1,9 @@
 //! The NTP server shell: worker threads on SO_REUSEPORT sockets around the
 //! sans-IO [`Handler`]. Each worker: recvmmsg a batch → map kernel receive
-//! timestamps onto the served clock → prepare replies → read the clock once
-//! per reply as late as possible → sendmmsg → record TX times (daemon reading,
-//! then the kernel TX timestamp from the error queue, for interleaved mode).
+//! timestamps onto the served clock (one call per batch) → prepare replies →
+//! read the clock once per batch, right before sending → sendmmsg → record
+//! TX times (daemon reading, then the kernel TX timestamp from the error
+//! queue, for interleaved mode).
 
 use super::access::{AccessList, Cidr};
 use super::auth::KeyStore;
@@ -11,6 +12,7 @@ use super::clients::{AlarmChange, ClientTable, RateLimit};
 use super::counters::{Counters, NtpCounters};
 use super::handler::{AuthFailureAction, DenyAction, Handler, HandlerConfig, Outcome, Reply};
 use super::socket::{drain_tx_timestamps, ErrQueue, NtpSocket, RxTimestamping};
+use super::timestamp::NtpTimestamp;
 use super::NtpStatus;
 use crate::clock::TimeSource;
 use crate::status::ServerFieldsCell;
@@ -302,8 +304,10 @@ pub fn spawn(
             events: events.clone(),
             stop: stop.clone(),
             batch: Batch::new(cfg.batch_size.clamp(1, 1024)),
-            pending: vec![None; cfg.batch_size.clamp(1, 1024)],
-            wire: vec![None; cfg.batch_size.clamp(1, 1024)],
+            pending: Vec::with_capacity(cfg.batch_size.clamp(1, 1024)),
+            rx_ns: vec![0; cfg.batch_size.clamp(1, 1024)],
+            tx_records: Vec::with_capacity(cfg.batch_size.clamp(1, 1024)),
+            wire: Vec::with_capacity(cfg.batch_size.clamp(1, 1024)),
             tx_ring: vec![None; TX_RING],
             next_tx_id: 0,
             errq: ErrQueue::default(),
@@ -358,9 +362,14 @@ struct Worker {
     events: EventSink,
     stop: Arc<AtomicBool>,
     batch: Batch,
-    pending: Vec<Option<Reply>>,
-    /// Daemon TX reading and wire transmit timestamp per queued reply.
-    wire: Vec<Option<(i64, super::timestamp::NtpTimestamp)>>,
+    /// Replies of the batch in send-slot order.
+    pending: Vec<Reply>,
+    /// Receive time of each datagram of the batch on the served clock.
+    rx_ns: Vec<i64>,
+    /// TX times of the batch just sent, recorded in one call.
+    tx_records: Vec<super::clients::TxRecord>,
+    /// Daemon TX reading and the transmit timestamp each queued reply carries.
+    wire: Vec<(i64, NtpTimestamp)>,
     /// (kernel OPT_ID, reply, daemon TX reading) awaiting the kernel TX time.
     tx_ring: Vec<Option<(u32, Reply, i64)>>,
     next_tx_id: u32,
@@ -390,33 +399,46 @@ impl Worker {
     fn serve(&mut self, n: usize) {
         let fields = self.fields.load();
         let counters = self.handler.counters().clone();
+        let n = n.min(self.rx_ns.len()).min(self.batch.received.len());
+        // Receive times of the whole batch on the system clock: the kernel's
+        // per datagram, else one daemon reading for the batch taken right
+        // after recvmmsg returned (no later than a per-datagram reading
+        // would be). Then mapped onto the served clock in one call.
+        let mut daemon_sys = None;
+        for (t, r) in self.rx_ns.iter_mut().zip(&self.batch.received[..n]) {
+            *t = match r.kernel_rx_ns {
+                Some(k) => k,
+                None => *daemon_sys.get_or_insert_with(crate::time::system_realtime_ns),
+            };
+        }
+        self.time.from_system_ns_slice(&mut self.rx_ns[..n]);
+        self.pending.clear();
         for i in 0..n {
-            let r = self.batch.received[i];
-            let Some(from) = r.from else { continue };
-            if r.truncated {
+            let (from, truncated, kernel) = {
+                let r = &self.batch.received[i];
+                (r.from, r.truncated, r.kernel_rx_ns.is_some())
+            };
+            let Some(from) = from else { continue };
+            if truncated {
                 Counters::inc(&counters.drop_malformed);
                 continue;
             }
-            let rx_ns = match r.kernel_rx_ns {
-                Some(k) => {
-                    Counters::inc(&counters.rx_kernel_timestamps);
-                    self.time.from_system_ns(k)
-                }
-                None => {
-                    Counters::inc(&counters.rx_daemon_timestamps);
-                    self.time.now_ns()
-                }
-            };
+            Counters::inc(if kernel {
+                &counters.rx_kernel_timestamps
+            } else {
+                &counters.rx_daemon_timestamps
+            });
+            let rx_ns = self.rx_ns[i];
             let Some((req, out)) = self.batch.request_and_reply_buf(i) else {
                 continue;
             };
             match self.handler.prepare(req, from.ip(), rx_ns, &fields, out) {
                 Outcome::Reply(reply) => {
                     let stamp = self.sock.tx_ts && reply.kernel_tx;
-                    if let Some(slot) = self.batch.queue_reply(i, reply.len, stamp) {
-                        if let Some(p) = self.pending.get_mut(slot) {
-                            *p = Some(reply);
-                        }
+                    // Slots are handed out in order, one per queued reply:
+                    // `pending[slot]` is the reply in send slot `slot`.
+                    if self.batch.queue_reply(i, reply.len, stamp).is_some() {
+                        self.pending.push(reply);
                     }
                 }
                 Outcome::Drop(_) => {}
@@ -426,20 +448,28 @@ impl Worker {
         if queued == 0 {
             return;
         }
-        // Transmit timestamps as late as possible: one clock read per reply,
-        // right before the batch goes out.
-        for slot in 0..queued {
-            let Some(reply) = self.pending.get(slot).copied().flatten() else {
-                continue;
+        // Transmit timestamp: one clock reading for the batch, after every
+        // reply is prepared and right before sendmmsg. What is left between
+        // it and the wire is writing 8 bytes per reply and the kernel's
+        // sequential send of the earlier datagrams of the batch; a reading
+        // per reply would only move past the former (tens of ns), not the
+        // latter (the bulk). Signed replies are the exception: a MAC costs
+        // a fraction of a µs, so each reads the clock again just before it
+        // is signed. Interleaved clients get the kernel's TX timestamp of
+        // each datagram in their next reply regardless.
+        let batch_tx = self.time.now_ns();
+        self.wire.clear();
+        for (slot, reply) in self.pending.iter().enumerate() {
+            let tx = if reply.signed() {
+                self.time.now_ns()
+            } else {
+                batch_tx
             };
-            let Some(out) = self.batch.reply_buf(slot) else {
-                continue;
+            let w = match self.batch.reply_buf(slot) {
+                Some(out) => self.handler.finish(out, reply, tx),
+                None => NtpTimestamp::ZERO,
             };
-            let tx = self.time.now_ns();
-            let w = self.handler.finish(out, &reply, tx);
-            if let Some(x) = self.wire.get_mut(slot) {
-                *x = Some((tx, w));
-            }
+            self.wire.push((tx, w));
         }
         let failed = self.batch.send(&self.sock);
         if failed > 0 {
@@ -458,30 +488,32 @@ impl Worker {
                 tracing::warn!(error = %e, "ntp: cannot restart TX timestamp ids");
             }
         }
-        for slot in 0..queued {
-            let Some(reply) = self.pending.get_mut(slot).and_then(|p| p.take()) else {
-                continue;
-            };
+        self.tx_records.clear();
+        for (slot, reply) in self.pending.iter().enumerate() {
             if self.batch.was_sent(slot) {
-                if let Some(Some((tx, w))) = self.wire.get(slot).copied() {
+                if let Some(&(tx, w)) = self.wire.get(slot) {
                     // The daemon's reading is the fallback TX time; the kernel's
-                    // replaces it when it arrives.
+                    // replaces it when it arrives (always later: the error
+                    // queue is read after this batch is recorded below).
                     let fixed = reply.kind == super::handler::ReplyKind::Interleaved;
-                    self.handler.record_tx(&reply, tx, (!fixed).then_some(w));
+                    if let Some(r) = self.handler.tx_record(reply, tx, (!fixed).then_some(w)) {
+                        self.tx_records.push(r);
+                    }
                     if self.batch.asked_tx_timestamp(slot) && !resync {
                         self.tx_outstanding += 1;
                         let id = self.next_tx_id;
                         self.next_tx_id = self.next_tx_id.wrapping_add(1);
                         if let Some(e) = self.tx_ring.get_mut(id as usize % TX_RING) {
-                            *e = Some((id, reply, tx));
+                            *e = Some((id, *reply, tx));
                         }
                     }
                 }
             }
             if let Some(a) = reply.alarm {
-                self.emit_alarm(&reply, a);
+                self.emit_alarm(reply, a);
             }
         }
+        self.handler.record_tx_batch(&self.tx_records);
     }
 
     fn drain_tx(&mut self) {
