@@ -3,7 +3,11 @@
 # counted by callgrind (repeatable, unlike tick-sampled CPU time; the kernel's
 # share is not counted).
 #
-#   benches/ntp-callgrind.sh [gnss-timeserver binary ...]
+#   benches/ntp-callgrind.sh [gnss-timeserver binary | chrony ...]
+#
+# `chrony` counts chronyd (`local stratum 1`, -x, same port and load) the same
+# way: the baseline for the "user time at most a third of chrony's",
+# in instructions, which repeat where tick-sampled CPU time does not.
 #
 # For each binary: `demo` with one worker under valgrind --tool=callgrind,
 # N requests (default 50000) from `ntp-load` (closed loop, 16 sockets x 4, so
@@ -35,14 +39,30 @@ cleanup() {
 }
 trap cleanup EXIT
 
+CHRONYD=${CHRONYD:-$(command -v chronyd || echo /usr/sbin/chronyd)}
+
 for bin in "$@"; do
-    [[ -x $bin ]] || die "$bin is not an executable"
     rm -rf "$WORK/data" "$WORK"/cg.*
     mkdir -p "$WORK/data"
-    GNSS_TIMESERVER_NTP_WORKERS=1 taskset -c "$SERVER_CPU" valgrind --tool=callgrind \
-        --separate-threads=yes --callgrind-out-file="$WORK/cg.%p" \
-        "$bin" demo --ntp "127.0.0.1:$PORT" --http "127.0.0.1:$HTTP_PORT" --data "$WORK/data" \
-        >"$WORK/server.log" 2>&1 &
+    if [[ $bin == chrony ]]; then
+        [[ -x $CHRONYD ]] || die "chronyd not found (apt-get install chrony)"
+        # chronyd never rate-limits unless told to; -x: never touches the clock.
+        printf '%s\n' "local stratum 1" "port $PORT" "bindaddress 127.0.0.1" \
+            "allow 127.0.0.1" "cmdport 0" "pidfile $WORK/data/chronyd.pid" \
+            "driftfile $WORK/data/drift" >"$WORK/data/chrony.conf"
+        privs=(-U)
+        [[ $(id -u) == 0 ]] && privs=(-u root)
+        taskset -c "$SERVER_CPU" valgrind --tool=callgrind \
+            --separate-threads=yes --callgrind-out-file="$WORK/cg.%p" \
+            "$CHRONYD" -x -d "${privs[@]}" -f "$WORK/data/chrony.conf" \
+            >"$WORK/server.log" 2>&1 &
+    else
+        [[ -x $bin ]] || die "$bin is not an executable"
+        GNSS_TIMESERVER_NTP_WORKERS=1 taskset -c "$SERVER_CPU" valgrind --tool=callgrind \
+            --separate-threads=yes --callgrind-out-file="$WORK/cg.%p" \
+            "$bin" demo --ntp "127.0.0.1:$PORT" --http "127.0.0.1:$HTTP_PORT" --data "$WORK/data" \
+            >"$WORK/server.log" 2>&1 &
+    fi
     PID=$!
     ready=0
     for _ in $(seq 240); do
@@ -60,7 +80,8 @@ for bin in "$@"; do
     wait "$PID" || true
     PID=
     answered=$(jq .answered "$WORK/load.json")
-    worker=$(grep -l recvmmsg "$WORK"/cg.*-* | head -1 || true)
+    # chronyd is one thread (file cg.PID) and receives with recvmmsg too.
+    worker=$(grep -l recvmmsg "$WORK"/cg.* | head -1 || true)
     [[ -n $worker ]] || die "no worker thread profile for $bin"
     ir=$(awk '/^summary:/ {print $2; exit}' "$worker")
     # The readiness probes were answered too: at most a few dozen requests.
