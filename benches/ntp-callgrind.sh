@@ -80,8 +80,9 @@ for bin in "$@"; do
     wait "$PID" || true
     PID=
     answered=$(jq .answered "$WORK/load.json")
-    # chronyd is one thread (file cg.PID) and receives with recvmmsg too.
-    worker=$(grep -l recvmmsg "$WORK"/cg.* | head -1 || true)
+    # --separate-threads names every thread's file cg.PID-NN; chronyd's one
+    # thread receives with recvmmsg too.
+    worker=$(grep -l recvmmsg "$WORK"/cg.*-* | head -1 || true)
     [[ -n $worker ]] || die "no worker thread profile for $bin"
     ir=$(awk '/^summary:/ {print $2; exit}' "$worker")
     # The readiness probes were answered too: at most a few dozen requests.

@@ -94,17 +94,9 @@ fn demo_serves_unsynchronized_then_stratum_1_to_chronyd() {
     let (li, stratum) = query(ntp);
     assert_eq!((li, stratum), (3, 16), "unsynchronized before lock");
 
-    // Lock comes from ~20 paired PPS seconds; allow generous slack for a
-    // loaded CI machine (this bounds the wait, it does not time anything).
-    let end = Instant::now() + Duration::from_secs(120);
-    loop {
-        let v = request(&sock, "status").expect("status");
-        if v["discipline"]["state"] == "locked" {
-            break;
-        }
-        assert!(Instant::now() < end, "never locked: {v:#}");
-        std::thread::sleep(Duration::from_millis(500));
-    }
+    // Lock comes from ~20 paired PPS seconds; `wait_status` allows generous
+    // slack for a loaded CI machine (it bounds the wait, it times nothing).
+    wait_status(&sock, "locked", |v| v["discipline"]["state"] == "locked");
     let (li, stratum) = query(ntp);
     assert_eq!((li, stratum), (0, 1), "synchronized after lock");
 
