@@ -1,6 +1,7 @@
 //! UBX and NMEA decoders on hand-built frames (built with our own encoders;
 //! no fixture bytes are copied into the repository).
 
+use gnss_timeserver::gnss::dispatch::decode_frame;
 use gnss_timeserver::gnss::framer::Framer;
 use gnss_timeserver::gnss::message::*;
 use gnss_timeserver::gnss::nmea::{self, sentence, NmeaPath};

@@ -1,16 +1,19 @@
 //! The GNSS part of the daemon: `serial::spawn_gnss_input` (serial thread
 //! that reopens with backoff → framer/decoders/configuration → receiver
 //! model) plus supervised tasks that publish `snapshot.receiver` /
-//! `snapshot.serial` and broadcast assembled epochs to the timing part.
+//! `snapshot.serial`, broadcast assembled epochs to the timing part and emit
+//! the receiver model's changes as events (`antenna.state`, `jamming.state`,
+//! `spoofing.state`, `fix.state`, `survey.state`).
 
 use super::services::Services;
 use super::supervisor::{wait_true, Shutdown};
 use crate::config::{ReceiverConfig, ReceiverModel};
 use crate::gnss::configure::{ConfigureParams, SurveyPosition, SurveyStore, TimingMode};
-use crate::gnss::serial::{self, SerialParams, SerialTask};
+use crate::gnss::receiver::ReceiverChange;
+use crate::gnss::serial::{self, SerialParams, SerialTask, TimedChange};
 use crate::gnss::{GnssEpoch, ReceiverStatus, SerialStatus};
 use crate::status::SnapshotTx;
-use crate::store::StoreHandle;
+use crate::store::{Event, EventSink, Severity, StoreHandle};
 use std::path::PathBuf;
 use std::sync::Arc;
 use tokio::sync::{broadcast, mpsc, watch};
@@ -122,6 +125,12 @@ pub fn start_gnss(svc: &mut Services, params: GnssParams) -> anyhow::Result<Gnss
         forward_epochs(rx.clone(), tx.clone(), shutdown)
     });
 
+    let changes = Arc::new(tokio::sync::Mutex::new(input.changes));
+    let events = svc.events.clone();
+    svc.supervisor.spawn("gnss-changes", move |shutdown| {
+        emit_changes(changes.clone(), events.clone(), shutdown)
+    });
+
     let receiver_status = input.receiver_status;
     let serial_status = input.task.status();
     let snapshot = svc.snapshot.clone();
@@ -154,6 +163,44 @@ async fn forward_epochs(
                 let Some((epoch, arrival_ns)) = e else { return Ok(()) };
                 // No subscriber yet is fine.
                 let _ = tx.send(TimedEpoch { arrival_ns, epoch });
+            }
+            _ = wait_true(&mut shutdown) => return Ok(()),
+        }
+    }
+}
+
+/// The event for one receiver change: faults are warnings (critical for
+/// critical jamming / multiple spoofing sources) and durable; the rest is
+/// information.
+pub fn change_event(c: &TimedChange) -> Event {
+    let change: &ReceiverChange = &c.change;
+    let severity = if change.is_critical() {
+        Severity::Critical
+    } else if change.is_fault() {
+        Severity::Warning
+    } else {
+        Severity::Info
+    };
+    let details = serde_json::to_string(change).unwrap_or_default();
+    let ev = Event::new(c.arrival_ns, change.kind(), severity, details);
+    if change.is_fault() {
+        ev.durable()
+    } else {
+        ev
+    }
+}
+
+async fn emit_changes(
+    rx: Arc<tokio::sync::Mutex<mpsc::Receiver<TimedChange>>>,
+    events: EventSink,
+    mut shutdown: Shutdown,
+) -> anyhow::Result<()> {
+    let mut rx = rx.lock().await;
+    loop {
+        tokio::select! {
+            c = rx.recv() => {
+                let Some(c) = c else { return Ok(()) };
+                events.emit(change_event(&c));
             }
             _ = wait_true(&mut shutdown) => return Ok(()),
         }

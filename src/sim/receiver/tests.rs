@@ -5,8 +5,9 @@ use super::core::*;
 use super::messages;
 use super::wire::ubx;
 use super::Model;
+use crate::gnss::dispatch::decode_frame;
 use crate::gnss::framer::Framer;
-use crate::gnss::message::{decode_frame, Message};
+use crate::gnss::message::Message;
 use crate::sim::scenario::Scenario;
 use crate::time::NS_PER_SEC;
 
