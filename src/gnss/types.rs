@@ -288,3 +288,15 @@ pub struct GnssEpoch {
     pub security: Option<Security>,
     pub clock: Option<ReceiverClock>,
 }
+
+/// Survey-in: what the configuration set up, and what the receiver reports
+/// (TIM-SVIN).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum SurveyState {
+    #[default]
+    Off,
+    InProgress,
+    /// Fixed position from a completed survey (this run or a stored one).
+    Fixed,
+}

@@ -20,6 +20,7 @@ mod survey;
 
 pub use crate::gnss::identity::{ReceiverClass, ReceiverIdentity};
 use crate::gnss::message::{Message, TimSvin};
+pub use crate::gnss::SurveyState;
 pub use survey::{MemorySurveyStore, SurveyPosition, SurveyStore};
 
 /// Optional timing mode of the receiver.
@@ -69,7 +70,7 @@ impl Default for ConfigureParams {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
-#[serde(rename_all = "kebab-case")]
+#[serde(rename_all = "snake_case")]
 pub enum ConfigState {
     #[default]
     Idle,
@@ -79,16 +80,6 @@ pub enum ConfigState {
     Done,
     /// No UBX reply to MON-VER: reading NMEA only.
     NmeaOnly,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
-#[serde(rename_all = "kebab-case")]
-pub enum SurveyState {
-    #[default]
-    Off,
-    InProgress,
-    /// Fixed position from a completed survey (this run or a stored one).
-    Fixed,
 }
 
 /// Outcome of the configuration, for the status snapshot.

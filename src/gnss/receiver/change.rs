@@ -6,26 +6,14 @@ use serde::Serialize;
 use super::status::SurveyIn;
 use crate::gnss::*;
 
-/// Survey-in as the receiver reports it (TIM-SVIN).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SurveyPhase {
-    /// Neither surveying nor holding a surveyed position.
-    Off,
-    InProgress,
-    /// Survey finished: the position is valid and held.
-    Valid,
-}
-
-impl SurveyPhase {
-    pub fn of(s: &SurveyIn) -> Self {
-        if s.active {
-            Self::InProgress
-        } else if s.valid {
-            Self::Valid
-        } else {
-            Self::Off
-        }
+/// Survey-in state as TIM-SVIN reports it.
+pub fn survey_state(s: &SurveyIn) -> SurveyState {
+    if s.active {
+        SurveyState::InProgress
+    } else if s.valid {
+        SurveyState::Fixed
+    } else {
+        SurveyState::Off
     }
 }
 
@@ -55,8 +43,8 @@ pub enum ReceiverChange {
         sats_used: Option<u32>,
     },
     Survey {
-        from: Option<SurveyPhase>,
-        to: SurveyPhase,
+        from: Option<SurveyState>,
+        to: SurveyState,
         duration_s: u32,
         observations: u32,
     },
@@ -112,7 +100,7 @@ pub(crate) struct Tracker {
     jamming: Option<JammingState>,
     spoofing: Option<SpoofingState>,
     fix: Option<FixMode>,
-    survey: Option<SurveyPhase>,
+    survey: Option<SurveyState>,
 }
 
 impl Tracker {
@@ -160,7 +148,7 @@ impl Tracker {
     }
 
     pub fn survey(&mut self, s: &SurveyIn, out: &mut Vec<ReceiverChange>) {
-        let phase = SurveyPhase::of(s);
+        let phase = survey_state(s);
         if let Some(from) = changed(&mut self.survey, phase) {
             out.push(ReceiverChange::Survey {
                 from,

@@ -22,7 +22,7 @@ use crate::gnss::message::*;
 use crate::gnss::GnssEpoch;
 
 pub use assemble::{gps_to_unix_ns, resolve_week, GPS_EPOCH_UNIX_S};
-pub use change::{ReceiverChange, SurveyPhase};
+pub use change::{survey_state, ReceiverChange};
 pub use status::{
     constellation_counts, ReceiverCounters, ReceiverIdentity, ReceiverStatus, SurveyIn, SurveyView,
     SKY_STALE_EPOCHS,

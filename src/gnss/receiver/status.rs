@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use crate::gnss::configure::{SurveyPosition, SurveyState};
+use crate::gnss::configure::SurveyPosition;
 use crate::gnss::message::TimSvin;
 use crate::gnss::*;
 
