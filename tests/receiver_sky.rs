@@ -332,3 +332,57 @@ async fn f9t_scenarios_give_their_own_events() {
 async fn m8t_scenarios_give_their_own_events() {
     scenarios_give_their_own_events(Model::M8T).await;
 }
+
+/// Survey-in configured on an F9T: the snapshot's receiver part shows the
+/// progress, then the fixed position the configurator stored, and the
+/// receiver's survey-in states arrive as `survey.state` events.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn survey_in_progress_and_fixed_position_reach_the_snapshot() {
+    use gnss_timeserver::gnss::configure::{ConfigureParams, TimingMode};
+    use gnss_timeserver::gnss::SurveyState;
+    let dir = tempfile::tempdir().unwrap();
+    let mut svc = services(dir.path());
+    let fake = FakeReceiver::spawn(Scenario::Healthy, Model::F9T).expect("fake receiver");
+    let part = start_gnss(
+        &mut svc,
+        GnssParams {
+            serial: serial(fake.path()),
+            configure: Some(ConfigureParams {
+                timing: TimingMode::SurveyIn {
+                    min_duration_s: 3,
+                    accuracy_limit_mm: 2_000,
+                },
+                ack_timeout_ns: 400_000_000,
+                ..ConfigureParams::default()
+            }),
+        },
+    )
+    .expect("start_gnss");
+    let s = wait_snapshot(&svc, "survey in progress", |s| {
+        s.receiver.survey.state == Some(SurveyState::InProgress)
+            && s.receiver.survey.progress.is_some_and(|p| p.active)
+    })
+    .await;
+    assert_eq!(s.receiver.survey.fixed_position, None);
+    let s = wait_snapshot(&svc, "fixed position", |s| {
+        s.receiver.survey.state == Some(SurveyState::Fixed)
+            && s.receiver.survey.fixed_position.is_some()
+    })
+    .await;
+    let pos = s.receiver.survey.fixed_position.unwrap();
+    let p = s.receiver.survey.progress.expect("TIM-SVIN progress");
+    assert_eq!(
+        [pos.ecef_x_cm, pos.ecef_y_cm, pos.ecef_z_cm],
+        p.mean_ecef_cm,
+        "the position the receiver surveyed"
+    );
+    wait_event(&svc, "survey.state", |e| e["to"] == "in_progress").await;
+    wait_event(&svc, "survey.state", |e| {
+        e["from"] == "in_progress" && e["to"] == "fixed"
+    })
+    .await;
+    tokio::task::spawn_blocking(move || part.stop())
+        .await
+        .unwrap();
+    svc.supervisor.shutdown(Duration::from_secs(5)).await;
+}
