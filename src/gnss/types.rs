@@ -300,3 +300,13 @@ pub enum SurveyState {
     /// Fixed position from a completed survey (this run or a stored one).
     Fixed,
 }
+
+/// Antenna reference point position, ECEF, as the receiver reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct SurveyPosition {
+    pub ecef_x_cm: i32,
+    pub ecef_y_cm: i32,
+    pub ecef_z_cm: i32,
+    /// 3D accuracy of the position, mm.
+    pub accuracy_mm: u32,
+}

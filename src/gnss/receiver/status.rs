@@ -2,7 +2,6 @@
 
 use serde::Serialize;
 
-use crate::gnss::configure::SurveyPosition;
 use crate::gnss::message::TimSvin;
 use crate::gnss::*;
 
