@@ -4,7 +4,8 @@
 use super::supervisor::{Shutdown, Supervisor};
 use crate::status::control::{self, ControlContext, ScenarioHook, TimingRequest};
 use crate::status::{ServerFieldsCell, SnapshotRx, SnapshotTx};
-use crate::store::{Event, EventSink, Severity, SharedEventRx, StoreHandle};
+use crate::events::{Event, EventKind, EventSink, LiveEvents};
+use crate::store::{SharedEventRx, StoreHandle};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,6 +21,9 @@ pub struct Services {
     /// What NTP replies advertise; the discipline loop stores, NTP workers load.
     pub server_fields: ServerFieldsCell,
     pub events: EventSink,
+    /// Every event as it is emitted (numbered like the store's rows);
+    /// `events_live.subscribe()` for the panel's stream and SNMP traps.
+    pub events_live: LiveEvents,
     pub store: StoreHandle,
     pub supervisor: Supervisor,
     /// Set by `demo` once the fake receiver runs; used by the control socket.
@@ -38,19 +42,13 @@ impl Services {
         let (store, moved_aside) = crate::store::Store::open_or_recover(store_path)?;
         let store = StoreHandle::new(store);
         let (events, rx) = EventSink::channel(EVENT_QUEUE);
+        events.start_ids_at(store.lock().next_id());
         if let Some(aside) = moved_aside {
-            events.emit(
-                Self::stamp(
-                    "store.corrupt",
-                    Severity::Critical,
-                    format!(
-                        "{} was corrupt; moved to {} and started a new database",
-                        store_path.display(),
-                        aside.display()
-                    ),
-                )
-                .durable(),
-            );
+            events.emit(Event::now(EventKind::StoreCorrupt {
+                path: store_path.display().to_string(),
+                moved_to: Some(aside.display().to_string()),
+                error: "not a readable database".into(),
+            }));
         }
         let (snapshot, _) = crate::status::channel();
         let (timing_tx, timing_rx) = tokio::sync::mpsc::channel(4);
@@ -58,6 +56,7 @@ impl Services {
             snapshot,
             server_fields: ServerFieldsCell::default(),
             supervisor: Supervisor::new(events.clone()),
+            events_live: events.live(),
             events,
             store,
             scenario_hook: None,
@@ -74,11 +73,6 @@ impl Services {
 
     pub fn shutdown_signal(&self) -> Shutdown {
         self.supervisor.shutdown_signal()
-    }
-
-    /// An event stamped with the system clock, ready for `self.events.emit`.
-    pub fn stamp(kind: &str, severity: Severity, details: impl Into<String>) -> Event {
-        Event::new(crate::time::system_realtime_ns(), kind, severity, details)
     }
 
     /// Start the parts every mode has: store writer, snapshot publisher,

@@ -18,7 +18,7 @@ use crate::clock::ClockCommand;
 use crate::gnss::{AntennaStatus, GnssEpoch, JammingState, SpoofingState};
 use crate::pps::PpsEdge;
 use crate::status::{LeapIndicator, ServerFields};
-use crate::store::{Event, Severity};
+use crate::events::{Event, EventKind};
 use crate::time::NS_PER_SEC;
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
@@ -579,9 +579,9 @@ impl Engine {
                         self.servo_time = None;
                         self.events.push(Event::new(
                             self.utc_of(now),
-                            "servo.restart",
-                            Severity::Info,
-                            "acquisition restarted after consecutive outliers",
+                            EventKind::ServoRestart {
+                                reason: "acquisition restarted after consecutive outliers".into(),
+                            },
                         ));
                     }
                 }
@@ -695,15 +695,13 @@ impl Engine {
         self.stepped = true;
         self.steps += 1;
         let utc = self.now_local;
-        self.events.push(
-            Event::new(
-                utc,
-                "clock.step",
-                Severity::Notice,
-                format!("{{\"delta_ns\":{delta},\"reason\":\"{reason}\"}}"),
-            )
-            .durable(),
-        );
+        self.events.push(Event::new(
+            utc,
+            EventKind::ClockStep {
+                delta_ns: delta,
+                reason: reason.to_string(),
+            },
+        ));
     }
 
     fn steer(&mut self, now: i64) {
@@ -744,26 +742,14 @@ impl Engine {
     }
 
     fn record_transition(&mut self, t: Transition) {
-        let sev = match t.to {
-            LockState::Locked => Severity::Notice,
-            LockState::Holdover => Severity::Warning,
-            LockState::Unsynchronized => Severity::Error,
-            LockState::Acquiring => Severity::Info,
-        };
-        self.events.push(
-            Event::new(
-                self.utc_of(t.at_ns),
-                "lock.transition",
-                sev,
-                format!(
-                    "{{\"from\":\"{}\",\"to\":\"{}\",\"reason\":\"{}\"}}",
-                    t.from.as_str(),
-                    t.to.as_str(),
-                    t.reason.as_str()
-                ),
-            )
-            .durable(),
-        );
+        self.events.push(Event::new(
+            self.utc_of(t.at_ns),
+            EventKind::LockTransition {
+                from: t.from.as_str().into(),
+                to: t.to.as_str().into(),
+                reason: t.reason.as_str().into(),
+            },
+        ));
         self.transitions.push(t);
     }
 

@@ -7,7 +7,7 @@
 //! everything queued before it, so ids on disk never have holes before a
 //! durable one.
 
-use super::event::Event;
+use crate::events::Event;
 use super::StoreStatus;
 use redb::{Database, ReadableTable, ReadableTableMetadata, TableDefinition};
 use serde::de::DeserializeOwned;
@@ -183,15 +183,22 @@ impl Store {
         }
     }
 
+    /// The id the next event gets unless it brings a higher one.
+    pub fn next_id(&self) -> u64 {
+        self.next_id
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }
 
     /// Queue an event; commit at once when it is durable. Returns its id.
     /// On a failed durable commit the event stays queued for the next try.
-    pub fn append(&mut self, event: Event) -> Result<u64, StoreError> {
-        let id = self.next_id;
-        self.next_id += 1;
+    /// An event numbered by the sink keeps its id (ids only grow).
+    pub fn append(&mut self, mut event: Event) -> Result<u64, StoreError> {
+        let id = event.id.filter(|&i| i >= self.next_id).unwrap_or(self.next_id);
+        self.next_id = id + 1;
+        event.id = Some(id);
         let durable = event.durable;
         self.pending.push((id, event));
         if self.pending.len() > MAX_PENDING {

@@ -6,11 +6,11 @@
 //! sled 0.34 is beta with open corruption-after-crash reports.
 
 mod db;
-mod event;
 mod task;
 
 pub use db::{Store, StoreError, StoredEvent, DEFAULT_MAX_EVENTS};
-pub use event::{Event, EventSink, Severity};
+/// Events live in the neutral `events` module; re-exported for the shells.
+pub use crate::events::{Event, EventKind, EventSink, Severity};
 pub use task::{run_store_task, SharedEventRx, StoreHandle, BATCH_MAX_EVENTS};
 
 use serde::Serialize;

@@ -2,7 +2,7 @@
 //! runs on tokio's blocking pool) and the task that drains the `EventSink`.
 
 use super::db::{Store, StoreError, StoredEvent};
-use super::event::Event;
+use crate::events::Event;
 use super::StoreStatus;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
