@@ -177,7 +177,7 @@ fn demo_time_jump_waits_for_the_operator() {
     assert!(
         steps
             .iter()
-            .all(|e| !e["details"].as_str().unwrap_or("").contains("time_jump")),
+            .all(|e| !e["data"]["reason"].as_str().unwrap_or("").contains("time_jump")),
         "{steps:?}"
     );
 

@@ -4,7 +4,7 @@
 use super::supervisor::{Shutdown, Supervisor};
 use crate::status::control::{self, ControlContext, ScenarioHook, TimingRequest};
 use crate::status::{ServerFieldsCell, SnapshotRx, SnapshotTx};
-use crate::events::{Event, EventKind, EventSink, LiveEvents};
+use crate::events::{EventSink, LiveEvents};
 use crate::store::{SharedEventRx, StoreHandle};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -39,16 +39,19 @@ pub struct Services {
 impl Services {
     /// Open the store and create the channels. Nothing runs yet.
     pub fn new(store_path: &Path, control_socket: &Path) -> anyhow::Result<Self> {
-        let (store, moved_aside) = crate::store::Store::open_or_recover(store_path)?;
+        // Never fails and never waits long: a damaged file is replaced, an
+        // unopenable one leaves the store unavailable (retried) while time
+        // serving starts.
+        let (mut store, recovery) =
+            crate::store::Store::open_resilient(store_path, crate::store::OPEN_TIMEOUT);
+        if let Some(r) = &recovery {
+            store.note_recovery(r);
+        }
         let store = StoreHandle::new(store);
         let (events, rx) = EventSink::channel(EVENT_QUEUE);
         events.start_ids_at(store.lock().next_id());
-        if let Some(aside) = moved_aside {
-            events.emit(Event::now(EventKind::StoreCorrupt {
-                path: store_path.display().to_string(),
-                moved_to: Some(aside.display().to_string()),
-                error: "not a readable database".into(),
-            }));
+        for ev in store.lock().take_events() {
+            events.emit(ev);
         }
         let (snapshot, _) = crate::status::channel();
         let (timing_tx, timing_rx) = tokio::sync::mpsc::channel(4);
@@ -127,7 +130,14 @@ async fn publish_loop(
             _ = tick.tick() => {}
             _ = super::supervisor::wait_true(&mut shutdown) => return Ok(()),
         }
-        let mut st = store.status();
+        // The store's own events (degraded, restored, corrupt) go out here.
+        let (mut st, own) = {
+            let mut s = store.lock();
+            (s.status(), s.take_events())
+        };
+        for ev in own {
+            sink.emit(ev);
+        }
         st.dropped_events += sink.dropped();
         tx.send_modify(|s| {
             s.store = st;

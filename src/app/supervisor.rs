@@ -202,8 +202,8 @@ mod tests {
             restarts.push(ev);
         }
         assert!(restarts.iter().all(|e| e.kind == "part.restart"));
-        assert!(restarts[0].details.contains("first failure"));
-        assert!(restarts[1].details.contains("panicked"));
+        assert!(restarts[0].message().contains("first failure"));
+        assert!(restarts[1].message().contains("panicked"));
         // The third run succeeds right after the second backoff.
         for _ in 0..1000 {
             if runs.load(Ordering::SeqCst) == 3 {

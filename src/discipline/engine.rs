@@ -920,7 +920,7 @@ mod tests {
         let ev = e.drain_events();
         assert!(ev
             .iter()
-            .any(|ev| ev.kind == "clock.step" && ev.details.contains("time_jump_operator")));
+            .any(|ev| ev.kind == "clock.step" && ev.message().contains("time_jump_operator")));
     }
 
     #[test]
@@ -1021,7 +1021,7 @@ mod tests {
         let ev = e.drain_events();
         assert!(ev
             .iter()
-            .any(|ev| ev.kind == "lock.transition" && ev.details.contains("locked")));
+            .any(|ev| ev.kind == "lock.transition" && ev.message().contains("locked")));
         assert!(e.take_model().is_some(), "model handed out when locked");
         // PPS gone: holdover, still stratum 1, dispersion grows.
         for k in 60..200 {
