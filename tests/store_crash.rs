@@ -4,7 +4,8 @@
 //! every acknowledged durable event is there, in order. Three rounds, so
 //! recovery from a crash is itself crash-safe.
 
-use gnss_timeserver::store::{Event, Severity, Store};
+use gnss_timeserver::events::{Event, EventKind};
+use gnss_timeserver::store::Store;
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 
@@ -21,12 +22,19 @@ fn crash_child() {
     for i in 0u64.. {
         // Batched events in between must never corrupt the file either.
         store
-            .append(Event::new(i as i64, "crash.batched", Severity::Info, "b"))
+            .append(Event::new(
+                i as i64,
+                EventKind::ServoRestart { reason: "b".into() },
+            ))
             .expect("append batched");
         let id = store
-            .append(
-                Event::new(i as i64, "crash.durable", Severity::Notice, format!("d{i}")).durable(),
-            )
+            .append(Event::new(
+                i as i64,
+                EventKind::ClockStep {
+                    delta_ns: i as i64,
+                    reason: format!("d{i}"),
+                },
+            ))
             .expect("append durable");
         writeln!(out, "acked {id} d{i}").expect("stdout");
         out.flush().expect("flush");
@@ -67,14 +75,14 @@ fn durable_events_survive_kill_9() {
 
         let store = Store::open(&path).unwrap();
         let on_disk = store
-            .recent_events(1_000_000, Some("crash.durable"))
+            .recent_events(1_000_000, Some("clock.step"))
             .unwrap();
         let mut it = on_disk.iter();
         for (id, details) in &acked {
             let found = it
                 .find(|e| e.id == *id)
                 .unwrap_or_else(|| panic!("round {round}: acknowledged event {id} lost"));
-            assert_eq!(&found.event.details, details);
+            assert_eq!(found.event.data()["reason"], details.as_str());
             assert!(found.committed);
         }
         // Ids strictly increase across everything on disk.

@@ -1,6 +1,7 @@
 //! Daemon wiring: starts the tasks for `run` and `demo` and supervises them.
 
 pub mod gnss;
+pub mod history;
 pub mod ntp;
 pub mod services;
 pub mod supervisor;

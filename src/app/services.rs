@@ -95,6 +95,12 @@ impl Services {
             publish_loop(store.clone(), tx.clone(), sink.clone(), shutdown)
         });
 
+        let store = self.store.clone();
+        let rx = self.snapshot_rx();
+        self.supervisor.spawn("history", move |shutdown| {
+            super::history::history_loop(store.clone(), rx.clone(), shutdown)
+        });
+
         let listener = control::bind_control_socket(&self.control_socket)?;
         let ctx = ControlContext {
             snapshot: self.snapshot_rx(),

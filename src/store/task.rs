@@ -79,6 +79,11 @@ impl StoreHandle {
         Ok(self.blocking(move |s| s.load_state(&key)).await??)
     }
 
+    /// Feed one history sample (in memory until the next commit).
+    pub async fn record_history(&self, s: super::history::HistorySample) -> anyhow::Result<()> {
+        self.blocking(move |st| st.record_history(&s)).await
+    }
+
     /// A page of events, newest first.
     pub async fn query_events(&self, q: EventQuery) -> anyhow::Result<EventPage> {
         Ok(self.blocking(move |s| s.query_events(&q)).await??)
