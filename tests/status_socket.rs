@@ -1,9 +1,9 @@
 //! Control socket round trip: the server from `status::control` and the
 //! client behind `gnss-timeserver status`, over a real Unix socket.
 
+use gnss_timeserver::events::{Event, EventKind};
 use gnss_timeserver::status::client::{request, ClientError};
 use gnss_timeserver::status::control::{bind_control_socket, serve_control, ControlContext};
-use gnss_timeserver::events::{Event, EventKind};
 use gnss_timeserver::store::StoreHandle;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -33,10 +33,7 @@ async fn status_events_and_scenario_round_trip() {
         } else {
             EventKind::ServoRestart { reason }
         };
-        store
-            .append(Event::new(i, kind))
-            .await
-            .unwrap();
+        store.append(Event::new(i, kind)).await.unwrap();
     }
     let (snap_tx, snap_rx) = gnss_timeserver::status::channel();
     snap_tx.send_modify(|s| s.generated_at_ns = 1_234_567_890);

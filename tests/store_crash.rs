@@ -87,9 +87,7 @@ fn durable_events_survive_kill_9() {
         assert!(!status.success(), "child must have been killed");
 
         let store = Store::open(&path).unwrap();
-        let on_disk = store
-            .recent_events(1_000_000, Some("clock.step"))
-            .unwrap();
+        let on_disk = store.recent_events(1_000_000, Some("clock.step")).unwrap();
         let mut it = on_disk.iter();
         for (id, details) in &acked {
             let found = it

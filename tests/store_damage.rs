@@ -82,7 +82,10 @@ fn damaged_files_at_many_offsets_open_and_report() {
     let dir = tempfile::tempdir().unwrap();
     let src = pristine(dir.path());
     let len = std::fs::metadata(&src).unwrap().len();
-    assert!(len > 64 * PAGE, "store too small to damage meaningfully: {len}");
+    assert!(
+        len > 64 * PAGE,
+        "store too small to damage meaningfully: {len}"
+    );
     let mut cases = vec![
         Damage::TruncateTo(PAGE),
         Damage::TruncateTo(len / 4),
@@ -109,8 +112,8 @@ fn damaged_files_at_many_offsets_open_and_report() {
     for (i, d) in cases.iter().enumerate() {
         let path = dir.path().join(format!("case{i}.redb"));
         damage(&src, &path, d);
-        let (mut s, rec) = Store::open_or_recover(&path)
-            .unwrap_or_else(|e| panic!("{d:?}: open failed: {e}"));
+        let (mut s, rec) =
+            Store::open_or_recover(&path).unwrap_or_else(|e| panic!("{d:?}: open failed: {e}"));
         match &rec {
             Some(r) => {
                 recovered += 1;
@@ -144,8 +147,15 @@ fn damaged_files_at_many_offsets_open_and_report() {
         assert_eq!(last.last().map(|e| e.id), Some(id), "{d:?}");
     }
     // Every truncation and the 8-page overwrite in the middle are found.
-    assert!(recovered >= 6, "only {recovered} of {} recovered", cases.len());
-    eprintln!("{recovered} of {} damaged files detected and replaced", cases.len());
+    assert!(
+        recovered >= 6,
+        "only {recovered} of {} recovered",
+        cases.len()
+    );
+    eprintln!(
+        "{recovered} of {} damaged files detected and replaced",
+        cases.len()
+    );
 }
 
 #[test]
@@ -164,8 +174,11 @@ fn an_unopenable_store_is_unavailable_not_fatal() {
     );
     assert!(s.take_events().iter().any(|e| e.kind == "store.degraded"));
     // Events wait in memory meanwhile.
-    s.append(Event::new(1, EventKind::ServoRestart { reason: "x".into() }))
-        .unwrap();
+    s.append(Event::new(
+        1,
+        EventKind::ServoRestart { reason: "x".into() },
+    ))
+    .unwrap();
     assert_eq!(s.recent_events(5, None).unwrap().len(), 1);
 }
 
@@ -249,7 +262,9 @@ fn demo_on_a_damaged_store_serves_ntp_and_reports_it() {
     let v = request(&socket, "status").unwrap();
     let rec = &v["store"]["recovered"];
     assert!(
-        rec["moved_to"].as_str().is_some_and(|p| p.contains(".corrupt-")),
+        rec["moved_to"]
+            .as_str()
+            .is_some_and(|p| p.contains(".corrupt-")),
         "{:#}",
         v["store"]
     );

@@ -13,7 +13,10 @@ fn ev(i: i64, kind: &str) -> Event {
     let reason = format!("n={i}");
     let k = match kind {
         "even" => EventKind::GnssReconfigure { reason },
-        "durable" => EventKind::ClockStep { delta_ns: i, reason },
+        "durable" => EventKind::ClockStep {
+            delta_ns: i,
+            reason,
+        },
         _ => EventKind::ServoRestart { reason },
     };
     Event::new(1_700_000_000_000_000_000 + i, k)
@@ -165,7 +168,10 @@ fn corrupt_file_is_moved_aside_and_a_fresh_store_opened() {
     let (mut s, aside) = Store::open_or_recover(&path).unwrap();
     let aside = aside.expect("corrupt file moved aside");
     assert!(aside.moved_to.exists());
-    assert_eq!(std::fs::read(&aside.moved_to).unwrap(), vec![0x5au8; 64 * 1024]);
+    assert_eq!(
+        std::fs::read(&aside.moved_to).unwrap(),
+        vec![0x5au8; 64 * 1024]
+    );
     assert_eq!(s.append(ev(1, "durable")).unwrap(), 1);
     // A healthy store is opened as it is.
     drop(s);

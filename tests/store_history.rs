@@ -58,7 +58,12 @@ fn minutes_seconds_sky_cells_and_tracks_hold_what_was_fed() {
     }
     let s = Store::open(&path).unwrap();
     let pts = s
-        .history(Series::SatsUsed, T0, T0 + (minutes - 1) * NS_PER_MIN, NS_PER_MIN)
+        .history(
+            Series::SatsUsed,
+            T0,
+            T0 + (minutes - 1) * NS_PER_MIN,
+            NS_PER_MIN,
+        )
         .unwrap();
     assert_eq!(pts.len(), (minutes - 1) as usize);
     for (m, p) in pts.iter().enumerate() {
@@ -72,7 +77,10 @@ fn minutes_seconds_sky_cells_and_tracks_hold_what_was_fed() {
         .history(Series::SatsUsed, T0, T0 + 10 * NS_PER_MIN, 5 * NS_PER_MIN)
         .unwrap();
     assert_eq!(five.len(), 2);
-    assert_eq!((five[1].min, five[1].max, five[1].samples), (Some(5.0), Some(68.0), 300));
+    assert_eq!(
+        (five[1].min, five[1].max, five[1].samples),
+        (Some(5.0), Some(68.0), 300)
+    );
     // Unknown stays unknown: no bound in the first minute.
     let bound = s
         .history(Series::TeBoundNs, T0, T0 + 2 * NS_PER_MIN, NS_PER_MIN)
@@ -81,16 +89,31 @@ fn minutes_seconds_sky_cells_and_tracks_hold_what_was_fed() {
     assert_eq!(bound[1].mean, Some(100.0));
     // 1 s values of the last hour, restored after the reopen.
     let secs = s
-        .history(Series::SatsUsed, T0 + 60 * NS_PER_S, T0 + 70 * NS_PER_S, NS_PER_S)
+        .history(
+            Series::SatsUsed,
+            T0 + 60 * NS_PER_S,
+            T0 + 70 * NS_PER_S,
+            NS_PER_S,
+        )
         .unwrap();
     let v: Vec<f64> = secs.iter().map(|p| p.mean.unwrap()).collect();
     assert_eq!(v, (1..11).map(|x| x as f64).collect::<Vec<_>>());
 
     // Sky: 25 minutes at azimuth 0..24°, elevation 32° → cells az 0,10,20 at el 30.
     let cells = s.sky_cells(T0, T0 + minutes * NS_PER_MIN).unwrap();
-    let got: Vec<(f64, f64, u32)> = cells.iter().map(|c| (c.az_deg, c.el_deg, c.samples)).collect();
+    let got: Vec<(f64, f64, u32)> = cells
+        .iter()
+        .map(|c| (c.az_deg, c.el_deg, c.samples))
+        .collect();
     let fed = (minutes * 60) as u32;
-    assert_eq!(got, vec![(0.0, 30.0, 600), (10.0, 30.0, 600), (20.0, 30.0, fed - 1200)]);
+    assert_eq!(
+        got,
+        vec![
+            (0.0, 30.0, 600),
+            (10.0, 30.0, 600),
+            (20.0, 30.0, fed - 1200)
+        ]
+    );
     for c in &cells {
         assert!((c.cn0_mean_dbhz - 40.5).abs() < 1e-3, "{c:?}");
     }

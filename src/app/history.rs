@@ -40,7 +40,10 @@ impl Sampler {
         if locked_any {
             s.set(
                 Series::TeEstimateNs,
-                num(snap, &["/discipline/te_estimate_ns", "/discipline/offset_ns"]),
+                num(
+                    snap,
+                    &["/discipline/te_estimate_ns", "/discipline/offset_ns"],
+                ),
             );
         }
         s.set(
@@ -51,11 +54,17 @@ impl Sampler {
             Series::FrequencyPpb,
             num(snap, &["/discipline/frequency_ppm"]).map(|p| p * 1000.0),
         );
-        s.set(Series::TemperatureC, num(snap, &["/discipline/temperature_c"]));
+        s.set(
+            Series::TemperatureC,
+            num(snap, &["/discipline/temperature_c"]),
+        );
         s.set(Series::SatsVisible, num(snap, &["/receiver/sats_visible"]));
         s.set(Series::SatsUsed, num(snap, &["/receiver/sats_used"]));
         s.set(Series::Agc, num(snap, &["/receiver/antenna/agc_count"]));
-        s.set(Series::Noise, num(snap, &["/receiver/antenna/noise_per_ms"]));
+        s.set(
+            Series::Noise,
+            num(snap, &["/receiver/antenna/noise_per_ms"]),
+        );
         s.set(Series::Jamming, num(snap, &["/receiver/antenna/jamming"]));
         if let Some(req) = num(snap, &["/ntp/counters/requests"]) {
             if let Some((t0, r0)) = self.last_requests {

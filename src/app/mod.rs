@@ -14,12 +14,12 @@ pub use timing::{start_timing, PpsInput, ServedClock, TimingParams, TimingPart};
 
 use crate::clock::Clock;
 use crate::discipline::engine::EngineConfig;
+use crate::events::{Event, EventKind};
 use crate::gnss::configure::{ConfigureParams, TimingMode};
 use crate::gnss::serial::SerialParams;
 use crate::pps::sim::PpsNoise;
 use crate::sim::receiver::{FakeOptions, FakeReceiver, Model, StartupOutput};
 use crate::sim::scenario::Scenario;
-use crate::events::{Event, EventKind};
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -318,7 +318,7 @@ async fn stop(svc: Services, gnss: GnssPart) {
     }));
     // Stop tasks first; the store task commits what is queued on its way out.
     svc.supervisor.shutdown(SHUTDOWN_GRACE).await;
-    if let Err(e) = svc.store.commit().await {
+    if let Err(e) = svc.store.flush().await {
         tracing::warn!(error = %e, "final store commit failed");
     }
 }

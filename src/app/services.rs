@@ -2,9 +2,9 @@
 //! a few lines: clone what it needs from `Services` and `supervisor.spawn` it.
 
 use super::supervisor::{Shutdown, Supervisor};
+use crate::events::{EventSink, LiveEvents};
 use crate::status::control::{self, ControlContext, ScenarioHook, TimingRequest};
 use crate::status::{ServerFieldsCell, SnapshotRx, SnapshotTx};
-use crate::events::{EventSink, LiveEvents};
 use crate::store::{SharedEventRx, StoreHandle};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -171,7 +171,9 @@ impl<'de> Deserialize<'de> for Event {
             None => {
                 let details = match (v.get("details"), &data) {
                     (Some(Value::String(s)), _) => s.clone(),
-                    (_, Some(Value::Object(m))) if m.get("details").is_some_and(Value::is_string) => {
+                    (_, Some(Value::Object(m)))
+                        if m.get("details").is_some_and(Value::is_string) =>
+                    {
                         m["details"].as_str().unwrap_or_default().to_string()
                     }
                     (_, Some(d)) => d.to_string(),

@@ -239,7 +239,9 @@ async fn events_page(ctx: &ControlContext, line: &str) -> serde_json::Value {
         return json!({ "error": "no store" });
     };
     match store.query_events(q).await {
-        Ok(page) => serde_json::to_value(&page).unwrap_or_else(|e| json!({ "error": e.to_string() })),
+        Ok(page) => {
+            serde_json::to_value(&page).unwrap_or_else(|e| json!({ "error": e.to_string() }))
+        }
         Err(e) => json!({ "error": e.to_string() }),
     }
 }

@@ -219,10 +219,7 @@ impl Store {
     pub(super) fn db(&self) -> Result<&Database, StoreError> {
         self.db.as_ref().ok_or_else(|| StoreError::Unavailable {
             path: self.path.display().to_string(),
-            reason: self
-                .last_error
-                .clone()
-                .unwrap_or_else(|| "not open".into()),
+            reason: self.last_error.clone().unwrap_or_else(|| "not open".into()),
         })
     }
 
@@ -273,19 +270,33 @@ impl Store {
         self.pending.len()
     }
 
-    /// Write all queued events and history in one durable transaction.
+    /// Write all queued events in one durable transaction, with the
+    /// history batch when it is due (or a durable event goes with it).
     pub fn commit(&mut self) -> Result<(), StoreError> {
-        if self.pending.is_empty() && !self.history.has_batch() {
+        let history = self.history.batch_due() || self.pending.iter().any(|(_, e)| e.durable);
+        self.commit_with(history)
+    }
+
+    /// Write everything queued, history included (shutdown).
+    pub fn flush(&mut self) -> Result<(), StoreError> {
+        self.commit_with(true)
+    }
+
+    fn commit_with(&mut self, history: bool) -> Result<(), StoreError> {
+        let history = history && self.history.has_batch();
+        if self.pending.is_empty() && !history {
             return Ok(());
         }
         self.reopen_if_needed();
         let path = self.path.clone();
-        let res = guarded(&path, || self.write_pending());
+        let res = guarded(&path, || self.write_pending(history));
         match res {
             Ok(deleted) => {
                 self.stored = (self.stored + self.pending.len() as u64).saturating_sub(deleted);
                 self.pending.clear();
-                self.history.batch_written();
+                if history {
+                    self.history.batch_written();
+                }
                 self.commits += 1;
                 let now = crate::time::system_realtime_ns();
                 self.last_commit_ns = Some(now);
@@ -371,14 +382,14 @@ impl Store {
     }
 
     /// Returns how many old events were deleted to stay within `max_events`.
-    fn write_pending(&mut self) -> Result<u64, StoreError> {
+    fn write_pending(&mut self, history: bool) -> Result<u64, StoreError> {
         let db = self.db()?;
         let txn = db.begin_write().map_err(|e| self.db_err(e))?;
         let mut deleted = 0;
         {
             let mut table = txn.open_table(EVENTS).map_err(|e| self.db_err(e))?;
             for (id, ev) in &self.pending {
-                let bytes = serde_json::to_vec(ev).map_err(|source| StoreError::Serde {
+                let bytes = stored_json(ev).map_err(|source| StoreError::Serde {
                     key: format!("event {id}"),
                     source,
                 })?;
@@ -397,9 +408,12 @@ impl Store {
                 deleted += 1;
             }
         }
-        let rows = super::history_db::write_batch(&txn, &self.history).map_err(|e| self.db_err(e))?;
+        if history {
+            let rows =
+                super::history_db::write_batch(&txn, &self.history).map_err(|e| self.db_err(e))?;
+            self.history_rows = rows;
+        }
         txn.commit().map_err(|e| self.db_err(e))?;
-        self.history_rows = rows;
         Ok(deleted)
     }
 
@@ -495,6 +509,17 @@ impl Store {
     }
 }
 
+/// The row as stored: the event without its id (the key) and message
+/// (derived from the data), to keep rows small.
+fn stored_json(ev: &Event) -> Result<Vec<u8>, serde_json::Error> {
+    let mut v = serde_json::to_value(ev)?;
+    if let Some(m) = v.as_object_mut() {
+        m.remove("id");
+        m.remove("message");
+    }
+    serde_json::to_vec(&v)
+}
+
 /// `open_database` after making sure the directory exists.
 fn open_database_in(path: &Path) -> Result<Database, StoreError> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -512,7 +537,7 @@ impl Drop for Store {
         if self.db.is_none() {
             return;
         }
-        if let Err(e) = self.commit() {
+        if let Err(e) = self.flush() {
             tracing::warn!(error = %e, "store: final commit failed");
         }
     }

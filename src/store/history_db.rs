@@ -171,7 +171,10 @@ fn encode_tracks(sats: &[SatSample]) -> Vec<u8> {
         let el = (s.el_deg.clamp(-90.0, 90.0) * 10.0).round() as i16;
         out.extend_from_slice(&az.to_le_bytes());
         out.extend_from_slice(&el.to_le_bytes());
-        out.push(s.cn0_dbhz.map_or(u8::MAX, |c| c.clamp(0.0, 254.0).round() as u8));
+        out.push(
+            s.cn0_dbhz
+                .map_or(u8::MAX, |c| c.clamp(0.0, 254.0).round() as u8),
+        );
     }
     out
 }
@@ -227,7 +230,10 @@ pub(super) fn write_batch(txn: &WriteTransaction, h: &History) -> Result<RowCoun
         }
         sky.insert(*slot, encode_sky(&merged).as_slice())?;
     }
-    trim(&mut sky, now_min * NS_PER_MIN / SKY_SLOT_NS - SKY_SLOTS_KEPT)?;
+    trim(
+        &mut sky,
+        now_min * NS_PER_MIN / SKY_SLOT_NS - SKY_SLOTS_KEPT,
+    )?;
     let mut tr = txn.open_table(TRACKS)?;
     for (m, sats) in &h.tracks_pending {
         tr.insert(*m, encode_tracks(sats).as_slice())?;
@@ -340,7 +346,9 @@ impl Store {
         let mut acc = vec![Acc::ZERO; buckets];
         let mut put = |t: i64, a: &Agg| {
             if t >= from_ns && t < to_ns {
-                if let Some(b) = acc.get_mut(usize::try_from((t - from_ns) / step).unwrap_or(usize::MAX)) {
+                if let Some(b) =
+                    acc.get_mut(usize::try_from((t - from_ns) / step).unwrap_or(usize::MAX))
+                {
                     b.add(a);
                 }
             }
@@ -350,13 +358,21 @@ impl Store {
             for (m, row) in self.history.seconds.range(from_ns.div_euclid(NS_PER_MIN)..) {
                 for (sec, v) in row[i].iter().enumerate() {
                     if !v.is_nan() {
-                        let a = Agg { min: *v, mean: *v, max: *v, n: 1 };
+                        let a = Agg {
+                            min: *v,
+                            mean: *v,
+                            max: *v,
+                            n: 1,
+                        };
                         put(m * NS_PER_MIN + sec as i64 * NS_PER_S, &a);
                     }
                 }
             }
         } else {
-            let (from_m, to_m) = (from_ns.div_euclid(NS_PER_MIN), to_ns.div_euclid(NS_PER_MIN) + 1);
+            let (from_m, to_m) = (
+                from_ns.div_euclid(NS_PER_MIN),
+                to_ns.div_euclid(NS_PER_MIN) + 1,
+            );
             let mut seen = std::collections::BTreeSet::new();
             for (m, row) in self.history.minutes_pending.range(from_m..to_m) {
                 seen.insert(*m);
@@ -390,7 +406,10 @@ impl Store {
 
     /// Mean C/N0 per sky cell over `[from_ns, to_ns)` (10-minute resolution).
     pub fn sky_cells(&self, from_ns: i64, to_ns: i64) -> Result<Vec<SkyCell>, StoreError> {
-        let (from_s, to_s) = (from_ns.div_euclid(SKY_SLOT_NS), to_ns.div_euclid(SKY_SLOT_NS) + 1);
+        let (from_s, to_s) = (
+            from_ns.div_euclid(SKY_SLOT_NS),
+            to_ns.div_euclid(SKY_SLOT_NS) + 1,
+        );
         let mut cells = SkyCells::new();
         for (_, c) in self.history.sky_pending.range(from_s..to_s) {
             for (cell, (sum, n)) in c {
@@ -424,7 +443,10 @@ impl Store {
 
     /// Per satellite, its positions (one a minute) over `[from_ns, to_ns)`.
     pub fn sky_tracks(&self, from_ns: i64, to_ns: i64) -> Result<Vec<SatTrack>, StoreError> {
-        let (from_m, to_m) = (from_ns.div_euclid(NS_PER_MIN), to_ns.div_euclid(NS_PER_MIN) + 1);
+        let (from_m, to_m) = (
+            from_ns.div_euclid(NS_PER_MIN),
+            to_ns.div_euclid(NS_PER_MIN) + 1,
+        );
         let mut by_sat = BTreeMap::new();
         let mut seen = std::collections::BTreeSet::new();
         if let Some(db) = &self.db {
@@ -454,7 +476,11 @@ impl Store {
                     points,
                 }
             })
-            .filter(|t| t.points.iter().any(|p| p.time_ns >= from_ns && p.time_ns < to_ns))
+            .filter(|t| {
+                t.points
+                    .iter()
+                    .any(|p| p.time_ns >= from_ns && p.time_ns < to_ns)
+            })
             .collect())
     }
 }

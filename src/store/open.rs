@@ -83,7 +83,10 @@ pub(super) fn open_database(path: &Path) -> Result<Database, StoreError> {
 }
 
 /// Run `f` on the store, turning a panic inside redb into an error.
-pub(super) fn guarded<R>(path: &Path, f: impl FnOnce() -> Result<R, StoreError>) -> Result<R, StoreError> {
+pub(super) fn guarded<R>(
+    path: &Path,
+    f: impl FnOnce() -> Result<R, StoreError>,
+) -> Result<R, StoreError> {
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(r) => r,
         Err(p) => Err(corrupt(

@@ -2,9 +2,9 @@
 //! runs on tokio's blocking pool) and the task that drains the `EventSink`.
 
 use super::db::{Store, StoreError, StoredEvent};
-use crate::events::Event;
 use super::history::Series;
 use super::{EventPage, EventQuery, HistoryPoint, SatTrack, SkyCell, StoreStatus};
+use crate::events::Event;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::path::Path;
@@ -50,6 +50,11 @@ impl StoreHandle {
 
     pub async fn commit(&self) -> anyhow::Result<()> {
         Ok(self.blocking(|s| s.commit()).await??)
+    }
+
+    /// Everything queued, history included (shutdown).
+    pub async fn flush(&self) -> anyhow::Result<()> {
+        Ok(self.blocking(|s| s.flush()).await??)
     }
 
     pub async fn recent_events(
@@ -103,11 +108,15 @@ impl StoreHandle {
     }
 
     pub async fn sky_cells(&self, from_ns: i64, to_ns: i64) -> anyhow::Result<Vec<SkyCell>> {
-        Ok(self.blocking(move |s| s.sky_cells(from_ns, to_ns)).await??)
+        Ok(self
+            .blocking(move |s| s.sky_cells(from_ns, to_ns))
+            .await??)
     }
 
     pub async fn sky_tracks(&self, from_ns: i64, to_ns: i64) -> anyhow::Result<Vec<SatTrack>> {
-        Ok(self.blocking(move |s| s.sky_tracks(from_ns, to_ns)).await??)
+        Ok(self
+            .blocking(move |s| s.sky_tracks(from_ns, to_ns))
+            .await??)
     }
 
     pub fn status(&self) -> StoreStatus {
@@ -172,5 +181,5 @@ pub async fn run_store_task(
     while let Ok(e) = rx.try_recv() {
         store.append(e).await.ok();
     }
-    store.commit().await
+    store.flush().await
 }

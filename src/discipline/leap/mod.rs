@@ -54,9 +54,9 @@ pub use served::{leap_indicator_at, served_at, smear_offset_ns, ServedTime, UtcL
 
 use serde::Serialize;
 
+use crate::events::{Event, EventKind};
 use crate::gnss::{LeapInfo, TimeOrigin};
 use crate::status::LeapIndicator;
-use crate::events::{Event, EventKind};
 use crate::time::{format_rfc3339, NS_PER_SEC, SECS_PER_DAY};
 
 /// GPS − UTC + 19 = TAI − UTC.

@@ -3,13 +3,13 @@
 //! [`spawn_gnss_input`], the whole GNSS input in one call.
 
 use super::{spawn, LinkHandler, SerialParams, SerialTask};
+use crate::events::{Event, EventKind, EventSink};
 use crate::gnss::configure::{
     ConfigState, Configurator, ConfigureParams, ConfigureReport, SurveyStore,
 };
 use crate::gnss::framer::{Frame, Framer};
 use crate::gnss::message::{decode_frame, Message};
 use crate::gnss::{DecodeError, GnssEpoch, Receiver, ReceiverStatus};
-use crate::events::{Event, EventKind, EventSink};
 use crate::time::{system_realtime_ns, NS_PER_SEC};
 use std::time::Duration;
 use tokio::sync::watch;

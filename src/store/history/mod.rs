@@ -31,6 +31,11 @@ pub const CELL_AZ_DEG: f64 = 10.0;
 pub const CELL_EL_DEG: f64 = 5.0;
 pub const CELLS_AZ: u16 = 36;
 pub const CELLS_EL: u16 = 18;
+/// History is written at most every this many minutes (of sample time),
+/// or with a durable event, or at shutdown: each write copies a few B-tree
+/// pages per table, so a 1-minute cadence would cost the card ~4 MiB/h
+/// (measured, `benches/store_wear.rs`). A kill -9 loses at most this much.
+pub const FLUSH_MINUTES: i64 = 5;
 /// Unwritten minutes kept while the disk fails (a day), then the oldest go.
 const MAX_PENDING_MINUTES: usize = 24 * 60;
 
@@ -125,6 +130,7 @@ pub struct History {
     pub(crate) tracks_pending: BTreeMap<i64, Vec<SatSample>>,
     pub(crate) sky_pending: BTreeMap<i64, SkyCells>,
     last_track_minute: Option<i64>,
+    last_flush_minute: Option<i64>,
     /// Samples older than the minute being filled (clock stepped back).
     pub rejected: u64,
     pub recorded: u64,
@@ -207,8 +213,18 @@ impl History {
             || !self.sky_pending.is_empty()
     }
 
+    /// Time to write: `FLUSH_MINUTES` of samples since the last write.
+    pub fn batch_due(&self) -> bool {
+        self.has_batch()
+            && match (self.current_minute, self.last_flush_minute) {
+                (Some(now), Some(last)) => now - last >= FLUSH_MINUTES,
+                _ => true,
+            }
+    }
+
     /// The store wrote everything pending.
     pub fn batch_written(&mut self) {
+        self.last_flush_minute = self.current_minute;
         self.dirty_seconds.clear();
         self.minutes_pending.clear();
         self.tracks_pending.clear();
