@@ -83,6 +83,8 @@ pub struct SatTrack {
     pub points: Vec<TrackPoint>,
 }
 
+// redb's own error; boxed into `StoreError` by the caller.
+#[allow(clippy::result_large_err)]
 pub(super) fn create_tables(txn: &WriteTransaction) -> Result<(), redb::Error> {
     txn.open_table(SECONDS)?;
     txn.open_table(MINUTES)?;
@@ -194,6 +196,8 @@ fn decode_tracks(minute: i64, b: &[u8], into: &mut BTreeMap<(u8, u16), Vec<Track
 }
 
 /// Delete keys below `cutoff` (the oldest first).
+// redb's own error; boxed into `StoreError` by the caller.
+#[allow(clippy::result_large_err)]
 fn trim(t: &mut redb::Table<i64, &[u8]>, cutoff: i64) -> Result<(), redb::Error> {
     loop {
         let first = t.first()?.map(|(k, _)| k.value());
@@ -207,6 +211,8 @@ fn trim(t: &mut redb::Table<i64, &[u8]>, cutoff: i64) -> Result<(), redb::Error>
 }
 
 /// Write what the aggregator has pending, apply retention, count rows.
+// redb's own error; boxed into `StoreError` by the caller.
+#[allow(clippy::result_large_err)]
 pub(super) fn write_batch(txn: &WriteTransaction, h: &History) -> Result<RowCounts, redb::Error> {
     let now_min = h.current_minute.unwrap_or(0);
     let mut s = txn.open_table(SECONDS)?;

@@ -71,13 +71,12 @@ impl Store {
                     let txn = db.begin_read().map_err(|e| self.db_err(e))?;
                     let table = txn.open_table(EVENTS).map_err(|e| self.db_err(e))?;
                     let upper = q.before_id.unwrap_or(u64::MAX);
-                    let mut scanned = 0;
-                    for row in table.range(..upper).map_err(|e| self.db_err(e))?.rev() {
+                    let rows = table.range(..upper).map_err(|e| self.db_err(e))?.rev();
+                    for (scanned, row) in rows.enumerate() {
                         if out.len() >= limit || scanned >= MAX_SCAN {
                             exhausted = false;
                             break;
                         }
-                        scanned += 1;
                         let (k, v) = row.map_err(|e| self.db_err(e))?;
                         let id = k.value();
                         lowest_seen = Some(id);
@@ -101,7 +100,7 @@ impl Store {
             exhausted = false;
         }
         // Sorted by id even when the queue and the table interleave.
-        out.sort_by(|a, b| b.id.cmp(&a.id));
+        out.sort_by_key(|e| std::cmp::Reverse(e.id));
         out.truncate(limit);
         let next_before_id = if exhausted {
             None
