@@ -122,19 +122,28 @@ async fn snapshot_sky_equals_decode_of_the_same_bytes() {
         .iter()
         .filter(|l| l.get("summary").is_none())
         .collect();
-    // The first second's NMEA arrives before any UBX and forms an epoch of
-    // its own, in decode and in the daemon alike.
+    // The first second's NMEA arrives before any UBX and may form an epoch
+    // of its own; the last epoch (closed by NAV-EOE) is the same in both.
     assert!(epochs.len() >= 3, "decode: {} epochs", epochs.len());
-    let n = epochs.len() as u64;
-    let snap = wait_snapshot(&svc, "the same epochs", |s| s.receiver.counters.epochs == n).await;
     let decoded = epochs[epochs.len() - 1]["satellites"]
         .as_array()
-        .expect("satellites");
-
+        .expect("satellites")
+        .clone();
+    let sky_lines = |s: &Snapshot| -> Vec<Value> {
+        let json = serde_json::to_value(s).expect("snapshot json");
+        json["receiver"]["sky"]
+            .as_array()
+            .map(|a| a.iter().map(as_decode_line).collect())
+            .unwrap_or_default()
+    };
+    let snap = wait_snapshot(&svc, "the last epoch's sky", |s| {
+        s.receiver.counters.epochs >= 3 && sky_lines(s) == decoded
+    })
+    .await;
     let json = serde_json::to_value(&snap).expect("snapshot json");
     let sky = json["receiver"]["sky"].as_array().expect("receiver.sky");
     let ours: Vec<Value> = sky.iter().map(as_decode_line).collect();
-    assert_eq!(&ours, decoded, "snapshot sky vs decode");
+    assert_eq!(ours, decoded, "snapshot sky vs decode");
     assert_eq!(ours.len(), 12);
 
     // Per-signal data flowed (NAV-SIG): two bands on high satellites, and a
@@ -175,30 +184,40 @@ async fn snapshot_sky_equals_decode_of_the_same_bytes() {
     svc.supervisor.shutdown(Duration::from_secs(5)).await;
 }
 
-/// Events of `kind` in the store, with their details parsed.
+/// Payloads (`data`) of the events of `kind` in the store, oldest first.
 fn events(svc: &Services, kind: &str) -> Vec<Value> {
     svc.store
         .lock()
         .recent_events(1000, Some(kind))
         .expect("read events")
         .into_iter()
-        .map(|e| serde_json::from_str(&e.event.details).expect("details are JSON"))
+        .map(|e| e.event.data())
         .collect()
 }
 
-async fn wait_event(svc: &Services, kind: &str, f: impl Fn(&Value) -> bool) -> Value {
+/// The first event of `kind` after the first `since` ones that matches `f`.
+async fn wait_event_since(
+    svc: &Services,
+    kind: &str,
+    since: usize,
+    f: impl Fn(&Value) -> bool,
+) -> Value {
     let end = Instant::now() + DEADLINE;
     loop {
-        if let Some(e) = events(svc, kind).into_iter().find(|e| f(e)) {
-            return e;
+        let all = events(svc, kind);
+        if let Some(e) = all.iter().skip(since).find(|e| f(e)) {
+            return e.clone();
         }
         assert!(
             Instant::now() < end,
-            "timed out waiting for a {kind} event; have {:?}",
-            events(svc, kind)
+            "timed out waiting for a {kind} event; have {all:?}"
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+async fn wait_event(svc: &Services, kind: &str, f: impl Fn(&Value) -> bool) -> Value {
+    wait_event_since(svc, kind, 0, f).await
 }
 
 /// Each fault scenario of the fake receiver, switched while it runs, reaches
@@ -222,17 +241,16 @@ async fn scenarios_give_their_own_events(model: Model) {
     .expect("start_gnss");
 
     // Healthy: the first values are reported once.
-    wait_event(&svc, "antenna.state", |e| e["to"] == "ok").await;
-    wait_event(&svc, "fix.state", |e| e["to"] == "3d").await;
-    wait_event(&svc, "jamming.state", |e| e["to"] == "ok").await;
+    wait_event(&svc, "antenna.state", |e| e["status"] == "ok").await;
+    wait_event(&svc, "fix.state", |e| e["fix"] == "3d").await;
+    wait_event(&svc, "jamming.state", |e| e["state"] == "ok").await;
 
+    let n = events(&svc, "antenna.state").len();
+    let fixes = events(&svc, "fix.state").len();
     fake.set_scenario("antenna-open").unwrap();
-    let e = wait_event(&svc, "antenna.state", |e| e["to"] == "open").await;
-    assert_eq!(
-        (&e["from"], &e["power"]),
-        (&Value::from("ok"), &Value::from("on"))
-    );
-    wait_event(&svc, "fix.state", |e| e["to"] == "none").await;
+    let e = wait_event_since(&svc, "antenna.state", n, |e| e["status"] == "open").await;
+    assert_eq!(e["power"], "on");
+    wait_event_since(&svc, "fix.state", fixes, |e| e["fix"] == "none").await;
     let s = wait_snapshot(&svc, "antenna open in the snapshot", |s| {
         s.receiver
             .antenna
@@ -242,32 +260,28 @@ async fn scenarios_give_their_own_events(model: Model) {
     .await;
     assert_eq!(s.receiver.sats_used, Some(0));
 
+    let n = events(&svc, "antenna.state").len();
     fake.set_scenario("antenna-short").unwrap();
-    let e = wait_event(&svc, "antenna.state", |e| e["to"] == "short").await;
-    assert_eq!(
-        (&e["from"], &e["power"]),
-        (&Value::from("open"), &Value::from("off"))
-    );
+    let e = wait_event_since(&svc, "antenna.state", n, |e| e["status"] == "short").await;
+    assert_eq!(e["power"], "off");
 
+    let n = events(&svc, "antenna.state").len();
     fake.set_scenario("jamming").unwrap();
-    wait_event(&svc, "antenna.state", |e| {
-        e["from"] == "short" && e["to"] == "ok"
-    })
-    .await;
-    let w = wait_event(&svc, "jamming.state", |e| e["to"] == "warning").await;
+    wait_event_since(&svc, "antenna.state", n, |e| e["status"] == "ok").await;
+    let w = wait_event(&svc, "jamming.state", |e| e["state"] == "warning").await;
     assert!(w["indicator"].as_u64().is_some_and(|i| i > 150), "{w}");
-    wait_event(&svc, "jamming.state", |e| e["to"] == "critical").await;
+    wait_event(&svc, "jamming.state", |e| e["state"] == "critical").await;
     let crit = svc
         .store
         .lock()
         .recent_events(1000, Some("jamming.state"))
         .unwrap()
         .into_iter()
-        .find(|e| e.event.details.contains("critical"))
+        .find(|e| e.event.data()["state"] == "critical")
         .expect("critical jamming event");
     assert_eq!(
         crit.event.severity,
-        gnss_timeserver::store::Severity::Critical
+        gnss_timeserver::events::Severity::Critical
     );
     assert!(crit.event.durable);
     wait_snapshot(&svc, "jamming in the snapshot", |s| {
@@ -304,11 +318,7 @@ async fn scenarios_give_their_own_events(model: Model) {
         !s.receiver.time.is_some_and(|t| t.is_valid()),
         "time not valid"
     );
-    wait_event(&svc, "fix.state", |e| {
-        e["from"] == "3d" && e["to"] == "none"
-    })
-    .await;
-    assert!(events(&svc, "fix.state").len() > fixes_before);
+    wait_event_since(&svc, "fix.state", fixes_before, |e| e["fix"] == "none").await;
     // Signal loss is not an antenna fault.
     assert_eq!(
         s.receiver.antenna.map(|a| a.status),
@@ -376,11 +386,17 @@ async fn survey_in_progress_and_fixed_position_reach_the_snapshot() {
         p.mean_ecef_cm,
         "the position the receiver surveyed"
     );
-    wait_event(&svc, "survey.state", |e| e["to"] == "in_progress").await;
-    wait_event(&svc, "survey.state", |e| {
-        e["from"] == "in_progress" && e["to"] == "fixed"
-    })
-    .await;
+    let fixed = wait_event(&svc, "survey.state", |e| e["state"] == "fixed").await;
+    let states: Vec<Value> = events(&svc, "survey.state")
+        .iter()
+        .map(|e| e["state"].clone())
+        .collect();
+    assert_eq!(
+        states,
+        vec!["in_progress", "fixed"],
+        "one event per transition"
+    );
+    assert!(fixed["accuracy_mm"].as_u64().is_some(), "{fixed}");
     tokio::task::spawn_blocking(move || part.stop())
         .await
         .unwrap();

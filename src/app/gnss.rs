@@ -8,12 +8,13 @@
 use super::services::Services;
 use super::supervisor::{wait_true, Shutdown};
 use crate::config::{ReceiverConfig, ReceiverModel};
+use crate::events::{Event, EventKind, EventSink};
 use crate::gnss::configure::{ConfigureParams, SurveyPosition, SurveyStore, TimingMode};
 use crate::gnss::receiver::ReceiverChange;
 use crate::gnss::serial::{self, SerialParams, SerialTask, TimedChange};
 use crate::gnss::{GnssEpoch, ReceiverStatus, SerialStatus};
 use crate::status::SnapshotTx;
-use crate::store::{Event, EventSink, Severity, StoreHandle};
+use crate::store::StoreHandle;
 use std::path::PathBuf;
 use std::sync::Arc;
 use tokio::sync::{broadcast, mpsc, watch};
@@ -169,25 +170,39 @@ async fn forward_epochs(
     }
 }
 
-/// The event for one receiver change: faults are warnings (critical for
-/// critical jamming / multiple spoofing sources) and durable; the rest is
-/// information.
+/// The event for one receiver change (severity and durability are the
+/// kind's, decided in `events`). States use the snapshot's spellings.
 pub fn change_event(c: &TimedChange) -> Event {
-    let change: &ReceiverChange = &c.change;
-    let severity = if change.is_critical() {
-        Severity::Critical
-    } else if change.is_fault() {
-        Severity::Warning
-    } else {
-        Severity::Info
-    };
-    let details = serde_json::to_string(change).unwrap_or_default();
-    let ev = Event::new(c.arrival_ns, change.kind(), severity, details);
-    if change.is_fault() {
-        ev.durable()
-    } else {
-        ev
+    fn spelling<T: serde::Serialize>(v: &T) -> String {
+        match serde_json::to_value(v) {
+            Ok(serde_json::Value::String(s)) => s,
+            _ => "unknown".to_string(),
+        }
     }
+    let kind = match &c.change {
+        ReceiverChange::Antenna { to, power, .. } => EventKind::AntennaState {
+            status: spelling(to),
+            power: spelling(power),
+        },
+        ReceiverChange::Jamming { to, indicator, .. } => EventKind::JammingState {
+            state: spelling(to),
+            indicator: indicator.map(u32::from),
+        },
+        ReceiverChange::Spoofing { to, .. } => EventKind::SpoofingState {
+            state: spelling(to),
+        },
+        ReceiverChange::Fix { to, sats_used, .. } => EventKind::FixState {
+            fix: spelling(to),
+            sats_used: *sats_used,
+        },
+        ReceiverChange::Survey {
+            to, accuracy_mm, ..
+        } => EventKind::SurveyState {
+            state: spelling(to),
+            accuracy_mm: *accuracy_mm,
+        },
+    };
+    Event::new(c.arrival_ns, kind)
 }
 
 async fn emit_changes(

@@ -45,8 +45,8 @@ pub enum ReceiverChange {
     Survey {
         from: Option<SurveyState>,
         to: SurveyState,
-        duration_s: u32,
-        observations: u32,
+        /// √(3D variance of the mean position), when the receiver gave one.
+        accuracy_mm: Option<u32>,
     },
 }
 
@@ -62,7 +62,8 @@ impl ReceiverChange {
         }
     }
 
-    /// The new state is a fault a user must see.
+    /// The new state is a fault a user must see (the event's severity is
+    /// the events module's; this is for the model's own users and tests).
     pub fn is_fault(&self) -> bool {
         match self {
             Self::Antenna { to, .. } => matches!(to, AntennaStatus::Open | AntennaStatus::Short),
@@ -75,21 +76,6 @@ impl ReceiverChange {
             Self::Fix { from, to, .. } => *to == FixMode::None && from.is_some(),
             Self::Survey { .. } => false,
         }
-    }
-
-    /// The most severe level of the new state (critical jamming, multiple
-    /// spoofing sources).
-    pub fn is_critical(&self) -> bool {
-        matches!(
-            self,
-            Self::Jamming {
-                to: JammingState::Critical,
-                ..
-            } | Self::Spoofing {
-                to: SpoofingState::Multiple,
-                ..
-            }
-        )
     }
 }
 
@@ -153,8 +139,8 @@ impl Tracker {
             out.push(ReceiverChange::Survey {
                 from,
                 to: phase,
-                duration_s: s.duration_s,
-                observations: s.observations,
+                accuracy_mm: (s.variance_mm2 > 0)
+                    .then(|| f64::from(s.variance_mm2).sqrt().round() as u32),
             });
         }
     }

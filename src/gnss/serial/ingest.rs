@@ -3,6 +3,7 @@
 //! [`spawn_gnss_input`], the whole GNSS input in one call.
 
 use super::{spawn, LinkHandler, SerialParams, SerialTask};
+use crate::events::{Event, EventKind, EventSink};
 use crate::gnss::configure::{
     ConfigState, Configurator, ConfigureParams, ConfigureReport, SurveyPosition, SurveyState,
     SurveyStore,
@@ -12,7 +13,6 @@ use crate::gnss::framer::{Frame, Framer};
 use crate::gnss::message::Message;
 use crate::gnss::receiver::ReceiverChange;
 use crate::gnss::{DecodeError, GnssEpoch, Receiver, ReceiverStatus};
-use crate::store::{Event, EventSink, Severity};
 use crate::time::{system_realtime_ns, NS_PER_SEC};
 use std::time::Duration;
 use tokio::sync::watch;
@@ -249,9 +249,7 @@ impl<S: MessageSink> Ingest<S> {
             if let Err(e) = self.survey_store.save(&pos) {
                 self.events.emit(Event::new(
                     system_realtime_ns(),
-                    "gnss.survey_store_failed",
-                    Severity::Error,
-                    e,
+                    EventKind::GnssSurveyStoreFailed { error: e },
                 ));
             }
         }
@@ -339,9 +337,9 @@ impl<S: MessageSink> LinkHandler for Ingest<S> {
             self.last_watchdog_ns = Some(now_ns);
             self.events.emit(Event::new(
                 now_ns,
-                "gnss.reconfigure",
-                Severity::Notice,
-                "UBX navigation stopped while NMEA continues: configuring again",
+                EventKind::GnssReconfigure {
+                    reason: "UBX navigation stopped while NMEA continues".into(),
+                },
             ));
             out.extend(self.restart_configuration(now_ns));
         }
