@@ -3,6 +3,7 @@
 pub mod gnss;
 pub mod ntp;
 pub mod services;
+pub mod snmp;
 pub mod supervisor;
 pub mod timing;
 
@@ -42,6 +43,9 @@ pub struct DemoOptions {
     /// Fake receiver scenario (switchable while running).
     #[arg(long, default_value = "healthy")]
     pub scenario: String,
+    /// snmpd's AgentX master socket (path or tcp:HOST:PORT): run the SNMP subagent.
+    #[arg(long)]
+    pub agentx: Option<String>,
 }
 
 /// PPS capture noise of the demo's simulated pulse, ns RMS (kernel PPS class).
@@ -185,6 +189,11 @@ async fn run(cfg: crate::config::Config) -> anyhow::Result<ExitCode> {
             None
         }
     };
+    if let Some(a) = &cfg.snmp.agentx {
+        // Validated with the config: an error here is a bug, reported as such.
+        let addr = crate::snmp::AgentxAddr::parse(a).map_err(|e| anyhow::anyhow!("snmp.agentx: {e}"))?;
+        snmp::start_snmp(&mut svc, addr, cfg.snmp.heartbeat_interval_s);
+    }
     tracing::info!(socket = %cfg.status.socket.display(), store = %cfg.store.path.display(), "running");
     signals.wait().await;
     drop(ntp);
@@ -207,6 +216,14 @@ async fn demo(opts: DemoOptions) -> anyhow::Result<ExitCode> {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: --scenario: {e}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let agentx = match opts.agentx.as_deref().map(crate::snmp::AgentxAddr::parse) {
+        None => None,
+        Some(Ok(a)) => Some(a),
+        Some(Err(e)) => {
+            eprintln!("error: --agentx: {e}");
             return Ok(ExitCode::from(2));
         }
     };
@@ -279,6 +296,9 @@ async fn demo(opts: DemoOptions) -> anyhow::Result<ExitCode> {
         ..crate::ntp::NtpServerConfig::default()
     };
     let ntp = ntp::start_ntp(&mut svc, ntp_cfg, timing.served.clone())?;
+    if let Some(a) = &agentx {
+        snmp::start_snmp(&mut svc, a.clone(), 0);
+    }
 
     let banner = |out: &mut dyn Write| -> std::io::Result<()> {
         writeln!(out, "gnss-timeserver demo {}", env!("CARGO_PKG_VERSION"))?;
@@ -295,6 +315,9 @@ async fn demo(opts: DemoOptions) -> anyhow::Result<ExitCode> {
             writeln!(out, "  ntp:            {a} (udp)")?;
         }
         writeln!(out, "  http:           {} (not available yet)", opts.http)?;
+        if let Some(a) = &agentx {
+            writeln!(out, "  agentx:         {a}")?;
+        }
         writeln!(
             out,
             "status: gnss-timeserver status --socket {}",
