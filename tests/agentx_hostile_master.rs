@@ -9,21 +9,34 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{UnixListener, UnixStream};
 
+
 const T: Duration = Duration::from_secs(20);
 
+/// The master's end of one connection, with what was read but not decoded.
+struct Master {
+    s: UnixStream,
+    buf: Vec<u8>,
+}
+
+impl Master {
+    async fn write_all(&mut self, b: &[u8]) -> std::io::Result<()> {
+        self.s.write_all(b).await
+    }
+}
+
 /// Read one whole PDU from the subagent.
-async fn read_pdu(s: &mut UnixStream) -> Option<codec::Packet> {
-    let mut buf = Vec::new();
+async fn read_pdu(m: &mut Master) -> Option<codec::Packet> {
     let mut chunk = [0u8; 4096];
     loop {
-        if let Ok(Some((p, _))) = codec::decode(&buf) {
+        if let Ok(Some((p, used))) = codec::decode(&m.buf) {
+            m.buf.drain(..used);
             return Some(p);
         }
-        let n = tokio::time::timeout(T, s.read(&mut chunk)).await.ok()?.ok()?;
+        let n = tokio::time::timeout(T, m.s.read(&mut chunk)).await.ok()?.ok()?;
         if n == 0 {
             return None;
         }
-        buf.extend_from_slice(&chunk[..n]);
+        m.buf.extend_from_slice(&chunk[..n]);
     }
 }
 
@@ -45,11 +58,12 @@ fn response_to(p: &codec::Packet, session_id: u32) -> Vec<u8> {
 }
 
 /// Accept the subagent, answer Open and both Registers: an open session.
-async fn open_session(l: &UnixListener) -> UnixStream {
-    let (mut s, _) = tokio::time::timeout(T, l.accept())
+async fn open_session(l: &UnixListener) -> Master {
+    let (s, _) = tokio::time::timeout(T, l.accept())
         .await
         .expect("the subagent (re)connects")
         .expect("accept");
+    let mut s = Master { s, buf: Vec::new() };
     let open = read_pdu(&mut s).await.expect("Open");
     assert_eq!(open.header.pdu_type, types::OPEN);
     s.write_all(&response_to(&open, 9)).await.unwrap();
@@ -83,7 +97,7 @@ fn get_next(ranges: usize) -> Vec<u8> {
 }
 
 /// After `bad`, the subagent closes with a Close PDU (or just hangs up).
-async fn expect_reset(mut s: UnixStream, bad: &[u8], what: &str) {
+async fn expect_reset(mut s: Master, bad: &[u8], what: &str) {
     s.write_all(bad).await.unwrap();
     loop {
         match read_pdu(&mut s).await {

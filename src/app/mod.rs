@@ -46,6 +46,10 @@ pub struct DemoOptions {
     /// snmpd's AgentX master socket (path or tcp:HOST:PORT): run the SNMP subagent.
     #[arg(long)]
     pub agentx: Option<String>,
+    /// Holdover limit (time-error bound, ns) instead of the default, e.g. to
+    /// watch holdover end within a minute.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(100..=10_000_000_000))]
+    pub holdover_limit_ns: Option<u64>,
 }
 
 /// PPS capture noise of the demo's simulated pulse, ns RMS (kernel PPS class).
@@ -202,6 +206,15 @@ async fn run(cfg: crate::config::Config) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The configuration `demo` runs: the defaults, with its options applied.
+fn demo_config(opts: &DemoOptions) -> crate::config::Config {
+    let mut cfg = crate::config::Config::default();
+    if let Some(limit) = opts.holdover_limit_ns {
+        cfg.discipline.holdover_limit_ns = limit;
+    }
+    cfg
+}
+
 /// `demo`: everything with no hardware and no root.
 pub fn demo_blocking(opts: DemoOptions) -> anyhow::Result<ExitCode> {
     runtime()?.block_on(demo(opts))
@@ -276,7 +289,7 @@ async fn demo(opts: DemoOptions) -> anyhow::Result<ExitCode> {
         clock,
         TimingParams {
             // The daemon's defaults, as `run` maps them and `simulate` measures them.
-            engine: engine_config(&crate::config::Config::default()),
+            engine: engine_config(&demo_config(&opts)),
             pps: PpsInput::Simulated {
                 noise: PpsNoise {
                     white_rms_ns: DEMO_PPS_NOISE_NS,

@@ -73,6 +73,9 @@ fn edge(prev: Option<bool>, now: Option<bool>) -> Option<bool> {
 
 pub struct Notifier {
     prev: Option<Conditions>,
+    /// A lost receiver link / fix was reported (its recovery is news then).
+    link_alarm: bool,
+    fix_alarm: bool,
     heartbeat_interval_ns: i64,
     next_heartbeat_ns: Option<i64>,
 }
@@ -81,6 +84,8 @@ impl Notifier {
     pub fn new(heartbeat_interval_s: u32) -> Self {
         Notifier {
             prev: None,
+            link_alarm: false,
+            fix_alarm: false,
             heartbeat_interval_ns: i64::from(heartbeat_interval_s) * 1_000_000_000,
             next_heartbeat_ns: None,
         }
@@ -117,7 +122,7 @@ impl Notifier {
                 out.push(if b {
                     g(
                         GnssNotif::Synchronized,
-                        format!("time server synchronized again (lock state {lock})"),
+                        format!("time server synchronized (lock state {lock})"),
                     )
                 } else {
                     g(
@@ -150,26 +155,21 @@ impl Notifier {
                 format!("holdover left (lock state {lock}, reason {reason})"),
             ));
         }
-        // A link down at the very first snapshot is the serial thread still
-        // opening the device: only changes count.
-        if let (Some(a), Some(b)) = (prev.responding, now.responding) {
-            if a != b {
-                out.push(if b {
-                    g(GnssNotif::ReceiverResponding, "GNSS receiver responding again".into())
-                } else {
-                    g(GnssNotif::ReceiverNotResponding, "GNSS receiver not responding".into())
-                });
-            }
+        // The link and the fix are still coming up at start: only their loss
+        // is news, and their return after a reported loss.
+        if prev.responding == Some(true) && now.responding == Some(false) {
+            self.link_alarm = true;
+            out.push(g(GnssNotif::ReceiverNotResponding, "GNSS receiver not responding".into()));
+        } else if self.link_alarm && now.responding == Some(true) {
+            self.link_alarm = false;
+            out.push(g(GnssNotif::ReceiverResponding, "GNSS receiver responding again".into()));
         }
-        // No fix at start is normal (the receiver is acquiring): only a lost fix counts.
-        if let (Some(a), Some(b)) = (prev.fix, now.fix) {
-            if a != b {
-                out.push(if b {
-                    g(GnssNotif::ReceiverSynchronized, "GNSS receiver has a fix again".into())
-                } else {
-                    g(GnssNotif::ReceiverNotSynchronized, "GNSS receiver lost its fix".into())
-                });
-            }
+        if prev.fix == Some(true) && now.fix == Some(false) {
+            self.fix_alarm = true;
+            out.push(g(GnssNotif::ReceiverNotSynchronized, "GNSS receiver lost its fix".into()));
+        } else if self.fix_alarm && now.fix == Some(true) {
+            self.fix_alarm = false;
+            out.push(g(GnssNotif::ReceiverSynchronized, "GNSS receiver has a fix again".into()));
         }
         let antenna = now.antenna.as_deref().unwrap_or("unknown");
         match edge(prev.antenna_fault, now.antenna_fault) {

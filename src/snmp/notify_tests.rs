@@ -108,4 +108,15 @@ fn receiver_link_and_fix_changes() {
     j["receiver"]["fix"]["mode"] = json!("none");
     assert_eq!(traps(&mut n, &j), vec![g(5), g(7)]);
     assert_eq!(traps(&mut n, &base()), vec![g(6), g(8)]);
+    assert!(traps(&mut n, &base()).is_empty());
+}
+
+#[test]
+fn a_receiver_coming_up_at_start_is_not_news() {
+    let mut n = Notifier::new(0);
+    let mut j = base();
+    j["serial"]["connected"] = json!(false);
+    j["receiver"]["fix"]["mode"] = json!("none");
+    assert!(traps(&mut n, &j).is_empty());
+    assert!(traps(&mut n, &base()).is_empty());
 }
