@@ -425,7 +425,8 @@ impl Vars<'_> {
             "rootdelay" | "rootdisp" | "delay" => Some(ms(0.0)),
             "refid" => Some(self.refid()),
             "reftime" | "rec" => v.last_sample_ns.map(ntp_ts),
-            "reach" => Some(format!("{:o}", v.reach)),
+            // ntpd sends the reach register in hex; ntpq shows it in octal.
+            "reach" => Some(format!("{:#x}", v.reach)),
             "unreach" => Some("0".into()),
             "hmode" => Some("3".into()),
             "pmode" => Some("4".into()),

@@ -20,17 +20,22 @@ impl Drop for Proc {
     }
 }
 
+/// Where `.ci/run` unpacks ntpsec's `ntpq`: Debian's ntpsec package
+/// conflicts with chrony (both are time daemons), so only its files are
+/// extracted, never installed or started.
+pub const NTPSEC_TOOLS: &str = "/opt/ntpsec-tools/usr/bin";
+
 /// Path of a required external tool; panics (the test FAILS) when missing.
 pub fn require_tool(name: &str) -> String {
-    for dir in ["/usr/sbin", "/usr/bin", "/sbin", "/bin", "/usr/lib/nagios/plugins"] {
+    for dir in ["/usr/sbin", "/usr/bin", "/sbin", "/bin", "/usr/lib/nagios/plugins", NTPSEC_TOOLS] {
         let p = Path::new(dir).join(name);
         if p.exists() {
             return p.to_string_lossy().into_owned();
         }
     }
     panic!(
-        "required tool `{name}` not found: install it (CI: apt-get install snmpd snmp \
-         snmptrapd smitools ntpsec monitoring-plugins-basic)"
+        "required tool `{name}` not found: install it (see .ci/run: snmpd snmp snmptrapd \
+         smitools monitoring-plugins-basic, python3-ntp + ntpsec's ntpq in {NTPSEC_TOOLS})"
     );
 }
 
