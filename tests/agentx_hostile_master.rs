@@ -9,7 +9,6 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{UnixListener, UnixStream};
 
-
 const T: Duration = Duration::from_secs(20);
 
 /// The master's end of one connection, with what was read but not decoded.
@@ -32,7 +31,10 @@ async fn read_pdu(m: &mut Master) -> Option<codec::Packet> {
             m.buf.drain(..used);
             return Some(p);
         }
-        let n = tokio::time::timeout(T, m.s.read(&mut chunk)).await.ok()?.ok()?;
+        let n = tokio::time::timeout(T, m.s.read(&mut chunk))
+            .await
+            .ok()?
+            .ok()?;
         if n == 0 {
             return None;
         }
@@ -104,7 +106,10 @@ async fn expect_reset(mut s: Master, bad: &[u8], what: &str) {
             None => return,
             Some(p) if p.header.pdu_type == types::CLOSE => {
                 // Then EOF.
-                assert!(read_pdu(&mut s).await.is_none(), "{what}: still talking after Close");
+                assert!(
+                    read_pdu(&mut s).await.is_none(),
+                    "{what}: still talking after Close"
+                );
                 return;
             }
             // Notifications (daemon started) may come first.
@@ -193,6 +198,9 @@ async fn hostile_master_resets_sessions_without_panics() {
     let _s = open_session(&l).await;
 
     stop_tx.send(true).unwrap();
-    let r = tokio::time::timeout(T, agent).await.expect("stops").expect("no panic");
+    let r = tokio::time::timeout(T, agent)
+        .await
+        .expect("stops")
+        .expect("no panic");
     assert!(r.is_ok(), "{r:?}");
 }

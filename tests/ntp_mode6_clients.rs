@@ -22,7 +22,9 @@ const NS_CHILD_ENV: &str = "GNSS_TS_MODE6_NETNS_CHILD";
 const DENIED_SRC: &str = "192.0.2.1";
 
 fn run(cmd: &mut Command) -> (Output, String) {
-    let out = cmd.output().unwrap_or_else(|e| panic!("running {cmd:?}: {e}"));
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("running {cmd:?}: {e}"));
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
@@ -57,7 +59,10 @@ fn ntpq_and_monitoring_plugins_read_the_server() {
         ])
         .env(NS_CHILD_ENV, "1"));
     assert!(out.status.success(), "namespace child failed:\n{text}");
-    assert!(text.contains("MODE6-OK"), "child did not run the checks:\n{text}");
+    assert!(
+        text.contains("MODE6-OK"),
+        "child did not run the checks:\n{text}"
+    );
 }
 
 /// A raw mode 6 request from `src`: the reply, or None after 1 s.
@@ -76,7 +81,10 @@ fn control(src: &str, op: u8, assoc: u16, data: &[u8]) -> Option<Vec<u8>> {
 
 fn in_namespace() {
     let ip = require_tool("ip");
-    for args in [&["link", "set", "lo", "up"][..], &["addr", "add", "192.0.2.1/32", "dev", "lo"]] {
+    for args in [
+        &["link", "set", "lo", "up"][..],
+        &["addr", "add", "192.0.2.1/32", "dev", "lo"],
+    ] {
         let (out, text) = run(Command::new(&ip).args(args));
         assert!(out.status.success(), "ip {args:?}: {text}");
     }
@@ -102,7 +110,8 @@ fn in_namespace() {
     assert!(rv.contains("refid=GPS"), "{rv}");
     let (_, p) = run(Command::new(&ntpq).args(["-pn", "127.0.0.1"]));
     assert!(
-        p.lines().any(|l| l.starts_with("*127.127.20.0") && l.contains(".GPS.")),
+        p.lines()
+            .any(|l| l.starts_with("*127.127.20.0") && l.contains(".GPS.")),
         "system peer line expected:\n{p}"
     );
     let (out, text) = run(Command::new(&peer).args(["-H", "127.0.0.1", "-w", "0.01", "-c", "0.1"]));
@@ -117,9 +126,21 @@ fn in_namespace() {
     assert_eq!(&r[12..12 + 9], b"stratum=1");
     assert_eq!(u16::from_be_bytes([r[10], r[11]]), 9, "count");
     let r = control("127.0.0.1", 3, 0, b"leap=1").expect("write answered with an error");
-    assert_eq!((r[1] & 0x40, r[4]), (0x40, 7), "administratively prohibited");
-    assert_eq!(control(DENIED_SRC, 2, 0, b""), None, "denied source gets nothing");
-    assert_eq!(control(DENIED_SRC, 1, 0, b""), None, "denied source gets nothing");
+    assert_eq!(
+        (r[1] & 0x40, r[4]),
+        (0x40, 7),
+        "administratively prohibited"
+    );
+    assert_eq!(
+        control(DENIED_SRC, 2, 0, b""),
+        None,
+        "denied source gets nothing"
+    );
+    assert_eq!(
+        control(DENIED_SRC, 1, 0, b""),
+        None,
+        "denied source gets nothing"
+    );
 
     // Signal loss past the holdover limit: unsynchronized everywhere.
     scenario(&sock, "signal-loss");
@@ -131,10 +152,21 @@ fn in_namespace() {
     assert!(rv.contains("stratum=16,"), "{rv}");
     assert!(rv.contains("leap_alarm") && rv.contains("leap=11"), "{rv}");
     let (_, p) = run(Command::new(&ntpq).args(["-pn", "127.0.0.1"]));
-    assert!(!p.lines().any(|l| l.starts_with('*')), "no system peer:\n{p}");
+    assert!(
+        !p.lines().any(|l| l.starts_with('*')),
+        "no system peer:\n{p}"
+    );
     let (out, text) = run(Command::new(&peer).args(["-H", "127.0.0.1"]));
-    assert_eq!(out.status.code(), Some(2), "check_ntp_peer CRITICAL: {text}");
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "check_ntp_peer CRITICAL: {text}"
+    );
     let (out, text) = run(Command::new(&time).args(["-H", "127.0.0.1"]));
-    assert_eq!(out.status.code(), Some(2), "check_ntp_time CRITICAL: {text}");
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "check_ntp_time CRITICAL: {text}"
+    );
     println!("MODE6-OK");
 }

@@ -145,11 +145,23 @@ fn walk(net: &Net, v3: bool, oid: &str) -> BTreeMap<String, String> {
 fn walk_with(net: &Net, v3: bool, oid: &str, timing: &[&str]) -> BTreeMap<String, String> {
     let mut cmd = Command::new(require_tool("snmpwalk"));
     cmd.env("SNMP_PERSISTENT_DIR", net.dir.join("client-state"))
-        .args(["-M", &mib_dirs(), "-m", "ALL", "-On", "-Oq", "-Oe", "-Ot", "-OU"])
+        .args([
+            "-M",
+            &mib_dirs(),
+            "-m",
+            "ALL",
+            "-On",
+            "-Oq",
+            "-Oe",
+            "-Ot",
+            "-OU",
+        ])
         .args(timing);
     if v3 {
-        cmd.args(["-v3", "-l", "authPriv", "-u", USER, "-a", "SHA-256", "-A", AUTH])
-            .args(["-x", "AES", "-X", PRIV]);
+        cmd.args([
+            "-v3", "-l", "authPriv", "-u", USER, "-a", "SHA-256", "-A", AUTH,
+        ])
+        .args(["-x", "AES", "-X", PRIV]);
     } else {
         cmd.args(["-v2c", "-c", COMMUNITY]);
     }
@@ -194,20 +206,58 @@ fn position(names: &[&str], s: &Json) -> String {
 /// The walked values equal the snapshot taken around the walk (fields that
 /// cannot change between the two snapshots while locked and healthy).
 fn check_against_snapshot(w: &BTreeMap<String, String>, before: &Json, after: &Json, what: &str) {
-    let g = |s: &str| w.get(&format!("{GTS}.{s}")).cloned().unwrap_or_else(|| panic!("{what}: {GTS}.{s} missing"));
-    let n = |s: &str| w.get(&format!("{NTPV4}.{s}")).cloned().unwrap_or_else(|| panic!("{what}: {NTPV4}.{s} missing"));
+    let g = |s: &str| {
+        w.get(&format!("{GTS}.{s}"))
+            .cloned()
+            .unwrap_or_else(|| panic!("{what}: {GTS}.{s} missing"))
+    };
+    let n = |s: &str| {
+        w.get(&format!("{NTPV4}.{s}"))
+            .cloned()
+            .unwrap_or_else(|| panic!("{what}: {NTPV4}.{s} missing"))
+    };
     let r = &after["receiver"];
     assert_eq!(g("1.1.1.0"), after["version"].as_str().unwrap(), "{what}");
-    assert_eq!(g("1.1.3.0"), r["identity"]["model"].as_str().unwrap(), "{what}");
+    assert_eq!(
+        g("1.1.3.0"),
+        r["identity"]["model"].as_str().unwrap(),
+        "{what}"
+    );
     assert_eq!(g("1.2.1.0"), "2", "{what}: gtsLockState locked");
     assert_eq!(after["discipline"]["state"], "locked");
-    assert_eq!(g("1.2.2.0"), after["discipline"]["reason"].as_str().unwrap(), "{what}");
+    assert_eq!(
+        g("1.2.2.0"),
+        after["discipline"]["reason"].as_str().unwrap(),
+        "{what}"
+    );
     assert_eq!(g("1.4.2.0"), u(&r["sats_visible"]).to_string(), "{what}");
     assert_eq!(g("1.4.3.0"), u(&r["sats_used"]).to_string(), "{what}");
-    assert_eq!(g("1.4.4.0"), position(&["ok", "short", "open", "unknown"], &r["antenna"]["status"]), "{what}");
-    assert_eq!(g("1.4.5.0"), position(&["on", "off", "unknown"], &r["antenna"]["power"]), "{what}");
-    assert_eq!(g("1.4.6.0"), position(&["unknown", "ok", "warning", "critical"], &r["security"]["jamming"]), "{what}");
-    assert_eq!(g("1.4.8.0"), position(&["unknown", "none", "indicated", "multiple"], &r["security"]["spoofing"]), "{what}");
+    assert_eq!(
+        g("1.4.4.0"),
+        position(&["ok", "short", "open", "unknown"], &r["antenna"]["status"]),
+        "{what}"
+    );
+    assert_eq!(
+        g("1.4.5.0"),
+        position(&["on", "off", "unknown"], &r["antenna"]["power"]),
+        "{what}"
+    );
+    assert_eq!(
+        g("1.4.6.0"),
+        position(
+            &["unknown", "ok", "warning", "critical"],
+            &r["security"]["jamming"]
+        ),
+        "{what}"
+    );
+    assert_eq!(
+        g("1.4.8.0"),
+        position(
+            &["unknown", "none", "indicated", "multiple"],
+            &r["security"]["spoofing"]
+        ),
+        "{what}"
+    );
     assert_eq!(g("1.3.1.0"), "2", "{what}: PPS ok");
     assert_eq!(after["pps"]["state"], "ok");
     let pulses: u64 = g("1.3.5.0").parse().unwrap();
@@ -222,14 +272,28 @@ fn check_against_snapshot(w: &BTreeMap<String, String>, before: &Json, after: &J
     assert_eq!(g("1.7.6.0"), "1", "{what}: synchronized");
     assert_eq!(n("1.2.1.0"), "5", "{what}: syncToRefclock");
     assert_eq!(n("1.2.2.0"), "1", "{what}: stratum");
-    assert_eq!(n("1.2.3.0"), "1", "{what}: active reference = association 1");
+    assert_eq!(
+        n("1.2.3.0"),
+        "1",
+        "{what}: active reference = association 1"
+    );
     assert_eq!(n("1.1.2.0"), after["version"].as_str().unwrap(), "{what}");
-    assert_eq!(n("1.1.6.0"), after["ntp"]["precision"].to_string(), "{what}");
+    assert_eq!(
+        n("1.1.6.0"),
+        after["ntp"]["precision"].to_string(),
+        "{what}"
+    );
     // Offsets are DisplayStrings with their unit.
     assert!(n("1.2.5.0").ends_with(" ms"), "{what}: {}", n("1.2.5.0"));
     let bound_ns: f64 = g("1.2.4.0").parse().unwrap();
-    let lo = before["discipline"]["time_error_bound_ns"].as_f64().unwrap().min(after["discipline"]["time_error_bound_ns"].as_f64().unwrap());
-    assert!(bound_ns >= lo.floor() - 1.0 && bound_ns < 1_000_000.0, "{what}: bound {bound_ns}");
+    let lo = before["discipline"]["time_error_bound_ns"]
+        .as_f64()
+        .unwrap()
+        .min(after["discipline"]["time_error_bound_ns"].as_f64().unwrap());
+    assert!(
+        bound_ns >= lo.floor() - 1.0 && bound_ns < 1_000_000.0,
+        "{what}: bound {bound_ns}"
+    );
 }
 
 #[test]
@@ -287,8 +351,17 @@ fn snmpd_subagent_walks_notifies_and_survives_restarts() {
     let t0 = Instant::now();
     scenario(&sock, "antenna-open");
     let t = wait_trap(&traps, &format!("{GTS}.0.9"), Duration::from_secs(60));
-    assert!(t.line.contains(&format!("{GTS}.1.4.4.0 = INTEGER: open(3)")), "{}", t.line);
-    assert!(t.line.contains(&format!("{GTS}.2.1.0 = STRING: ")), "text varbind: {}", t.line);
+    assert!(
+        t.line
+            .contains(&format!("{GTS}.1.4.4.0 = INTEGER: open(3)")),
+        "{}",
+        t.line
+    );
+    assert!(
+        t.line.contains(&format!("{GTS}.2.1.0 = STRING: ")),
+        "text varbind: {}",
+        t.line
+    );
     println!(
         "NOTIFY-LATENCY antenna-open: scenario switch -> snmptrapd {:?} (includes the fake receiver's next epoch)",
         t.at - t0
@@ -303,23 +376,43 @@ fn snmpd_subagent_walks_notifies_and_survives_restarts() {
     scenario(&sock, "signal-loss");
     wait_trap(&traps, &format!("{GTS}.0.3"), Duration::from_secs(60));
     let t = wait_trap(&traps, &format!("{GTS}.0.1"), Duration::from_secs(300));
-    assert!(t.line.contains(&format!("{GTS}.1.2.1.0 = INTEGER: unsynchronized(4)")), "{}", t.line);
+    assert!(
+        t.line
+            .contains(&format!("{GTS}.1.2.1.0 = INTEGER: unsynchronized(4)")),
+        "{}",
+        t.line
+    );
     wait_trap(&traps, &format!("{NTPV4}.0.1"), Duration::from_secs(10));
     // Latency from the lock-transition event (its timestamp) to snmptrapd.
-    let evs = gnss_timeserver::status::client::request(&sock, "events 20 lock.transition").expect("events");
+    let evs = gnss_timeserver::status::client::request(&sock, "events 20 lock.transition")
+        .expect("events");
     let ev = evs["events"]
         .as_array()
-        .and_then(|a| a.iter().rev().find(|e| e.to_string().contains("unsynchronized")))
+        .and_then(|a| {
+            a.iter()
+                .rev()
+                .find(|e| e.to_string().contains("unsynchronized"))
+        })
         .unwrap_or_else(|| panic!("no lock.transition to unsynchronized: {evs}"));
     let lag_ms = (t.unix_ns - ev["time_ns"].as_i64().expect("time_ns")) as f64 / 1e6;
     println!("NOTIFY-LATENCY not-synchronized: lock.transition event -> snmptrapd {lag_ms:.1} ms");
     let w = walk(&net, false, NTPV4);
-    assert_eq!(w.get(&format!("{NTPV4}.1.2.1.0")).map(String::as_str), Some("2"), "notSynchronized");
-    assert_eq!(w.get(&format!("{NTPV4}.1.2.2.0")).map(String::as_str), Some("16"));
+    assert_eq!(
+        w.get(&format!("{NTPV4}.1.2.1.0")).map(String::as_str),
+        Some("2"),
+        "notSynchronized"
+    );
+    assert_eq!(
+        w.get(&format!("{NTPV4}.1.2.2.0")).map(String::as_str),
+        Some("16")
+    );
 
     // snmpd killed and restarted: the subagent registers again.
     drop(snmpd);
-    assert!(walk_with(&net, false, GTS, &["-t", "1", "-r", "0"]).is_empty(), "no agent, no answers");
+    assert!(
+        walk_with(&net, false, GTS, &["-t", "1", "-r", "0"]).is_empty(),
+        "no agent, no answers"
+    );
     let t = Instant::now();
     snmpd = start_snmpd(&net);
     let end = Instant::now() + Duration::from_secs(90);

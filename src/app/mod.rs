@@ -195,7 +195,8 @@ async fn run(cfg: crate::config::Config) -> anyhow::Result<ExitCode> {
     };
     if let Some(a) = &cfg.snmp.agentx {
         // Validated with the config: an error here is a bug, reported as such.
-        let addr = crate::snmp::AgentxAddr::parse(a).map_err(|e| anyhow::anyhow!("snmp.agentx: {e}"))?;
+        let addr =
+            crate::snmp::AgentxAddr::parse(a).map_err(|e| anyhow::anyhow!("snmp.agentx: {e}"))?;
         snmp::start_snmp(&mut svc, addr, cfg.snmp.heartbeat_interval_s);
     }
     tracing::info!(socket = %cfg.status.socket.display(), store = %cfg.store.path.display(), "running");

@@ -257,9 +257,7 @@ impl ControlService {
                 self.count(|c| c.answered += 1);
                 return Outcome::Reply(n);
             }
-            (opcode::READVAR, 0) => {
-                vars.system(&mut data, r.data).map(|()| sys_status)
-            }
+            (opcode::READVAR, 0) => vars.system(&mut data, r.data).map(|()| sys_status),
             (opcode::READSTAT | opcode::READVAR, ASSOC_ID) => {
                 vars.peer(&mut data, r.data).map(|()| peer_status)
             }
@@ -279,7 +277,9 @@ impl ControlService {
             _ => Err(error::BAD_OPCODE),
         };
         let n = match result {
-            Ok(status) if data.len() <= MAX_DATA => write_reply(out, &r, status, data.as_bytes(), fields),
+            Ok(status) if data.len() <= MAX_DATA => {
+                write_reply(out, &r, status, data.as_bytes(), fields)
+            }
             Ok(_) => write_error(out, &r, error::FORMAT, fields),
             Err(code) => write_error(out, &r, code, fields),
         };
@@ -296,7 +296,14 @@ fn leap_bits(fields: &ServerFields) -> u8 {
     }
 }
 
-fn write_header(out: &mut [u8], r: &Request, flags: u8, status: u16, count: usize, fields: &ServerFields) {
+fn write_header(
+    out: &mut [u8],
+    r: &Request,
+    flags: u8,
+    status: u16,
+    count: usize,
+    fields: &ServerFields,
+) {
     out[0] = leap_bits(fields) << 6 | (r.version & 7) << 3 | MODE_CONTROL;
     out[1] = R_BIT | flags | (r.opcode & 0x1f);
     out[2..4].copy_from_slice(&r.sequence.to_be_bytes());
@@ -307,7 +314,13 @@ fn write_header(out: &mut [u8], r: &Request, flags: u8, status: u16, count: usiz
 }
 
 /// Header + data, zero-padded to a 32-bit boundary.
-fn write_reply(out: &mut [u8], r: &Request, status: u16, data: &[u8], fields: &ServerFields) -> usize {
+fn write_reply(
+    out: &mut [u8],
+    r: &Request,
+    status: u16,
+    data: &[u8],
+    fields: &ServerFields,
+) -> usize {
     let n = data.len().min(MAX_DATA);
     write_header(out, r, 0, status, n, fields);
     out[HEADER_LEN..HEADER_LEN + n].copy_from_slice(&data[..n]);
@@ -336,14 +349,51 @@ struct Vars<'a> {
 
 /// Variable names of the system (assoc 0) and the peer, in reply order.
 const SYSTEM_VARS: &[&str] = &[
-    "version", "processor", "system", "leap", "stratum", "precision", "rootdelay", "rootdisp",
-    "refid", "reftime", "clock", "peer", "tc", "mintc", "offset", "frequency", "sys_jitter",
-    "clk_jitter", "tai", "leapsec",
+    "version",
+    "processor",
+    "system",
+    "leap",
+    "stratum",
+    "precision",
+    "rootdelay",
+    "rootdisp",
+    "refid",
+    "reftime",
+    "clock",
+    "peer",
+    "tc",
+    "mintc",
+    "offset",
+    "frequency",
+    "sys_jitter",
+    "clk_jitter",
+    "tai",
+    "leapsec",
 ];
 const PEER_VARS: &[&str] = &[
-    "srcadr", "srcport", "dstadr", "dstport", "leap", "stratum", "precision", "rootdelay",
-    "rootdisp", "refid", "reftime", "rec", "reach", "unreach", "hmode", "pmode", "hpoll",
-    "ppoll", "flash", "offset", "delay", "dispersion", "jitter",
+    "srcadr",
+    "srcport",
+    "dstadr",
+    "dstport",
+    "leap",
+    "stratum",
+    "precision",
+    "rootdelay",
+    "rootdisp",
+    "refid",
+    "reftime",
+    "rec",
+    "reach",
+    "unreach",
+    "hmode",
+    "pmode",
+    "hpoll",
+    "ppoll",
+    "flash",
+    "offset",
+    "delay",
+    "dispersion",
+    "jitter",
 ];
 
 fn ms(ns: f64) -> String {
@@ -366,7 +416,13 @@ impl Vars<'_> {
     /// 6 (system peer) when synchronized, else 2 (a candidate only).
     fn peer_status(&self) -> u16 {
         let reach = if self.view.reach != 0 { 0x10 } else { 0 };
-        let sel = if self.synced() { 6 } else if self.view.reach != 0 { 2 } else { 0 };
+        let sel = if self.synced() {
+            6
+        } else if self.view.reach != 0 {
+            2
+        } else {
+            0
+        };
         (0x80 | reach | sel) << 8
     }
 
@@ -398,8 +454,9 @@ impl Vars<'_> {
             "rootdelay" => Some(ms(self.fields.root_delay_ns as f64)),
             "rootdisp" => Some(ms(self.fields.root_dispersion_ns as f64)),
             "refid" => Some(self.refid()),
-            "reftime" => (self.fields.reference_time_ns != 0)
-                .then(|| ntp_ts(self.fields.reference_time_ns)),
+            "reftime" => {
+                (self.fields.reference_time_ns != 0).then(|| ntp_ts(self.fields.reference_time_ns))
+            }
             "clock" => Some(ntp_ts(self.now_ns)),
             "peer" => Some(if self.synced() { ASSOC_ID } else { 0 }.to_string()),
             "tc" | "mintc" => Some("4".into()),
@@ -466,7 +523,11 @@ fn render(
     if names.len() > all.len() * 2 {
         return Err(error::FORMAT);
     }
-    let list: Vec<&str> = if names.is_empty() { all.to_vec() } else { names };
+    let list: Vec<&str> = if names.is_empty() {
+        all.to_vec()
+    } else {
+        names
+    };
     let mut line = 0usize;
     for name in list {
         // "name=value" in a read request: the value is ignored.

@@ -46,7 +46,14 @@ fn request(op: u8, assoc: u16, data: &[u8]) -> Vec<u8> {
 
 fn ask(s: &ControlService, req: &[u8], synced: bool) -> Option<Vec<u8>> {
     let mut out = [0u8; MAX_REPLY];
-    match s.answer(req, "127.0.0.1".parse().unwrap(), NS, &fields(synced), &view(), &mut out) {
+    match s.answer(
+        req,
+        "127.0.0.1".parse().unwrap(),
+        NS,
+        &fields(synced),
+        &view(),
+        &mut out,
+    ) {
         Outcome::Reply(n) => Some(out[..n].to_vec()),
         Outcome::Drop => None,
     }
@@ -77,7 +84,12 @@ fn readstat_lists_the_reference_as_system_peer() {
 #[test]
 fn readvar_answers_only_what_was_asked() {
     let s = svc();
-    let r = ask(&s, &request(opcode::READVAR, ASSOC_ID, b"stratum,offset,jitter"), true).unwrap();
+    let r = ask(
+        &s,
+        &request(opcode::READVAR, ASSOC_ID, b"stratum,offset,jitter"),
+        true,
+    )
+    .unwrap();
     assert_eq!(data(&r), "stratum=0, offset=-0.012345, jitter=0.000050");
     assert_eq!(r.len() % 4, 0);
     let r = ask(&s, &request(opcode::READVAR, 0, b"stratum, leap"), true).unwrap();
@@ -111,13 +123,24 @@ fn errors_carry_the_proper_codes() {
         assert_eq!(r[1] & 0x40, 0x40, "E bit");
         r[4]
     };
-    for op in [opcode::WRITEVAR, opcode::CONFIGURE, opcode::SETTRAP, opcode::WRITECLOCK] {
+    for op in [
+        opcode::WRITEVAR,
+        opcode::CONFIGURE,
+        opcode::SETTRAP,
+        opcode::WRITECLOCK,
+    ] {
         let r = ask(&s, &request(op, 0, b"leap=1"), true).unwrap();
         assert_eq!(code(r), error::PROHIBITED);
     }
     assert_eq!(s.counters().refused_writes, 4);
-    assert_eq!(code(ask(&s, &request(10, 0, b""), true).unwrap()), error::BAD_OPCODE);
-    assert_eq!(code(ask(&s, &request(opcode::READVAR, 9, b""), true).unwrap()), error::UNKNOWN_ASSOC);
+    assert_eq!(
+        code(ask(&s, &request(10, 0, b""), true).unwrap()),
+        error::BAD_OPCODE
+    );
+    assert_eq!(
+        code(ask(&s, &request(opcode::READVAR, 9, b""), true).unwrap()),
+        error::UNKNOWN_ASSOC
+    );
     assert_eq!(
         code(ask(&s, &request(opcode::READVAR, 0, b"no_such_var"), true).unwrap()),
         error::UNKNOWN_VAR
@@ -130,7 +153,10 @@ fn denied_malformed_and_flooding_sources_get_nothing() {
     let mut out = [0u8; MAX_REPLY];
     let req = request(opcode::READVAR, 0, b"");
     let other: IpAddr = "192.0.2.1".parse().unwrap();
-    assert_eq!(s.answer(&req, other, NS, &fields(true), &view(), &mut out), Outcome::Drop);
+    assert_eq!(
+        s.answer(&req, other, NS, &fields(true), &view(), &mut out),
+        Outcome::Drop
+    );
     assert_eq!(s.counters().denied, 1);
     // Truncated, wrong mode, responses, fragments, count past the end.
     assert_eq!(ask(&s, &req[..11], true), None);

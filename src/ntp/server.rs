@@ -10,8 +10,8 @@ use super::auth::KeyStore;
 use super::batch::Batch;
 use super::clients::{AlarmChange, ClientTable, RateLimit};
 use super::counters::{Counters, NtpCounters};
-use super::mode6::{self, ControlService, ControlView, ControlViewCell};
 use super::handler::{AuthFailureAction, DenyAction, Handler, HandlerConfig, Outcome, Reply};
+use super::mode6::{self, ControlService, ControlView, ControlViewCell};
 use super::socket::{drain_tx_timestamps, ErrQueue, NtpSocket, RxTimestamping};
 use super::timestamp::NtpTimestamp;
 use super::NtpStatus;
@@ -469,7 +469,8 @@ impl Worker {
                 let view = self.control_view.load();
                 let buf = &mut self.control_buf[..];
                 if let mode6::Outcome::Reply(n) =
-                    self.control.answer(req, from.ip(), rx_ns, &fields, &view, buf)
+                    self.control
+                        .answer(req, from.ip(), rx_ns, &fields, &view, buf)
                 {
                     if self.sock.send_to(&buf[..n], from).is_err() {
                         Counters::inc(&counters.tx_errors);

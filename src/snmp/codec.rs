@@ -360,7 +360,11 @@ impl<'a> Reader<'a> {
         let hi = self.u32(what)? as u64;
         let lo = self.u32(what)? as u64;
         // §5.1: the high word comes first in network order only.
-        Ok(if self.be { hi << 32 | lo } else { lo << 32 | hi })
+        Ok(if self.be {
+            hi << 32 | lo
+        } else {
+            lo << 32 | hi
+        })
     }
     /// An OID (§5.1) and its `include` byte.
     fn oid(&mut self) -> Result<(Oid, bool), DecodeError> {
@@ -428,13 +432,13 @@ impl<'a> Reader<'a> {
             6 => Value::ObjectId(self.oid()?.0),
             64 => {
                 let b = self.octets()?;
-                let a: [u8; 4] = b
-                    .as_slice()
-                    .try_into()
-                    .map_err(|_| DecodeError::LengthMismatch {
-                        declared: b.len(),
-                        used: 4,
-                    })?;
+                let a: [u8; 4] =
+                    b.as_slice()
+                        .try_into()
+                        .map_err(|_| DecodeError::LengthMismatch {
+                            declared: b.len(),
+                            used: 4,
+                        })?;
                 Value::IpAddress(a)
             }
             65 => Value::Counter32(self.u32("counter32")?),
@@ -636,10 +640,8 @@ impl Writer {
                     self.u32((*v >> 32) as u32);
                     self.u32(*v as u32);
                 }
-                Value::Null
-                | Value::NoSuchObject
-                | Value::NoSuchInstance
-                | Value::EndOfMibView => {}
+                Value::Null | Value::NoSuchObject | Value::NoSuchInstance | Value::EndOfMibView => {
+                }
             }
         }
     }

@@ -195,11 +195,17 @@ fn hostile_headers_are_errors() {
     b[16..20].copy_from_slice(&(MAX_PAYLOAD + 4).to_be_bytes());
     assert!(matches!(decode(&b), Err(DecodeError::PayloadTooLarge(_))));
     b[16..20].copy_from_slice(&3u32.to_be_bytes());
-    assert!(matches!(decode(&b), Err(DecodeError::LengthMismatch { .. })));
+    assert!(matches!(
+        decode(&b),
+        Err(DecodeError::LengthMismatch { .. })
+    ));
     // A Ping with 4 stray payload bytes.
     b[16..20].copy_from_slice(&4u32.to_be_bytes());
     b.extend_from_slice(&[0; 4]);
-    assert!(matches!(decode(&b), Err(DecodeError::LengthMismatch { .. })));
+    assert!(matches!(
+        decode(&b),
+        Err(DecodeError::LengthMismatch { .. })
+    ));
 }
 
 #[test]

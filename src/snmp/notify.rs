@@ -127,7 +127,9 @@ impl Notifier {
                 } else {
                     g(
                         GnssNotif::NotSynchronized,
-                        format!("time server not synchronized (lock state {lock}, reason {reason})"),
+                        format!(
+                            "time server not synchronized (lock state {lock}, reason {reason})"
+                        ),
                     )
                 });
                 out.push(ntp_notification(NtpNotif::ModeChange, "", table));
@@ -159,17 +161,29 @@ impl Notifier {
         // is news, and their return after a reported loss.
         if prev.responding == Some(true) && now.responding == Some(false) {
             self.link_alarm = true;
-            out.push(g(GnssNotif::ReceiverNotResponding, "GNSS receiver not responding".into()));
+            out.push(g(
+                GnssNotif::ReceiverNotResponding,
+                "GNSS receiver not responding".into(),
+            ));
         } else if self.link_alarm && now.responding == Some(true) {
             self.link_alarm = false;
-            out.push(g(GnssNotif::ReceiverResponding, "GNSS receiver responding again".into()));
+            out.push(g(
+                GnssNotif::ReceiverResponding,
+                "GNSS receiver responding again".into(),
+            ));
         }
         if prev.fix == Some(true) && now.fix == Some(false) {
             self.fix_alarm = true;
-            out.push(g(GnssNotif::ReceiverNotSynchronized, "GNSS receiver lost its fix".into()));
+            out.push(g(
+                GnssNotif::ReceiverNotSynchronized,
+                "GNSS receiver lost its fix".into(),
+            ));
         } else if self.fix_alarm && now.fix == Some(true) {
             self.fix_alarm = false;
-            out.push(g(GnssNotif::ReceiverSynchronized, "GNSS receiver has a fix again".into()));
+            out.push(g(
+                GnssNotif::ReceiverSynchronized,
+                "GNSS receiver has a fix again".into(),
+            ));
         }
         let antenna = now.antenna.as_deref().unwrap_or("unknown");
         match edge(prev.antenna_fault, now.antenna_fault) {
@@ -181,13 +195,22 @@ impl Notifier {
             None => {}
         }
         match edge(prev.jamming, now.jamming) {
-            Some(true) => out.push(g(GnssNotif::JammingDetected, "GNSS jamming detected".into())),
+            Some(true) => out.push(g(
+                GnssNotif::JammingDetected,
+                "GNSS jamming detected".into(),
+            )),
             Some(false) => out.push(g(GnssNotif::JammingCleared, "GNSS jamming cleared".into())),
             None => {}
         }
         match edge(prev.spoofing, now.spoofing) {
-            Some(true) => out.push(g(GnssNotif::SpoofingDetected, "GNSS spoofing detected".into())),
-            Some(false) => out.push(g(GnssNotif::SpoofingCleared, "GNSS spoofing cleared".into())),
+            Some(true) => out.push(g(
+                GnssNotif::SpoofingDetected,
+                "GNSS spoofing detected".into(),
+            )),
+            Some(false) => out.push(g(
+                GnssNotif::SpoofingCleared,
+                "GNSS spoofing cleared".into(),
+            )),
             None => {}
         }
         if prev.leap == 1 && now.leap != 1 {
@@ -198,7 +221,9 @@ impl Notifier {
         }
 
         if self.heartbeat_interval_ns > 0 {
-            let due = *self.next_heartbeat_ns.get_or_insert(now_ns + self.heartbeat_interval_ns);
+            let due = *self
+                .next_heartbeat_ns
+                .get_or_insert(now_ns + self.heartbeat_interval_ns);
             if now_ns >= due {
                 self.next_heartbeat_ns = Some(now_ns + self.heartbeat_interval_ns);
                 out.push(ntp_notification(NtpNotif::Heartbeat, "heartbeat", table));

@@ -26,12 +26,19 @@ pub struct SessionConfig {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SessionEvent {
-    Opened { session_id: u32 },
+    Opened {
+        session_id: u32,
+    },
     Registered(Oid),
     /// The master refused a registration (another agent owns the subtree).
-    RegistrationRefused { subtree: Oid, error: u16 },
+    RegistrationRefused {
+        subtree: Oid,
+        error: u16,
+    },
     NotifyAccepted,
-    NotifyRefused { error: u16 },
+    NotifyRefused {
+        error: u16,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -209,7 +216,12 @@ impl Session {
     }
 
     /// Bytes from the master; answers go to the output buffer.
-    pub fn on_bytes(&mut self, bytes: &[u8], now_ns: i64, mib: &MibTable) -> Result<(), SessionError> {
+    pub fn on_bytes(
+        &mut self,
+        bytes: &[u8],
+        now_ns: i64,
+        mib: &MibTable,
+    ) -> Result<(), SessionError> {
         self.rx.extend_from_slice(bytes);
         let mut used = 0;
         let result = loop {
@@ -228,7 +240,14 @@ impl Session {
         result
     }
 
-    fn respond(&mut self, req: &Header, now_ns: i64, error: u16, index: u16, varbinds: Vec<VarBind>) {
+    fn respond(
+        &mut self,
+        req: &Header,
+        now_ns: i64,
+        error: u16,
+        index: u16,
+        varbinds: Vec<VarBind>,
+    ) {
         let h = Header {
             session_id: req.session_id,
             transaction_id: req.transaction_id,
@@ -257,11 +276,17 @@ impl Session {
             return Err(SessionError::Unexpected("request before Open completed"));
         }
         match p.pdu {
-            Pdu::Get { context: None, ranges } => {
+            Pdu::Get {
+                context: None,
+                ranges,
+            } => {
                 let vbs = ranges.iter().map(|r| mib.get(&r.start)).collect();
                 self.respond(&h, now_ns, errors::NO_ERROR, 0, vbs);
             }
-            Pdu::GetNext { context: None, ranges } => {
+            Pdu::GetNext {
+                context: None,
+                ranges,
+            } => {
                 let vbs = ranges.iter().map(|r| mib.next(r)).collect();
                 self.respond(&h, now_ns, errors::NO_ERROR, 0, vbs);
             }
@@ -281,7 +306,9 @@ impl Session {
             }
             // Everything we serve is read-only: the set fails at its test phase.
             Pdu::TestSet { .. } => self.respond(&h, now_ns, errors::NOT_WRITABLE, 1, Vec::new()),
-            Pdu::CommitSet | Pdu::UndoSet => self.respond(&h, now_ns, errors::NO_ERROR, 0, Vec::new()),
+            Pdu::CommitSet | Pdu::UndoSet => {
+                self.respond(&h, now_ns, errors::NO_ERROR, 0, Vec::new())
+            }
             // §7.2.4.4: CleanupSet has no response.
             Pdu::CleanupSet => {}
             Pdu::Ping { .. } => self.respond(&h, now_ns, errors::NO_ERROR, 0, Vec::new()),

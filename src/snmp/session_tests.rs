@@ -108,7 +108,13 @@ fn opens_registers_and_answers_get_next_byte_by_byte() {
     let out = packets(&s.take_output());
     assert_eq!(out[0].header.packet_id, 77);
     assert_eq!(out[0].header.transaction_id, 3);
-    let Pdu::Response { varbinds, error, sys_uptime, .. } = &out[0].pdu else {
+    let Pdu::Response {
+        varbinds,
+        error,
+        sys_uptime,
+        ..
+    } = &out[0].pdu
+    else {
         panic!("not a response")
     };
     assert_eq!(*error, 0);
@@ -186,7 +192,10 @@ fn hostile_masters_end_the_session_with_a_typed_error() {
         },
         9,
     );
-    assert_eq!(s.on_bytes(&open, S, &mib()), Err(SessionError::Unexpected("Open")));
+    assert_eq!(
+        s.on_bytes(&open, S, &mib()),
+        Err(SessionError::Unexpected("Open"))
+    );
     let mut s = Session::new(cfg(), 0);
     let get = request(
         Pdu::Get {

@@ -82,7 +82,12 @@ impl MibTable {
     /// GetBulk (§7.2.3.3): `non_repeaters` single steps, then up to
     /// `max_repetitions` rounds over the rest, stopping early when every
     /// repeater is at the end or the answer reaches [`MAX_BULK_VARBINDS`].
-    pub fn bulk(&self, non_repeaters: u16, max_repetitions: u16, ranges: &[SearchRange]) -> Vec<VarBind> {
+    pub fn bulk(
+        &self,
+        non_repeaters: u16,
+        max_repetitions: u16,
+        ranges: &[SearchRange],
+    ) -> Vec<VarBind> {
         let n = (non_repeaters as usize).min(ranges.len());
         let mut out: Vec<VarBind> = ranges[..n].iter().map(|r| self.next(r)).collect();
         let mut cursors: Vec<SearchRange> = ranges[n..].to_vec();
@@ -143,9 +148,18 @@ mod tests {
     #[test]
     fn get_distinguishes_missing_instance_from_missing_object() {
         let t = table();
-        assert_eq!(t.get(&oid("1.3.6.1.4.1.32473.1.1.0")).value, Value::Integer(1));
-        assert_eq!(t.get(&oid("1.3.6.1.4.1.32473.1.1.1")).value, Value::NoSuchInstance);
-        assert_eq!(t.get(&oid("1.3.6.1.4.1.32473.9.0")).value, Value::NoSuchObject);
+        assert_eq!(
+            t.get(&oid("1.3.6.1.4.1.32473.1.1.0")).value,
+            Value::Integer(1)
+        );
+        assert_eq!(
+            t.get(&oid("1.3.6.1.4.1.32473.1.1.1")).value,
+            Value::NoSuchInstance
+        );
+        assert_eq!(
+            t.get(&oid("1.3.6.1.4.1.32473.9.0")).value,
+            Value::NoSuchObject
+        );
         assert_eq!(t.get(&Oid::default()).value, Value::NoSuchObject);
     }
 
@@ -156,7 +170,11 @@ mod tests {
         assert_eq!(vb.name, oid("1.3.6.1.4.1.32473.1.1.0"));
         let vb = t.next(&range("1.3.6.1.4.1.32473.1.1.0", false, ""));
         assert_eq!(vb.name, oid("1.3.6.1.4.1.32473.1.2.0"));
-        let vb = t.next(&range("1.3.6.1.4.1.32473.1.1.0", false, "1.3.6.1.4.1.32473.1.2"));
+        let vb = t.next(&range(
+            "1.3.6.1.4.1.32473.1.1.0",
+            false,
+            "1.3.6.1.4.1.32473.1.2",
+        ));
         assert_eq!(vb.value, Value::EndOfMibView);
         assert_eq!(vb.name, oid("1.3.6.1.4.1.32473.1.1.0"));
         let vb = t.next(&range("1.3.6.1.4.1.32473.1.3.1.2.2", false, ""));
@@ -170,7 +188,14 @@ mod tests {
         assert_eq!(vbs.len(), 5);
         assert_eq!(vbs[3].value, Value::Gauge32(6));
         assert_eq!(vbs[4].value, Value::EndOfMibView);
-        let vbs = t.bulk(1, 2, &[range("1.3.6.1.4.1.32473.1.1.0", false, ""), range("1.3", false, "")]);
+        let vbs = t.bulk(
+            1,
+            2,
+            &[
+                range("1.3.6.1.4.1.32473.1.1.0", false, ""),
+                range("1.3", false, ""),
+            ],
+        );
         assert_eq!(vbs.len(), 3);
         assert_eq!(vbs[0].value, Value::Integer(2));
         assert_eq!(vbs[1].value, Value::Integer(1));

@@ -27,7 +27,14 @@ pub const NTPSEC_TOOLS: &str = "/opt/ntpsec-tools/usr/bin";
 
 /// Path of a required external tool; panics (the test FAILS) when missing.
 pub fn require_tool(name: &str) -> String {
-    for dir in ["/usr/sbin", "/usr/bin", "/sbin", "/bin", "/usr/lib/nagios/plugins", NTPSEC_TOOLS] {
+    for dir in [
+        "/usr/sbin",
+        "/usr/bin",
+        "/sbin",
+        "/bin",
+        "/usr/lib/nagios/plugins",
+        NTPSEC_TOOLS,
+    ] {
         let p = Path::new(dir).join(name);
         if p.exists() {
             return p.to_string_lossy().into_owned();

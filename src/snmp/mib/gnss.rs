@@ -86,8 +86,14 @@ pub(super) fn rows(j: &Json, ctx: &MibContext, r: &mut Rows) {
     // System.
     r.put(&scalar(SYSTEM, 1), str_at(j, "/version").map(text));
     r.put(&scalar(SYSTEM, 2), Some(Value::TimeTicks(ctx.uptime_ticks)));
-    r.put(&scalar(SYSTEM, 3), str_at(j, "/receiver/identity/model").map(text));
-    r.put(&scalar(SYSTEM, 4), str_at(j, "/receiver/identity/firmware").map(text));
+    r.put(
+        &scalar(SYSTEM, 3),
+        str_at(j, "/receiver/identity/model").map(text),
+    );
+    r.put(
+        &scalar(SYSTEM, 4),
+        str_at(j, "/receiver/identity/firmware").map(text),
+    );
 
     // Lock and discipline.
     let state = str_at(j, "/discipline/state");
@@ -96,9 +102,14 @@ pub(super) fn rows(j: &Json, ctx: &MibContext, r: &mut Rows) {
     let since = i64_at(j, "/discipline/since_ns").filter(|&t| t > 0);
     r.put(
         &scalar(LOCK, 3),
-        since.zip(now_ns(j)).map(|(s, n)| gauge((n - s) / 1_000_000_000)),
+        since
+            .zip(now_ns(j))
+            .map(|(s, n)| gauge((n - s) / 1_000_000_000)),
     );
-    r.put(&scalar(LOCK, 4), i64_at(j, "/discipline/time_error_bound_ns").map(gauge));
+    r.put(
+        &scalar(LOCK, 4),
+        i64_at(j, "/discipline/time_error_bound_ns").map(gauge),
+    );
     r.put(
         &scalar(LOCK, 5),
         f64_at(j, "/discipline/frequency_ppm").map(|f| int((f * 1000.0).round() as i64)),
@@ -109,7 +120,10 @@ pub(super) fn rows(j: &Json, ctx: &MibContext, r: &mut Rows) {
     );
     r.put(&scalar(LOCK, 7), holdover_s(j).map(gauge));
     // Planned snapshot fields (shared contract): holdover limit and projection.
-    r.put(&scalar(LOCK, 8), i64_at(j, "/discipline/holdover_limit_ns").map(gauge));
+    r.put(
+        &scalar(LOCK, 8),
+        i64_at(j, "/discipline/holdover_limit_ns").map(gauge),
+    );
     r.put(
         &scalar(LOCK, 9),
         i64_at(j, "/discipline/holdover_time_to_limit_s").map(gauge),
@@ -120,32 +134,65 @@ pub(super) fn rows(j: &Json, ctx: &MibContext, r: &mut Rows) {
 
     // PPS.
     r.put(&scalar(PPS, 1), enum_of(str_at(j, "/pps/state"), PPS_STATE));
-    r.put(&scalar(PPS, 2), f64_at(j, "/discipline/offset_ns").map(|v| int(v.round() as i64)));
-    r.put(&scalar(PPS, 3), f64_at(j, "/pps/interval_jitter_ns").map(|v| gauge(v.round() as i64)));
-    r.put(&scalar(PPS, 4), f64_at(j, "/discipline/noise_ns").map(|v| gauge(v.round() as i64)));
+    r.put(
+        &scalar(PPS, 2),
+        f64_at(j, "/discipline/offset_ns").map(|v| int(v.round() as i64)),
+    );
+    r.put(
+        &scalar(PPS, 3),
+        f64_at(j, "/pps/interval_jitter_ns").map(|v| gauge(v.round() as i64)),
+    );
+    r.put(
+        &scalar(PPS, 4),
+        f64_at(j, "/discipline/noise_ns").map(|v| gauge(v.round() as i64)),
+    );
     r.put(&scalar(PPS, 5), i64_at(j, "/pps/pulses").map(counter64));
     r.put(&scalar(PPS, 6), i64_at(j, "/pps/missing").map(counter64));
 
     // Receiver.
-    r.put(&scalar(RECEIVER, 1), enum_of(str_at(j, "/receiver/fix/mode"), FIX_MODES));
-    r.put(&scalar(RECEIVER, 2), i64_at(j, "/receiver/sats_visible").map(gauge));
-    r.put(&scalar(RECEIVER, 3), i64_at(j, "/receiver/sats_used").map(gauge));
+    r.put(
+        &scalar(RECEIVER, 1),
+        enum_of(str_at(j, "/receiver/fix/mode"), FIX_MODES),
+    );
+    r.put(
+        &scalar(RECEIVER, 2),
+        i64_at(j, "/receiver/sats_visible").map(gauge),
+    );
+    r.put(
+        &scalar(RECEIVER, 3),
+        i64_at(j, "/receiver/sats_used").map(gauge),
+    );
     r.put(
         &scalar(RECEIVER, 4),
-        enum_of(str_at(j, "/receiver/antenna/status").or(Some("unknown")), ANTENNA_STATUS),
+        enum_of(
+            str_at(j, "/receiver/antenna/status").or(Some("unknown")),
+            ANTENNA_STATUS,
+        ),
     );
     r.put(
         &scalar(RECEIVER, 5),
-        enum_of(str_at(j, "/receiver/antenna/power").or(Some("unknown")), ANTENNA_POWER),
+        enum_of(
+            str_at(j, "/receiver/antenna/power").or(Some("unknown")),
+            ANTENNA_POWER,
+        ),
     );
     r.put(
         &scalar(RECEIVER, 6),
-        enum_of(str_at(j, "/receiver/security/jamming").or(Some("unknown")), JAMMING),
+        enum_of(
+            str_at(j, "/receiver/security/jamming").or(Some("unknown")),
+            JAMMING,
+        ),
     );
-    r.put(&scalar(RECEIVER, 7), i64_at(j, "/receiver/antenna/jamming").map(gauge));
+    r.put(
+        &scalar(RECEIVER, 7),
+        i64_at(j, "/receiver/antenna/jamming").map(gauge),
+    );
     r.put(
         &scalar(RECEIVER, 8),
-        enum_of(str_at(j, "/receiver/security/spoofing").or(Some("unknown")), SPOOFING),
+        enum_of(
+            str_at(j, "/receiver/security/spoofing").or(Some("unknown")),
+            SPOOFING,
+        ),
     );
     let deg = |p: &str| f64_at(j, p).map(|v| int((v * 1e7).round() as i64));
     r.put(&scalar(RECEIVER, 9), deg("/receiver/fix/lat_deg"));
@@ -194,7 +241,10 @@ pub(super) fn rows(j: &Json, ctx: &MibContext, r: &mut Rows) {
             let ix = |col: u32| [1, SAT_TABLE, 1, col, g, svid as u32];
             r.put(&ix(3), f64_at(s, "/az_deg").map(|v| int(v.round() as i64)));
             r.put(&ix(4), f64_at(s, "/el_deg").map(|v| int(v.round() as i64)));
-            r.put(&ix(5), f64_at(s, "/cn0_dbhz").map(|v| int(v.round() as i64)));
+            r.put(
+                &ix(5),
+                f64_at(s, "/cn0_dbhz").map(|v| int(v.round() as i64)),
+            );
             r.put(&ix(6), bool_at(s, "/used").map(truth));
             r.put(&ix(7), bool_at(s, "/healthy").map(truth));
         }
@@ -203,10 +253,19 @@ pub(super) fn rows(j: &Json, ctx: &MibContext, r: &mut Rows) {
     // What NTP serves: the contract's `served`, else the discipline's view.
     let synced = bool_at(j, "/served/synchronized");
     r.put(&scalar(SERVED, 1), i64_at(j, "/served/stratum").map(gauge));
-    r.put(&scalar(SERVED, 2), i64_at(j, "/served/leap_indicator").map(gauge));
+    r.put(
+        &scalar(SERVED, 2),
+        i64_at(j, "/served/leap_indicator").map(gauge),
+    );
     r.put(&scalar(SERVED, 3), str_at(j, "/served/refid").map(text));
-    r.put(&scalar(SERVED, 4), i64_at(j, "/served/root_dispersion_ns").map(gauge));
-    r.put(&scalar(SERVED, 5), i64_at(j, "/served/root_delay_ns").map(gauge));
+    r.put(
+        &scalar(SERVED, 4),
+        i64_at(j, "/served/root_dispersion_ns").map(gauge),
+    );
+    r.put(
+        &scalar(SERVED, 5),
+        i64_at(j, "/served/root_delay_ns").map(gauge),
+    );
     r.put(&scalar(SERVED, 6), synced.map(truth));
 
     // NTP counters.
@@ -227,7 +286,10 @@ pub(super) fn rows(j: &Json, ctx: &MibContext, r: &mut Rows) {
     .try_fold(0i64, |acc, v| v.map(|v| acc.saturating_add(v)));
     r.put(&scalar(NTP, 3), dropped.map(counter64));
     r.put(&scalar(NTP, 4), c("kod_rate").map(counter64));
-    r.put(&scalar(NTP, 5), i64_at(j, "/ntp/clients_tracked").map(gauge));
+    r.put(
+        &scalar(NTP, 5),
+        i64_at(j, "/ntp/clients_tracked").map(gauge),
+    );
 
     // Parts: the contract's `parts`, indexed by position.
     if let Some(parts) = at(j, "/parts").and_then(Json::as_array) {
@@ -236,7 +298,11 @@ pub(super) fn rows(j: &Json, ctx: &MibContext, r: &mut Rows) {
             let ix = |col: u32| [1, PART_TABLE, 1, col, i as u32 + 1];
             r.put(&ix(2), str_at(p, "/name").map(text));
             r.put(&ix(3), enum_of(str_at(p, "/state"), PART_STATE));
-            r.put(&ix(4), i64_at(p, "/restarts").map(|v| Value::Counter32(v.clamp(0, u32::MAX as i64) as u32)));
+            r.put(
+                &ix(4),
+                i64_at(p, "/restarts")
+                    .map(|v| Value::Counter32(v.clamp(0, u32::MAX as i64) as u32)),
+            );
             let hb = i64_at(p, "/last_heartbeat_ns").zip(now);
             r.put(&ix(5), hb.map(|(h, n)| gauge((n - h) / 1_000_000_000)));
             r.put(&ix(6), str_at(p, "/last_error").map(text));

@@ -83,7 +83,11 @@ pub(crate) fn f64_at(j: &Json, ptr: &str) -> Option<f64> {
 
 pub(crate) fn i64_at(j: &Json, ptr: &str) -> Option<i64> {
     let v = at(j, ptr)?;
-    v.as_i64().or_else(|| v.as_f64().filter(|f| f.is_finite()).map(|f| f.round() as i64))
+    v.as_i64().or_else(|| {
+        v.as_f64()
+            .filter(|f| f.is_finite())
+            .map(|f| f.round() as i64)
+    })
 }
 
 pub(crate) fn str_at<'a>(j: &'a Json, ptr: &str) -> Option<&'a str> {

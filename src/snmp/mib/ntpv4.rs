@@ -92,7 +92,10 @@ pub(super) fn rows(j: &Json, ctx: &MibContext, r: &mut Rows) {
 
     let synced = synchronized(j);
     r.put(&status(1), current_mode(j).map(int));
-    r.put(&status(2), i64_at(j, "/served/stratum").map(|s| gauge(s.clamp(1, 16))));
+    r.put(
+        &status(2),
+        i64_at(j, "/served/stratum").map(|s| gauge(s.clamp(1, 16))),
+    );
     r.put(
         &status(3),
         synced.map(|s| Value::Gauge32(if s { ASSOC_ID } else { 0 })),
@@ -158,20 +161,32 @@ pub(super) fn rows(j: &Json, ctx: &MibContext, r: &mut Rows) {
     r.put(&a(4), Some(int(1))); // ipv4
     r.put(&a(5), Some(Value::OctetString(ASSOC_ADDRESS.to_vec())));
     r.put(&a(6), offset.map(|o| text(&ms_text(o))));
-    r.put(&a(7), i64_at(j, "/served/stratum").map(|s| gauge(s.clamp(1, 16))));
+    r.put(
+        &a(7),
+        i64_at(j, "/served/stratum").map(|s| gauge(s.clamp(1, 16))),
+    );
     r.put(
         &a(8),
         f64_at(j, "/pps/interval_jitter_ns").map(|v| text(&ms_text(v))),
     );
     r.put(&a(9), Some(text(&ms_text(0.0))));
-    r.put(&a(10), f64_at(j, "/discipline/time_error_bound_ns").map(|v| text(&ms_text(v))));
+    r.put(
+        &a(10),
+        f64_at(j, "/discipline/time_error_bound_ns").map(|v| text(&ms_text(v))),
+    );
     let s = |col: u32| [1, 3, 2, 1, col, ASSOC_ID];
     r.put(&s(1), i64_at(j, "/receiver/counters/epochs").map(counter32));
     r.put(&s(2), Some(Value::Counter32(0)));
-    r.put(&s(3), i64_at(j, "/receiver/counters/decode_errors").map(counter32));
+    r.put(
+        &s(3),
+        i64_at(j, "/receiver/counters/decode_errors").map(counter32),
+    );
 
     // Control: read-only here (sets are refused).
-    r.put(&[1, 4, 1, 0], Some(Value::Gauge32(ctx.heartbeat_interval_s)));
+    r.put(
+        &[1, 4, 1, 0],
+        Some(Value::Gauge32(ctx.heartbeat_interval_s)),
+    );
     r.put(
         &[1, 4, 2, 0],
         Some(Value::OctetString(notif_bits(ctx.heartbeat_interval_s > 0))),

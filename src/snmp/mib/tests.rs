@@ -65,7 +65,10 @@ fn enterprise_objects_follow_the_snapshot() {
     assert_eq!(get(&t, &g, &[1, 2, 5, 0]), Value::Integer(1235));
     assert_eq!(get(&t, &g, &[1, 2, 7, 0]), Value::Gauge32(90));
     assert_eq!(get(&t, &g, &[1, 2, 10, 0]), Value::Integer(2));
-    assert_eq!(get(&t, &g, &[1, 2, 11, 0]), Value::text("2027-07-01T00:00:00Z"));
+    assert_eq!(
+        get(&t, &g, &[1, 2, 11, 0]),
+        Value::text("2027-07-01T00:00:00Z")
+    );
     assert_eq!(get(&t, &g, &[1, 3, 2, 0]), Value::Integer(-12));
     assert_eq!(get(&t, &g, &[1, 3, 3, 0]), Value::Gauge32(50));
     assert_eq!(get(&t, &g, &[1, 4, 1, 0]), Value::Integer(4));
@@ -89,7 +92,10 @@ fn enterprise_objects_follow_the_snapshot() {
     assert_eq!(get(&t, &g, &[1, 9, 1, 2, 1]), Value::text("serial"));
     assert_eq!(get(&t, &g, &[1, 9, 1, 5, 1]), Value::Gauge32(2));
     // The unknown constellation is skipped, not mis-indexed.
-    assert!(t.rows().iter().all(|(o, _)| !o.starts_with(&g.child(&[1, 6, 1, 3, 0]))));
+    assert!(t
+        .rows()
+        .iter()
+        .all(|(o, _)| !o.starts_with(&g.child(&[1, 6, 1, 3, 0]))));
 }
 
 #[test]
@@ -122,9 +128,15 @@ fn ntpv4_objects_follow_the_snapshot() {
     assert_eq!(get(&t, &n, &[1, 2, 17, 1, 3, 3]), Value::Counter32(9));
     assert_eq!(get(&t, &n, &[1, 2, 17, 1, 2, 4]), Value::Counter32(8));
     assert_eq!(get(&t, &n, &[1, 3, 1, 1, 3, 1]), Value::text("GPS"));
-    assert_eq!(get(&t, &n, &[1, 3, 1, 1, 5, 1]), Value::OctetString(vec![127, 127, 20, 0]));
+    assert_eq!(
+        get(&t, &n, &[1, 3, 1, 1, 5, 1]),
+        Value::OctetString(vec![127, 127, 20, 0])
+    );
     assert_eq!(get(&t, &n, &[1, 3, 2, 1, 1, 1]), Value::Counter32(100));
-    assert_eq!(get(&t, &n, &[1, 4, 2, 0]), Value::OctetString(vec![0x61, 0x80]));
+    assert_eq!(
+        get(&t, &n, &[1, 4, 2, 0]),
+        Value::OctetString(vec![0x61, 0x80])
+    );
 }
 
 #[test]
