@@ -3,6 +3,7 @@
 //! messages ourselves.
 //!
 //! - [`oid`]: object identifiers.
+//! - [`pdu`]: AgentX PDU types.
 //! - [`codec`]: AgentX PDUs ⇄ bytes (sans-IO, hostile-input safe).
 //! - [`table`]: the sorted OID table a session answers from.
 //! - [`session`]: the subagent session state machine (sans-IO).
@@ -14,6 +15,7 @@ pub mod codec;
 pub mod mib;
 pub mod notify;
 pub mod oid;
+pub mod pdu;
 pub mod session;
 pub mod shell;
 pub mod table;

@@ -140,7 +140,7 @@ impl Subagent {
                     }
                     // Answers come from the table of the latest snapshot.
                     if self.snapshot.has_changed().unwrap_or(false) {
-                        self.rebuild();
+                        self.refresh(&mut session);
                     }
                     let now = self.now_ns();
                     session.on_bytes(&buf[..n], now, &self.view.table)
@@ -150,11 +150,7 @@ impl Subagent {
                     if r.is_err() {
                         return Ok(());
                     }
-                    self.rebuild();
-                    let now = self.now_ns();
-                    for n in self.notifier.observe(&self.view.json, &self.view.table, now) {
-                        self.send_notification(&mut session, n);
-                    }
+                    self.refresh(&mut session);
                     Ok(())
                 }
                 _ = stopped(shutdown) => {
@@ -191,6 +187,18 @@ impl Subagent {
                 }
             }
             write(&mut wr, &session.take_output()).await?;
+        }
+    }
+
+    /// A new snapshot: rebuild the table and send what changed.
+    fn refresh(&mut self, session: &mut Session) {
+        self.rebuild();
+        let now = self.now_ns();
+        for n in self
+            .notifier
+            .observe(&self.view.json, &self.view.table, now)
+        {
+            self.send_notification(session, n);
         }
     }
 
