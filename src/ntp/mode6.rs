@@ -63,6 +63,8 @@ pub enum ParseError {
     Version(u8),
     #[error("a response or fragment, not a request")]
     NotARequest,
+    #[error("reserved opcode 0")]
+    ReservedOpcode,
     #[error("count {0} exceeds the datagram")]
     Count(u16),
 }
@@ -88,6 +90,11 @@ pub fn parse(req: &[u8]) -> Result<Request<'_>, ParseError> {
     }
     if h[1] & (R_BIT | E_BIT | M_BIT) != 0 {
         return Err(ParseError::NotARequest);
+    }
+    // Opcode 0 is reserved: no client sends it, so it is noise (for one, an
+    // NTP header with the mode bits set to 6), not a question.
+    if h[1] & 0x1f == 0 {
+        return Err(ParseError::ReservedOpcode);
     }
     let offset = u16::from_be_bytes([h[8], h[9]]);
     let count = u16::from_be_bytes([h[10], h[11]]);

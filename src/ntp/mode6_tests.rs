@@ -172,6 +172,11 @@ fn denied_malformed_and_flooding_sources_get_nothing() {
     let mut r = req.clone();
     r[11] = 200;
     assert_eq!(ask(&s, &r, true), None);
+    assert_eq!(
+        ask(&s, &request(0, 0, b""), true),
+        None,
+        "reserved opcode 0"
+    );
     // A burst is answered, a flood is cut off.
     let s = svc();
     let answered = (0..100).filter(|_| ask(&s, &req, true).is_some()).count();

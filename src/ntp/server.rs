@@ -465,16 +465,28 @@ impl Worker {
             };
             // Control queries (mode 6, rare) are answered on their own,
             // outside the batch: their replies do not fit its buffers.
-            if req.first().is_some_and(|b| b & 7 == mode6::MODE_CONTROL) {
+            if let Some(&b0) = req.first().filter(|b| *b & 7 == mode6::MODE_CONTROL) {
+                // Counted as requests of their mode and version like any
+                // other; one the control service drops counts as drop_mode.
+                Counters::inc(&counters.requests);
+                if let Some(m) = counters.by_mode.get(usize::from(mode6::MODE_CONTROL)) {
+                    Counters::inc(m);
+                }
+                if let Some(v) = counters.by_version.get(usize::from((b0 >> 3) & 7)) {
+                    Counters::inc(v);
+                }
                 let view = self.control_view.load();
                 let buf = &mut self.control_buf[..];
-                if let mode6::Outcome::Reply(n) =
-                    self.control
-                        .answer(req, from.ip(), rx_ns, &fields, &view, buf)
+                match self
+                    .control
+                    .answer(req, from.ip(), rx_ns, &fields, &view, buf)
                 {
-                    if self.sock.send_to(&buf[..n], from).is_err() {
-                        Counters::inc(&counters.tx_errors);
+                    mode6::Outcome::Reply(n) => {
+                        if self.sock.send_to(&buf[..n], from).is_err() {
+                            Counters::inc(&counters.tx_errors);
+                        }
                     }
+                    mode6::Outcome::Drop => Counters::inc(&counters.drop_mode),
                 }
                 continue;
             }
