@@ -5,9 +5,8 @@
 
 use super::services::Services;
 use super::supervisor::{wait_true, Shutdown};
-use crate::config::{ReceiverConfig, ReceiverModel};
-use crate::gnss::configure::{ConfigureParams, SurveyPosition, SurveyStore, TimingMode};
-use crate::gnss::serial::{self, SerialParams, SerialTask};
+use crate::gnss::configure::{SurveyPosition, SurveyStore};
+use crate::gnss::serial::{self, SerialTask};
 use crate::gnss::{GnssEpoch, ReceiverStatus, SerialStatus};
 use crate::status::SnapshotTx;
 use crate::store::StoreHandle;
@@ -26,40 +25,7 @@ pub struct TimedEpoch {
     pub epoch: GnssEpoch,
 }
 
-#[derive(Debug, Clone)]
-pub struct GnssParams {
-    pub serial: SerialParams,
-    /// `None`: only listen, never write to the receiver.
-    pub configure: Option<ConfigureParams>,
-}
-
-impl GnssParams {
-    /// Map the `[receiver]` section.
-    pub fn from_config(cfg: &ReceiverConfig) -> Self {
-        let configure = (cfg.configure && cfg.model != ReceiverModel::NmeaOnly).then(|| {
-            let timing = match cfg.timing_mode {
-                crate::config::TimingMode::Off => TimingMode::Off,
-                // `fixed` uses the stored position; the configurator surveys
-                // only when none is stored.
-                crate::config::TimingMode::SurveyIn | crate::config::TimingMode::Fixed => {
-                    TimingMode::SurveyIn {
-                        min_duration_s: cfg.survey_min_duration_s,
-                        accuracy_limit_mm: (cfg.survey_accuracy_m * 1000.0).round() as u32,
-                    }
-                }
-            };
-            ConfigureParams {
-                baud: cfg.baud,
-                timing,
-                ..ConfigureParams::default()
-            }
-        });
-        Self {
-            serial: SerialParams::new(cfg.device.clone(), cfg.baud),
-            configure,
-        }
-    }
-}
+pub use crate::plan::GnssParams;
 
 /// Handle of the running GNSS part.
 pub struct GnssPart {
@@ -192,6 +158,7 @@ async fn forward_status(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::gnss::serial::SerialParams;
     use crate::sim::receiver::{FakeOptions, FakeReceiver, Model};
     use crate::sim::scenario::Scenario;
     use std::time::Duration;

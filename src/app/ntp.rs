@@ -1,44 +1,14 @@
-//! The NTP part of the daemon: maps `[ntp]` onto the server's parameters,
-//! starts the socket workers and publishes their counters in the snapshot.
+//! The NTP part of the daemon: starts the socket workers and publishes their counters in the snapshot.
 
 use super::services::Services;
 use super::supervisor::wait_true;
 use crate::clock::TimeSource;
-use crate::config::{DenyAction, NtpConfig};
 use crate::ntp::{self, NtpServerConfig, NtpServerHandle};
 use std::sync::Arc;
 use std::time::Duration;
 
 /// How often `snapshot.ntp` is refreshed.
 const PUBLISH_INTERVAL: Duration = Duration::from_secs(1);
-
-/// Map the `[ntp]` config section onto the server's own parameters.
-pub fn server_config(n: &NtpConfig) -> NtpServerConfig {
-    let refid = String::from_utf8_lossy(&n.refid.bytes())
-        .trim_end_matches('\0')
-        .to_string();
-    NtpServerConfig {
-        bind: n.listen.clone(),
-        workers: n.workers as usize,
-        refid: Some(refid),
-        allow: n.allow.clone(),
-        deny: n.deny.clone(),
-        deny_action: match n.deny_action {
-            DenyAction::Kod => ntp::handler::DenyAction::Kod,
-            DenyAction::Drop => ntp::handler::DenyAction::Drop,
-        },
-        rate_limit_interval_ms: (n.rate_limit.interval_s * 1000.0).round() as u64,
-        rate_limit_burst: n.rate_limit.burst,
-        keys_file: n.keys_file.clone(),
-        require_auth: n.require_auth,
-        kernel_rx_timestamps: n.kernel_timestamps,
-        kernel_tx_timestamps: n.kernel_timestamps,
-        interleaved: n.interleaved,
-        client_table_size: n.monitor_size as usize,
-        client_offset_alarm_ms: n.client_offset_alarm_ms.round() as u64,
-        ..NtpServerConfig::default()
-    }
-}
 
 /// Start the workers (they run on their own threads, outside tokio: the hot
 /// path never waits for the runtime) and a supervised task that copies their

@@ -10,37 +10,22 @@ use super::gnss::{GnssPart, TimedEpoch};
 use super::services::Services;
 use super::supervisor::wait_true;
 use crate::clock::{Clock, TimeSource};
-use crate::discipline::engine::{Engine, EngineConfig, JumpAcceptance};
+use crate::discipline::engine::{Engine, JumpAcceptance};
 use crate::discipline::holdover::{read_thermal_zone, HoldoverModel};
 use crate::discipline::leap::{self, LeapMode, PendingLeap};
 use crate::pps::monitor::{EdgeVerdict, MonitorConfig, PulseMonitor};
-use crate::pps::sim::{PpsNoise, SimPpsHandle};
+use crate::pps::sim::SimPpsHandle;
 use crate::pps::{PpsEvent, PpsReader, PpsSourceKind, PpsSourceSpec};
 use crate::status::control::TimingRequest;
 use crate::store::{keys, Event, Severity};
 use arc_swap::ArcSwapOption;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{broadcast, mpsc};
 
 const PPS_QUEUE: usize = 64;
 
-/// Where PPS edges come from.
-pub enum PpsInput {
-    /// `/dev/ppsN` or a GPIO line.
-    Device(PpsSourceSpec),
-    /// `demo`: an edge at every second of the system clock, with noise.
-    Simulated { noise: PpsNoise, seed: u64 },
-}
-
-pub struct TimingParams {
-    pub engine: EngineConfig,
-    pub pps: PpsInput,
-    /// SoC temperature for the holdover model (`/sys/class/thermal/...`).
-    pub thermal_zone: Option<PathBuf>,
-    pub leap_seconds_file: Option<PathBuf>,
-}
+pub use crate::plan::{PpsInput, TimingParams};
 
 /// Handle of the running timing part.
 pub struct TimingPart {

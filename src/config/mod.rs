@@ -4,10 +4,9 @@
 //! the appliance. Keys are kebab-case; unknown keys are errors. The daemon maps
 //! these sections onto the plain parameter structs of each core.
 
-mod cidr;
 mod locate;
 
-pub use cidr::{Cidr, CidrError};
+pub use crate::cidr::{Cidr, CidrError};
 
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
@@ -223,6 +222,9 @@ pub struct NtpConfig {
     pub client_offset_alarm_ms: f64,
     pub kernel_timestamps: bool,
     pub interleaved: bool,
+    /// Answer LI=3 / stratum 16 when the discipline loop has not refreshed
+    /// the served fields for this long (it does every second).
+    pub stale_after_s: u32,
 }
 
 impl Default for NtpConfig {
@@ -244,6 +246,7 @@ impl Default for NtpConfig {
             client_offset_alarm_ms: 100.0,
             kernel_timestamps: true,
             interleaved: true,
+            stale_after_s: 5,
         }
     }
 }
@@ -555,6 +558,7 @@ impl Config {
             3600.0,
         )?;
         range("ntp.rate-limit.burst", n.rate_limit.burst, 1, 10_000)?;
+        range("ntp.stale-after-s", n.stale_after_s, 2, 3600)?;
         if n.require_auth && n.keys_file.is_none() {
             return bad("ntp.require-auth", "needs `ntp.keys-file`");
         }

@@ -17,7 +17,7 @@ use super::DisciplineStatus;
 use crate::clock::ClockCommand;
 use crate::gnss::{AntennaStatus, GnssEpoch, JammingState, SpoofingState};
 use crate::pps::PpsEdge;
-use crate::status::{LeapIndicator, ServerFields};
+use crate::server_fields::{LeapIndicator, ServerFields};
 use crate::store::{Event, Severity};
 use crate::time::NS_PER_SEC;
 use serde::{Deserialize, Serialize};
@@ -815,6 +815,8 @@ impl Engine {
             root_delay_ns: 0,
             root_dispersion_ns: disp,
             reference_time_ns: self.last_update_local.map_or(0, |t| self.utc_of(t)),
+            // The served clock is the steered one: the bound holds at now.
+            as_of_ns: self.now_local,
         }
     }
 }

@@ -29,7 +29,7 @@ use super::clients::{AlarmChange, ClientKey, ClientTable, RateVerdict, RequestFa
 use super::counters::Counters;
 use super::packet::{self, Header, Trailer, HEADER_LEN, MODE_CLIENT, MODE_SYMMETRIC_ACTIVE};
 use super::timestamp::{short_from_nanos_ceil, NtpTimestamp};
-use crate::status::ServerFields;
+use crate::server_fields::ServerFields;
 use crate::time::UnixNanos;
 use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
@@ -58,8 +58,9 @@ pub enum AuthFailureAction {
 /// Everything the handler needs besides the per-request inputs.
 #[derive(Debug, Clone)]
 pub struct HandlerConfig {
-    /// Reference ID to advertise instead of the one in `ServerFields`.
-    pub refid: Option<[u8; 4]>,
+    /// Server fields not refreshed for this long (ns after their `as_of_ns`)
+    /// are stale: answer LI=3 / stratum 16. 0: never stale.
+    pub stale_after_ns: i64,
     /// log2 seconds of the clock-read resolution (measured at start-up).
     pub precision: i8,
     pub min_poll: i8,
@@ -78,7 +79,7 @@ pub struct HandlerConfig {
 impl Default for HandlerConfig {
     fn default() -> Self {
         HandlerConfig {
-            refid: None,
+            stale_after_ns: 5_000_000_000,
             precision: -20,
             min_poll: 4,
             max_poll: 17,
@@ -146,6 +147,15 @@ impl Reply {
 pub enum Outcome {
     Reply(Reply),
     Drop(DropReason),
+}
+
+/// Clock wander allowed per second of age, ppm (NTP's PHI, RFC 5905: 15e-6 s/s).
+pub const PHI_PPM: u64 = 15;
+
+/// Root dispersion `age_ns` after the fields were computed: grows by PHI.
+pub fn aged_dispersion_ns(dispersion_ns: u64, age_ns: i64) -> u64 {
+    let age = u64::try_from(age_ns).unwrap_or(0);
+    dispersion_ns.saturating_add(age.saturating_mul(PHI_PPM) / 1_000_000)
 }
 
 /// Request handler; one per worker, sharing config, keys and client table.
@@ -340,7 +350,13 @@ impl Handler {
             }
         }
 
-        let synced = fields.synchronized();
+        // Age of the fields at this request: the bound in them holds at
+        // `as_of_ns` and grows by at most PHI per second after it (the
+        // discipline loop refreshes them every second; a loop that stopped
+        // makes them stale, and a stale server says so).
+        let age_ns = rx_ns.saturating_sub(fields.as_of_ns).max(0);
+        let fresh = self.cfg.stale_after_ns == 0 || age_ns <= self.cfg.stale_after_ns;
+        let synced = fields.synchronized() && fresh;
         let kod = matches!(kind, ReplyKind::KodRate | ReplyKind::KodDeny);
         let mut h = Header {
             leap: if synced && !kod { fields.leap as u8 } else { 3 },
@@ -356,11 +372,14 @@ impl Handler {
             poll: req_header.poll.clamp(self.cfg.min_poll, self.cfg.max_poll),
             precision: self.cfg.precision,
             root_delay: short_from_nanos_ceil(fields.root_delay_ns),
-            root_dispersion: short_from_nanos_ceil(fields.root_dispersion_ns),
+            root_dispersion: short_from_nanos_ceil(aged_dispersion_ns(
+                fields.root_dispersion_ns,
+                age_ns,
+            )),
             refid: match kind {
                 ReplyKind::KodRate => *b"RATE",
                 ReplyKind::KodDeny => *b"DENY",
-                _ => self.cfg.refid.unwrap_or(fields.refid),
+                _ => fields.refid,
             },
             reference: if fields.reference_time_ns == 0 {
                 NtpTimestamp::ZERO

@@ -10,12 +10,14 @@
 
 pub mod access;
 pub mod auth;
+#[allow(unsafe_code)] // recvmmsg/sendmmsg buffers
 mod batch;
 pub mod clients;
 pub mod counters;
 pub mod handler;
 pub mod packet;
 pub mod server;
+#[allow(unsafe_code)] // setsockopt, error queue, cmsg parsing
 mod socket;
 pub mod timestamp;
 

@@ -15,7 +15,7 @@ use super::socket::{drain_tx_timestamps, ErrQueue, NtpSocket, RxTimestamping};
 use super::timestamp::NtpTimestamp;
 use super::NtpStatus;
 use crate::clock::TimeSource;
-use crate::status::ServerFieldsCell;
+use crate::server_fields::ServerFieldsCell;
 use crate::store::{Event, EventSink, Severity};
 use serde::{Deserialize, Serialize};
 use std::io;
@@ -33,9 +33,6 @@ pub struct NtpServerConfig {
     pub bind: Vec<SocketAddr>,
     /// Worker threads per bind address; 0 = one per CPU core.
     pub workers: usize,
-    /// Reference ID to advertise (`GPS`, `GNSS`, `PPS`, up to 4 ASCII chars);
-    /// unset = the one in the server fields.
-    pub refid: Option<String>,
     /// Limits of the poll value echoed to clients (log2 s).
     pub min_poll: i8,
     pub max_poll: i8,
@@ -67,6 +64,8 @@ pub struct NtpServerConfig {
     pub batch_size: usize,
     /// Clients listed in the status snapshot.
     pub top_clients: usize,
+    /// Served fields older than this: answer LI=3 / stratum 16; 0 never.
+    pub stale_after_ms: u64,
 }
 
 impl Default for NtpServerConfig {
@@ -77,7 +76,6 @@ impl Default for NtpServerConfig {
                 SocketAddr::from(([0u16; 8], 123)),
             ],
             workers: 0,
-            refid: None,
             min_poll: 4,
             max_poll: 17,
             allow: vec![],
@@ -95,21 +93,9 @@ impl Default for NtpServerConfig {
             client_offset_alarm_ms: 1000,
             batch_size: 32,
             top_clients: 20,
+            stale_after_ms: 5_000,
         }
     }
-}
-
-/// Parse a configured reference ID (1–4 ASCII characters, zero padded).
-pub fn parse_refid(s: &str) -> io::Result<[u8; 4]> {
-    if s.is_empty() || s.len() > 4 || !s.is_ascii() {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!("refid {s:?}: 1-4 ASCII characters"),
-        ));
-    }
-    let mut r = [0u8; 4];
-    r[..s.len()].copy_from_slice(s.as_bytes());
-    Ok(r)
 }
 
 /// log2 seconds of the clock-read resolution: the smallest non-zero step
@@ -222,10 +208,10 @@ pub fn spawn(
         Some(p) => KeyStore::load(p).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?,
         None => KeyStore::default(),
     };
-    let refid = cfg.refid.as_deref().map(parse_refid).transpose()?;
     let precision = measure_precision(&*time);
     let handler_cfg = Arc::new(HandlerConfig {
-        refid,
+        stale_after_ns: i64::try_from(cfg.stale_after_ms.saturating_mul(1_000_000))
+            .unwrap_or(i64::MAX),
         precision,
         min_poll: cfg.min_poll,
         max_poll: cfg.max_poll.max(cfg.min_poll),

@@ -5,7 +5,7 @@
 //! The receiver's own quantization (the qErr sawtooth) is modelled by
 //! [`Sawtooth`]: it gives the pulse error and the qErr the receiver would
 //! report for it, with the sign convention of
-//! [`crate::discipline::pairing::QErrConvention`].
+//! [`super::QErrConvention`].
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -14,8 +14,8 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal};
 
+use super::QErrConvention;
 use super::{PpsEdge, PpsEvent};
-use crate::discipline::pairing::QErrConvention;
 use crate::time::NS_PER_SEC;
 
 /// Maps a true instant (ns) to the local clock's reading at that instant.

@@ -3,9 +3,8 @@
 
 pub mod client;
 pub mod control;
-mod server_fields;
 
-pub use server_fields::{LeapIndicator, ServerFields, ServerFieldsCell};
+pub use crate::server_fields::{LeapIndicator, ServerFields, ServerFieldsCell};
 
 use serde::Serialize;
 

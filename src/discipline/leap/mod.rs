@@ -55,7 +55,7 @@ pub use served::{leap_indicator_at, served_at, smear_offset_ns, ServedTime, UtcL
 use serde::Serialize;
 
 use crate::gnss::{LeapInfo, TimeOrigin};
-use crate::status::LeapIndicator;
+use crate::server_fields::LeapIndicator;
 use crate::store::{Event, Severity};
 use crate::time::{format_rfc3339, NS_PER_SEC, SECS_PER_DAY};
 

@@ -31,6 +31,10 @@ pub struct ServerFields {
     pub root_dispersion_ns: u64,
     /// Last servo update (UTC ns); 0 when never.
     pub reference_time_ns: i64,
+    /// When these fields were computed (served clock, ns): the dispersion
+    /// holds then and is aged from here at reply time; fields not refreshed
+    /// for `[ntp] stale-after-s` are served as unsynchronized. 0: never.
+    pub as_of_ns: i64,
 }
 
 impl Default for ServerFields {
@@ -43,6 +47,7 @@ impl Default for ServerFields {
             root_delay_ns: 0,
             root_dispersion_ns: 0,
             reference_time_ns: 0,
+            as_of_ns: 0,
         }
     }
 }
