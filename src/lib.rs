@@ -16,6 +16,7 @@ pub mod clock;
 pub mod config;
 pub mod discipline;
 pub mod gnss;
+pub mod liveness;
 pub mod ntp;
 pub mod plan;
 pub mod pps;

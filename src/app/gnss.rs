@@ -12,6 +12,7 @@ use crate::status::SnapshotTx;
 use crate::store::StoreHandle;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::{broadcast, mpsc, watch};
 
 /// Epochs kept for slow subscribers (a lagging one skips ahead).
@@ -71,8 +72,13 @@ impl SurveyStore for StoreSurvey {
 
 /// Start the serial thread (with the receiver model on it) and the
 /// supervised tasks that publish its status and broadcast its epochs.
-pub fn start_gnss(svc: &mut Services, params: GnssParams) -> anyhow::Result<GnssPart> {
+pub fn start_gnss(svc: &mut Services, mut params: GnssParams) -> anyhow::Result<GnssPart> {
     let device = params.serial.device.clone();
+    // The serial thread beats at least every read timeout / retry slice.
+    params.serial.heartbeat = svc
+        .supervisor
+        .parts()
+        .register("serial", Some(Duration::from_secs(1)));
     let input = serial::spawn_gnss_input(
         params.serial,
         params.configure,
@@ -161,7 +167,6 @@ mod tests {
     use crate::gnss::serial::SerialParams;
     use crate::sim::receiver::{FakeOptions, FakeReceiver, Model};
     use crate::sim::scenario::Scenario;
-    use std::time::Duration;
 
     /// Fake receiver on a pty → start_gnss → epochs on the broadcast and the
     /// receiver view in the snapshot.

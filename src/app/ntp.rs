@@ -23,23 +23,25 @@ pub fn start_ntp(
         time,
         svc.server_fields.clone(),
         svc.events.clone(),
+        &svc.supervisor.parts(),
     )?);
     let h = handle.clone();
     let tx = svc.snapshot.clone();
-    svc.supervisor.spawn("ntp-status", move |mut shutdown| {
-        let h = h.clone();
-        let tx = tx.clone();
-        async move {
-            let mut tick = tokio::time::interval(PUBLISH_INTERVAL);
-            loop {
-                tokio::select! {
-                    _ = tick.tick() => {}
-                    _ = wait_true(&mut shutdown) => return Ok(()),
+    svc.supervisor
+        .spawn_with_period("ntp-status", Some(PUBLISH_INTERVAL), move |mut shutdown| {
+            let h = h.clone();
+            let tx = tx.clone();
+            async move {
+                let mut tick = tokio::time::interval(PUBLISH_INTERVAL);
+                loop {
+                    tokio::select! {
+                        _ = tick.tick() => {}
+                        _ = wait_true(&mut shutdown) => return Ok(()),
+                    }
+                    let st = h.status();
+                    tx.send_modify(|s| s.ntp = st);
                 }
-                let st = h.status();
-                tx.send_modify(|s| s.ntp = st);
             }
-        }
-    });
+        });
     Ok(handle)
 }

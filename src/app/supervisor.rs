@@ -2,8 +2,11 @@
 //! one failing part never takes down the others. Shutdown is a `watch<bool>`
 //! every task receives; a task returning `Ok(())` is finished for good.
 
+use crate::liveness::{Heartbeat, PartState, Parts};
 use crate::store::{Event, EventSink, Severity};
 use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -45,6 +48,7 @@ pub struct Supervisor {
     tasks: JoinSet<()>,
     events: EventSink,
     backoff: Backoff,
+    parts: Parts,
 }
 
 impl Supervisor {
@@ -59,7 +63,14 @@ impl Supervisor {
             tasks: JoinSet::new(),
             events,
             backoff,
+            parts: Parts::default(),
         }
+    }
+
+    /// The liveness registry: supervised tasks are in it, and threads
+    /// started beside them register there too.
+    pub fn parts(&self) -> Parts {
+        self.parts.clone()
     }
 
     /// A receiver that turns true when shutdown begins.
@@ -69,11 +80,28 @@ impl Supervisor {
 
     /// Run `make(shutdown)` as task `name`; when it fails (error or panic),
     /// log an event and start it again after the backoff delay.
-    pub fn spawn<F, Fut>(&mut self, name: &'static str, mut make: F)
+    /// The task is event-driven: never shown as stalled.
+    pub fn spawn<F, Fut>(&mut self, name: &'static str, make: F)
     where
         F: FnMut(Shutdown) -> Fut + Send + 'static,
         Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
     {
+        self.spawn_with_period(name, None, make);
+    }
+
+    /// `spawn` for a task that wakes at least every `period` when healthy
+    /// (a timer in its loop): shown as stalled after a few silent periods.
+    /// Every poll of the task is a heartbeat.
+    pub fn spawn_with_period<F, Fut>(
+        &mut self,
+        name: &'static str,
+        period: Option<Duration>,
+        mut make: F,
+    ) where
+        F: FnMut(Shutdown) -> Fut + Send + 'static,
+        Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
+    {
+        let hb = self.parts.register(name, period);
         let mut shutdown = self.shutdown_tx.subscribe();
         let events = self.events.clone();
         let backoff = self.backoff;
@@ -83,10 +111,15 @@ impl Supervisor {
             loop {
                 let started = tokio::time::Instant::now();
                 // A separate tokio task, so a panic is caught as a JoinError.
-                let result = tokio::spawn(make(shutdown.clone())).await;
+                let result = tokio::spawn(Beating {
+                    inner: Box::pin(make(shutdown.clone())),
+                    hb: hb.clone(),
+                })
+                .await;
                 let failure = match result {
                     Ok(Ok(())) => {
                         tracing::debug!(task = name, "task finished");
+                        hb.set_state(PartState::Stopped);
                         return;
                     }
                     Ok(Err(e)) => format!("{e:#}"),
@@ -94,14 +127,16 @@ impl Supervisor {
                     Err(e) => e.to_string(),
                 };
                 if *shutdown.borrow() {
+                    hb.set_state(PartState::Stopped);
                     return;
                 }
                 let d = backoff.next_delay(delay, started.elapsed());
                 delay = Some(d);
                 restarts += 1;
+                hb.restarting(failure.clone());
                 events.emit(Event::new(
                     crate::time::system_realtime_ns(),
-                    "task.restart",
+                    "part.restart",
                     Severity::Warning,
                     format!(
                         "task `{name}` failed ({failure}); restart {restarts} in {} ms",
@@ -109,8 +144,11 @@ impl Supervisor {
                     ),
                 ));
                 tokio::select! {
-                    _ = tokio::time::sleep(d) => {}
-                    _ = wait_true(&mut shutdown) => return,
+                    _ = tokio::time::sleep(d) => hb.restarted(),
+                    _ = wait_true(&mut shutdown) => {
+                        hb.set_state(PartState::Stopped);
+                        return;
+                    }
                 }
             }
         });
@@ -126,6 +164,20 @@ impl Supervisor {
             self.tasks.abort_all();
             while self.tasks.join_next().await.is_some() {}
         }
+    }
+}
+
+/// A task's future that beats its heartbeat on every poll.
+struct Beating<Fut> {
+    inner: Pin<Box<Fut>>,
+    hb: Heartbeat,
+}
+
+impl<Fut: Future> Future for Beating<Fut> {
+    type Output = Fut::Output;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.hb.beat();
+        self.inner.as_mut().poll(cx)
     }
 }
 
@@ -204,7 +256,7 @@ mod tests {
                 .unwrap();
             restarts.push(ev);
         }
-        assert!(restarts.iter().all(|e| e.kind == "task.restart"));
+        assert!(restarts.iter().all(|e| e.kind == "part.restart"));
         assert!(restarts[0].details.contains("first failure"));
         assert!(restarts[1].details.contains("panicked"));
         // The third run succeeds right after the second backoff.

@@ -197,6 +197,7 @@ pub fn spawn(
     time: Arc<dyn TimeSource>,
     fields: ServerFieldsCell,
     events: EventSink,
+    parts: &crate::liveness::Parts,
 ) -> io::Result<NtpServerHandle> {
     if cfg.bind.is_empty() {
         return Err(io::Error::new(
@@ -289,6 +290,7 @@ pub fn spawn(
             fields: fields.clone(),
             events: events.clone(),
             stop: stop.clone(),
+            heartbeat: parts.register(&format!("ntp-worker-{i}"), Some(WORKER_BEAT_PERIOD)),
             batch: Batch::new(cfg.batch_size.clamp(1, 1024)),
             pending: Vec::with_capacity(cfg.batch_size.clamp(1, 1024)),
             rx_ns: vec![0; cfg.batch_size.clamp(1, 1024)],
@@ -335,6 +337,9 @@ pub fn spawn(
     })
 }
 
+/// A worker wakes from recvmmsg at least every ~100 ms (socket timeout).
+const WORKER_BEAT_PERIOD: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Replies awaiting their kernel TX timestamp, indexed by OPT_ID.
 const TX_RING: usize = 4096;
 /// Largest plausible gap between our TX clock reading and the kernel's.
@@ -347,6 +352,8 @@ struct Worker {
     fields: ServerFieldsCell,
     events: EventSink,
     stop: Arc<AtomicBool>,
+    /// Beaten once per receive loop (one relaxed add, no clock read).
+    heartbeat: crate::liveness::Heartbeat,
     batch: Batch,
     /// Replies of the batch in send-slot order.
     pending: Vec<Reply>,
@@ -368,6 +375,7 @@ struct Worker {
 impl Worker {
     fn run(mut self) {
         while !self.stop.load(Ordering::Relaxed) {
+            self.heartbeat.beat();
             match self.batch.recv(&self.sock) {
                 Ok(0) => {}
                 Ok(n) => self.serve(n),

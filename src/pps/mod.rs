@@ -11,7 +11,10 @@ pub mod gpio;
 #[allow(unsafe_code)] // RFC 2783 ioctls
 pub mod kpps;
 pub mod monitor;
+pub mod reopen;
 pub mod sim;
+
+pub use reopen::{spawn_reopening, ReopenBackoff, ReopeningReader};
 
 use serde::Serialize;
 
@@ -183,6 +186,7 @@ impl PpsReader {
 pub fn start(
     spec: &PpsSourceSpec,
     tx: tokio::sync::mpsc::Sender<PpsEvent>,
+    hb: crate::liveness::Heartbeat,
 ) -> Result<PpsReader, PpsStartError> {
     Ok(match spec {
         PpsSourceSpec::Kernel {
@@ -194,12 +198,12 @@ pub fn start(
             } else {
                 kpps::Capture::Assert
             };
-            PpsReader::Kernel(kpps::spawn(path, capture, tx)?)
+            PpsReader::Kernel(kpps::spawn(path, capture, tx, hb)?)
         }
         PpsSourceSpec::Gpio {
             chip,
             line,
             polarity,
-        } => PpsReader::Gpio(gpio::spawn(chip, *line, *polarity, tx)?),
+        } => PpsReader::Gpio(gpio::spawn(chip, *line, *polarity, tx, hb)?),
     })
 }

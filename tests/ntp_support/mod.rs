@@ -53,6 +53,7 @@ pub fn start(cfg: NtpServerConfig, fields: ServerFields) -> (NtpServerHandle, So
         Arc::new(SystemClock),
         ServerFieldsCell::new(fields),
         EventSink::null(),
+        &gnss_timeserver::liveness::Parts::default(),
     )
     .expect("spawn NTP server");
     let addr = h.local_addrs()[0];
