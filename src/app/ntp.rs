@@ -18,6 +18,7 @@ pub fn start_ntp(
     cfg: NtpServerConfig,
     time: Arc<dyn TimeSource>,
 ) -> anyhow::Result<Arc<NtpServerHandle>> {
+    let cfg_stale_after_ms = cfg.stale_after_ms;
     let handle = Arc::new(ntp::spawn(
         cfg,
         time,
@@ -25,6 +26,10 @@ pub fn start_ntp(
         svc.events.clone(),
         &svc.supervisor.parts(),
     )?);
+    let stale_after_ns =
+        i64::try_from(cfg_stale_after_ms.saturating_mul(1_000_000)).unwrap_or(i64::MAX);
+    svc.snapshot
+        .set_context(|c| c.stale_after_ns = stale_after_ns);
     let h = handle.clone();
     let tx = svc.snapshot.clone();
     svc.supervisor

@@ -119,6 +119,9 @@ pub fn start_timing(
     params: TimingParams,
 ) -> anyhow::Result<TimingPart> {
     let served = Arc::new(ServedClock::new(clock.clone(), params.engine.leap_mode));
+    // The snapshot is stamped with the served clock from now on.
+    let stamp: Arc<dyn TimeSource> = served.clone();
+    svc.snapshot.set_context(|c| c.time = Some(stamp));
     let (tx, rx) = mpsc::channel(PPS_QUEUE);
     // The PPS thread beats at least every kernel fetch timeout (1.5 s).
     let pps_hb = svc
@@ -226,6 +229,7 @@ pub fn start_timing(
                             }
                             Err(broadcast::error::RecvError::Lagged(n)) => {
                                 tracing::warn!(skipped = n, "discipline lagged behind GNSS epochs");
+                                snapshot.send_modify(|s| s.drops.gnss_epochs += n);
                             }
                             Err(broadcast::error::RecvError::Closed) => {
                                 anyhow::bail!("GNSS epoch channel closed");

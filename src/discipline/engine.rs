@@ -451,10 +451,15 @@ impl Engine {
     /// Honest time-error bound now: |estimated offset| + k·σ + systematic, ns
     /// (infinite before the first sample).
     pub fn bound_ns(&self) -> f64 {
+        self.bound_ahead_ns(0.0)
+    }
+
+    /// The bound `ahead_s` from now with no new sample.
+    fn bound_ahead_ns(&self, ahead_s: f64) -> f64 {
         let Some(st) = self.servo_time else {
             return f64::INFINITY;
         };
-        let dt = (self.now_local.saturating_sub(st)) as f64 / NS_PER_SEC as f64;
+        let dt = (self.now_local.saturating_sub(st)) as f64 / NS_PER_SEC as f64 + ahead_s;
         let var = self.servo.predicted_phase_var(dt, self.dtemp());
         // The estimated offset not yet steered out is error too.
         self.offset_now_ns().abs()
@@ -463,6 +468,35 @@ impl Engine {
                 self.cfg.bound_sigmas,
                 self.cfg.systematic_error_ns,
             )
+    }
+
+    /// Seconds until the bound passes the holdover limit without samples
+    /// (bisection: the predicted variance grows with time). None when not
+    /// serving or the servo has no state; capped at 30 days.
+    fn time_to_limit_s(&self) -> Option<f64> {
+        if !matches!(self.lock.state(), LockState::Locked | LockState::Holdover) {
+            return None;
+        }
+        let limit = self.lock.config().bound_limit_ns;
+        if !self.bound_ahead_ns(0.0).is_finite() {
+            return None;
+        }
+        if self.bound_ahead_ns(0.0) >= limit {
+            return Some(0.0);
+        }
+        let (mut lo, mut hi) = (0.0f64, 30.0 * 86_400.0);
+        if self.bound_ahead_ns(hi) < limit {
+            return Some(hi);
+        }
+        while hi - lo > 0.5 {
+            let mid = 0.5 * (lo + hi);
+            if self.bound_ahead_ns(mid) < limit {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        Some(hi.round())
     }
 
     /// Why GNSS cannot be trusted right now, if it cannot.
@@ -777,7 +811,12 @@ impl Engine {
             offset_sigma_ns: self.servo.offset_sigma_ns(),
             frequency_ppm: self.servo.frequency_ppm(),
             correction_ppm: self.log.current(),
-            time_error_bound_ns: self.bound_ns(),
+            time_error_bound_ns: Some(self.bound_ns()).filter(|b| b.is_finite()),
+            holdover_started_ns: (self.lock.state() == LockState::Holdover)
+                .then(|| self.utc_of(self.lock.since_ns())),
+            holdover_limit_ns: self.lock.config().bound_limit_ns,
+            holdover_time_to_limit_s: self.time_to_limit_s(),
+            pairing: self.pairing.status(),
             noise_ns: self.servo.noise_ns(),
             wander_sigma: self.servo.wander_sigma(),
             samples: self.samples,
@@ -1049,7 +1088,7 @@ mod tests {
         assert_eq!(f.stratum, 1);
         assert!(f.root_dispersion_ns > locked_disp);
         let st = e.status();
-        assert!(st.time_error_bound_ns.is_finite());
+        assert!(st.time_error_bound_ns.is_some_and(f64::is_finite));
         assert!(st.accepted >= 50);
     }
 

@@ -149,15 +149,6 @@ pub enum Outcome {
     Drop(DropReason),
 }
 
-/// Clock wander allowed per second of age, ppm (NTP's PHI, RFC 5905: 15e-6 s/s).
-pub const PHI_PPM: u64 = 15;
-
-/// Root dispersion `age_ns` after the fields were computed: grows by PHI.
-pub fn aged_dispersion_ns(dispersion_ns: u64, age_ns: i64) -> u64 {
-    let age = u64::try_from(age_ns).unwrap_or(0);
-    dispersion_ns.saturating_add(age.saturating_mul(PHI_PPM) / 1_000_000)
-}
-
 /// Request handler; one per worker, sharing config, keys and client table.
 #[derive(Debug, Clone)]
 pub struct Handler {
@@ -350,13 +341,10 @@ impl Handler {
             }
         }
 
-        // Age of the fields at this request: the bound in them holds at
-        // `as_of_ns` and grows by at most PHI per second after it (the
-        // discipline loop refreshes them every second; a loop that stopped
-        // makes them stale, and a stale server says so).
-        let age_ns = rx_ns.saturating_sub(fields.as_of_ns).max(0);
-        let fresh = self.cfg.stale_after_ns == 0 || age_ns <= self.cfg.stale_after_ns;
-        let synced = fields.synchronized() && fresh;
+        // The discipline loop refreshes the fields every second; fields it
+        // stopped refreshing are stale, and a stale server says so. The
+        // dispersion is aged to the receive time.
+        let synced = fields.serving_at(rx_ns, self.cfg.stale_after_ns);
         let kod = matches!(kind, ReplyKind::KodRate | ReplyKind::KodDeny);
         let mut h = Header {
             leap: if synced && !kod { fields.leap as u8 } else { 3 },
@@ -372,10 +360,7 @@ impl Handler {
             poll: req_header.poll.clamp(self.cfg.min_poll, self.cfg.max_poll),
             precision: self.cfg.precision,
             root_delay: short_from_nanos_ceil(fields.root_delay_ns),
-            root_dispersion: short_from_nanos_ceil(aged_dispersion_ns(
-                fields.root_dispersion_ns,
-                age_ns,
-            )),
+            root_dispersion: short_from_nanos_ceil(fields.dispersion_at(rx_ns)),
             refid: match kind {
                 ReplyKind::KodRate => *b"RATE",
                 ReplyKind::KodDeny => *b"DENY",
