@@ -15,6 +15,7 @@ pub mod cidr;
 pub mod clock;
 pub mod config;
 pub mod discipline;
+pub mod events;
 pub mod gnss;
 pub mod liveness;
 pub mod ntp;

@@ -18,8 +18,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Holdover ends when the bound passes this: small, so the test sees the
-/// end of holdover within a minute or two rather than hours.
-const LIMIT_NS: f64 = 15_000.0;
+/// end of holdover in minutes rather than hours, and large enough for the
+/// bound to cross a few NTP short-format units (15.26 us) before.
+const LIMIT_NS: f64 = 40_000.0;
+/// One unit of the NTP short format, ns.
+const SHORT_UNIT_NS: u64 = 15_259;
 
 async fn wait(
     svc: &Services,
@@ -120,7 +123,13 @@ async fn pps_lost_after_lock_holdover_then_unsynchronized_dispersion_grows() {
     let first = tokio::task::spawn_blocking(move || query(addr))
         .await
         .expect("query");
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    // The snapshot's `served` (ns resolution, same code as the replies)
+    // grows; once it is past the first reply's next unit, so is the wire.
+    let floor = u64::from(first.root_dispersion) * SHORT_UNIT_NS;
+    wait(&svc, "dispersion growing", Duration::from_secs(600), |s| {
+        s.served.root_dispersion_ns > floor + SHORT_UNIT_NS / 2
+    })
+    .await;
     let second = tokio::task::spawn_blocking(move || query(addr))
         .await
         .expect("query");

@@ -1,6 +1,7 @@
 //! Daemon wiring: starts the tasks for `run` and `demo` and supervises them.
 
 pub mod gnss;
+pub mod history;
 pub mod ntp;
 pub mod services;
 pub mod supervisor;
@@ -13,10 +14,10 @@ pub use supervisor::{Backoff, Shutdown, Supervisor};
 pub use timing::{start_timing, PpsInput, ServedClock, TimingParams, TimingPart};
 
 use crate::clock::Clock;
+use crate::events::{Event, EventKind};
 use crate::plan::{ClockChoice, DemoSettings, Mode, Plan, ReceiverSource};
 use crate::sim::receiver::{FakeOptions, FakeReceiver, Model, StartupOutput};
 use crate::sim::scenario::Scenario;
-use crate::store::Severity;
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -136,12 +137,15 @@ pub async fn start(mut plan: Plan) -> anyhow::Result<ExitCode> {
 
     let mut svc = Services::new(&plan.store_path, &plan.control_socket)?;
     svc.store.lock().set_max_events(plan.max_events);
-    let start_details = match &plan.receiver {
-        ReceiverSource::Device => format!("run, version {}", env!("CARGO_PKG_VERSION")),
-        ReceiverSource::FakeReceiver { scenario } => format!("demo, scenario {scenario}"),
+    let (mode, scenario) = match &plan.receiver {
+        ReceiverSource::Device => ("run", None),
+        ReceiverSource::FakeReceiver { scenario } => ("demo", Some(scenario.clone())),
     };
-    svc.events
-        .emit(Services::stamp("daemon.start", Severity::Notice, start_details).durable());
+    svc.events.emit(Event::now(EventKind::DaemonStart {
+        mode: mode.into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        scenario,
+    }));
     if let Some(f) = fake.clone() {
         svc.scenario_hook = Some(Arc::new(move |name: &str| {
             f.set_scenario(name)
@@ -164,9 +168,9 @@ pub async fn start(mut plan: Plan) -> anyhow::Result<ExitCode> {
         Ok(h) => Some(h),
         Err(e) if demo => return Err(e),
         Err(e) => {
-            svc.events.emit(
-                Services::stamp("ntp.bind_failed", Severity::Critical, format!("{e:#}")).durable(),
-            );
+            svc.events.emit(Event::now(EventKind::NtpBindFailed {
+                error: format!("{e:#}"),
+            }));
             None
         }
     };
@@ -222,11 +226,12 @@ fn print_banner(plan: &Plan, gnss: &GnssPart, ntp: Option<&crate::ntp::NtpServer
 async fn stop(svc: Services, gnss: GnssPart) {
     // The serial thread first: no new input while the tasks wind down.
     let _ = tokio::task::spawn_blocking(move || gnss.stop()).await;
-    svc.events
-        .emit(Services::stamp("daemon.stop", Severity::Notice, "signal").durable());
+    svc.events.emit(Event::now(EventKind::DaemonStop {
+        reason: "signal".into(),
+    }));
     // Stop tasks first; the store task commits what is queued on its way out.
     svc.supervisor.shutdown(SHUTDOWN_GRACE).await;
-    if let Err(e) = svc.store.commit().await {
+    if let Err(e) = svc.store.flush().await {
         tracing::warn!(error = %e, "final store commit failed");
     }
 }

@@ -13,11 +13,12 @@ use crate::clock::{Clock, TimeSource};
 use crate::discipline::engine::{Engine, JumpAcceptance};
 use crate::discipline::holdover::{read_thermal_zone, HoldoverModel};
 use crate::discipline::leap::{self, LeapMode, PendingLeap};
+use crate::events::{Event, EventKind};
 use crate::pps::monitor::{EdgeVerdict, MonitorConfig, PulseMonitor};
 use crate::pps::sim::SimPpsHandle;
 use crate::pps::{PpsEvent, PpsSourceKind, ReopeningReader};
 use crate::status::control::TimingRequest;
-use crate::store::{keys, Event, Severity};
+use crate::store::keys;
 use arc_swap::ArcSwapOption;
 use std::sync::Arc;
 use std::time::Duration;
@@ -200,9 +201,10 @@ pub fn start_timing(
                         Ok(list) => engine.leap_schedule_mut().set_file(list),
                         Err(e) => sink.emit(Event::new(
                             clock.now_ns(),
-                            "leap.file_error",
-                            Severity::Warning,
-                            format!("{}: {e}", path.display()),
+                            EventKind::LeapFileError {
+                                path: path.display().to_string(),
+                                error: e.to_string(),
+                            },
                         )),
                     }
                 }
