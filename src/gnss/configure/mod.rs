@@ -68,7 +68,7 @@ impl Default for ConfigureParams {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
-#[serde(rename_all = "kebab-case")]
+#[serde(rename_all = "snake_case")]
 pub enum ConfigState {
     #[default]
     Idle,
@@ -81,7 +81,7 @@ pub enum ConfigState {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
-#[serde(rename_all = "kebab-case")]
+#[serde(rename_all = "snake_case")]
 pub enum SurveyState {
     #[default]
     Off,
