@@ -31,6 +31,7 @@ fn fields() -> ServerFields {
         leap: LeapIndicator::NoWarning,
         stratum: 1,
         reference_time_ns: T0,
+        as_of_ns: T0,
         ..ServerFields::default()
     }
 }

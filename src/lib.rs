@@ -8,14 +8,20 @@
 //! leap, NTP request handling) are sans-IO: they take time as a value and never
 //! touch a clock, socket or file. The shells around them are thin.
 
+#![deny(unsafe_code)]
+
 pub mod app;
+pub mod cidr;
 pub mod clock;
 pub mod config;
 pub mod discipline;
 pub mod events;
 pub mod gnss;
+pub mod liveness;
 pub mod ntp;
+pub mod plan;
 pub mod pps;
+pub mod server_fields;
 pub mod sim;
 pub mod snmp;
 pub mod status;

@@ -309,6 +309,7 @@ fn client_clock_alarm_raises_one_event() {
         std::sync::Arc::new(SystemClock),
         gnss_timeserver::status::ServerFieldsCell::new(synced_fields()),
         events,
+        &gnss_timeserver::liveness::Parts::default(),
     )
     .unwrap();
     let addr = h.local_addrs()[0];

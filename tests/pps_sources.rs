@@ -2,6 +2,7 @@
 //! read-only clock readings), the /dev/pps error path, and the real-time
 //! simulated source.
 
+use gnss_timeserver::liveness::Heartbeat;
 use gnss_timeserver::pps::gpio::{best_offset, to_realtime, ClockBracket, TimestampScale};
 use gnss_timeserver::pps::kpps::{self, Capture, KppsError};
 use gnss_timeserver::pps::sim::{spawn_realtime, PpsNoise};
@@ -86,6 +87,7 @@ fn missing_pps_device_is_reported_clearly() {
         std::path::Path::new("/dev/pps-missing-for-test"),
         Capture::Assert,
         tx,
+        Heartbeat::default(),
     )
     .err()
     .expect("no such device");
@@ -126,7 +128,9 @@ fn start_reports_missing_gpio_chip_and_pps_device() {
     };
     assert_eq!(gpio.kind(), PpsSourceKind::Gpio);
     assert_eq!(gpio.device(), "/dev/gpiochip-missing-for-test:18");
-    let err = start(&gpio, tx.clone()).err().expect("no chip");
+    let err = start(&gpio, tx.clone(), Heartbeat::default())
+        .err()
+        .expect("no chip");
     assert!(matches!(err, PpsStartError::Gpio(_)));
     assert!(
         err.to_string().contains("gpiochip-missing-for-test"),
@@ -137,7 +141,9 @@ fn start_reports_missing_gpio_chip_and_pps_device() {
         capture_clear: true,
     };
     assert!(matches!(
-        start(&kernel, tx).err().expect("no device"),
+        start(&kernel, tx, Heartbeat::default())
+            .err()
+            .expect("no device"),
         PpsStartError::Kernel(KppsError::Missing { .. })
     ));
 }

@@ -62,6 +62,8 @@ fuzz_target!(|data: &[u8]| {
             LeapIndicator::Unsynchronized
         },
         stratum: 1,
+        // Fresh or stale fields, by the transmit-time byte.
+        as_of_ns: rx - i64::from(m[8]) * 100_000_000,
         ..ServerFields::default()
     };
     let mut out = [0u8; 128];

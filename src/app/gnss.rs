@@ -7,16 +7,16 @@
 
 use super::services::Services;
 use super::supervisor::{wait_true, Shutdown};
-use crate::config::{ReceiverConfig, ReceiverModel};
 use crate::events::{Event, EventKind, EventSink};
-use crate::gnss::configure::{ConfigureParams, SurveyPosition, SurveyStore, TimingMode};
+use crate::gnss::configure::{SurveyPosition, SurveyStore};
 use crate::gnss::receiver::ReceiverChange;
-use crate::gnss::serial::{self, SerialParams, SerialTask, TimedChange};
+use crate::gnss::serial::{self, SerialTask, TimedChange};
 use crate::gnss::{GnssEpoch, ReceiverStatus, SerialStatus};
 use crate::status::SnapshotTx;
 use crate::store::StoreHandle;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::{broadcast, mpsc, watch};
 
 /// Epochs kept for slow subscribers (a lagging one skips ahead).
@@ -30,40 +30,7 @@ pub struct TimedEpoch {
     pub epoch: GnssEpoch,
 }
 
-#[derive(Debug, Clone)]
-pub struct GnssParams {
-    pub serial: SerialParams,
-    /// `None`: only listen, never write to the receiver.
-    pub configure: Option<ConfigureParams>,
-}
-
-impl GnssParams {
-    /// Map the `[receiver]` section.
-    pub fn from_config(cfg: &ReceiverConfig) -> Self {
-        let configure = (cfg.configure && cfg.model != ReceiverModel::NmeaOnly).then(|| {
-            let timing = match cfg.timing_mode {
-                crate::config::TimingMode::Off => TimingMode::Off,
-                // `fixed` uses the stored position; the configurator surveys
-                // only when none is stored.
-                crate::config::TimingMode::SurveyIn | crate::config::TimingMode::Fixed => {
-                    TimingMode::SurveyIn {
-                        min_duration_s: cfg.survey_min_duration_s,
-                        accuracy_limit_mm: (cfg.survey_accuracy_m * 1000.0).round() as u32,
-                    }
-                }
-            };
-            ConfigureParams {
-                baud: cfg.baud,
-                timing,
-                ..ConfigureParams::default()
-            }
-        });
-        Self {
-            serial: SerialParams::new(cfg.device.clone(), cfg.baud),
-            configure,
-        }
-    }
-}
+pub use crate::plan::GnssParams;
 
 /// Handle of the running GNSS part.
 pub struct GnssPart {
@@ -109,8 +76,13 @@ impl SurveyStore for StoreSurvey {
 
 /// Start the serial thread (with the receiver model on it) and the
 /// supervised tasks that publish its status and broadcast its epochs.
-pub fn start_gnss(svc: &mut Services, params: GnssParams) -> anyhow::Result<GnssPart> {
+pub fn start_gnss(svc: &mut Services, mut params: GnssParams) -> anyhow::Result<GnssPart> {
     let device = params.serial.device.clone();
+    // The serial thread beats at least every read timeout / retry slice.
+    params.serial.heartbeat = svc
+        .supervisor
+        .parts()
+        .register("serial", Some(Duration::from_secs(1)));
     let input = serial::spawn_gnss_input(
         params.serial,
         params.configure,
@@ -254,9 +226,9 @@ async fn forward_status(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::gnss::serial::SerialParams;
     use crate::sim::receiver::{FakeOptions, FakeReceiver, Model};
     use crate::sim::scenario::Scenario;
-    use std::time::Duration;
 
     /// Fake receiver on a pty → start_gnss → epochs on the broadcast and the
     /// receiver view in the snapshot.
@@ -280,7 +252,7 @@ mod tests {
         )
         .unwrap();
         let mut epochs = part.epochs.subscribe();
-        let mut snap = svc.snapshot_rx();
+        let snap = svc.snapshot_rx();
         let got = tokio::time::timeout(Duration::from_secs(20), async {
             loop {
                 match epochs.recv().await {
@@ -293,12 +265,14 @@ mod tests {
         .await
         .expect("a valid epoch within 20 s");
         assert!(got.arrival_ns > 0);
+        // No `publish` task here: compose by hand, as it would each second.
         tokio::time::timeout(Duration::from_secs(20), async {
             loop {
-                if snap.borrow_and_update().receiver.counters.epochs > 0 {
+                svc.snapshot.compose();
+                if snap.borrow().receiver.counters.epochs > 0 {
                     return;
                 }
-                snap.changed().await.unwrap();
+                tokio::time::sleep(Duration::from_millis(100)).await;
             }
         })
         .await

@@ -8,17 +8,15 @@ pub mod snmp;
 pub mod supervisor;
 pub mod timing;
 
+pub use crate::plan::engine_config;
 pub use gnss::{start_gnss, GnssParams, GnssPart, TimedEpoch};
 pub use services::Services;
 pub use supervisor::{Backoff, Shutdown, Supervisor};
 pub use timing::{start_timing, PpsInput, ServedClock, TimingParams, TimingPart};
 
 use crate::clock::Clock;
-use crate::discipline::engine::EngineConfig;
 use crate::events::{Event, EventKind};
-use crate::gnss::configure::{ConfigureParams, TimingMode};
-use crate::gnss::serial::SerialParams;
-use crate::pps::sim::PpsNoise;
+use crate::plan::{ClockChoice, DemoSettings, Mode, Plan, ReceiverSource};
 use crate::sim::receiver::{FakeOptions, FakeReceiver, Model, StartupOutput};
 use crate::sim::scenario::Scenario;
 use std::io::Write;
@@ -53,9 +51,6 @@ pub struct DemoOptions {
     pub holdover_limit_ns: Option<u64>,
 }
 
-/// PPS capture noise of the demo's simulated pulse, ns RMS (kernel PPS class).
-const DEMO_PPS_NOISE_NS: f64 = 50.0;
-
 /// NTP workers in `demo`: `GNSS_TIMESERVER_NTP_WORKERS` (the benchmark sets
 /// it), else 0 = one per core.
 fn demo_ntp_workers() -> usize {
@@ -65,59 +60,22 @@ fn demo_ntp_workers() -> usize {
         .unwrap_or(0)
 }
 
-/// Map the config sections onto the discipline engine's parameters. The
-/// `simulate` runs use this very mapping of the default config, so what they
-/// measure is what the daemon runs.
-pub fn engine_config(cfg: &crate::config::Config) -> EngineConfig {
-    let mut e = EngineConfig::default();
-    let d = &cfg.discipline;
-    e.step_threshold_ns = (d.step_threshold_ms * 1e6).round() as i64;
-    e.servo.max_correction_ppm = d.max_frequency_ppm;
-    e.servo.phase_time_constant_s = d.time_constant_s;
-    e.lock.bound_limit_ns = d.holdover_limit_ns as f64;
-    e.min_satellites = d.min_satellites;
-    e.jump_accept_after_s = Some(d.time_jump_accept_after_s).filter(|&s| s > 0);
-    e.cable_delay_ns = cfg.pps.cable_delay_ns;
-    e.capture_latency_ns = cfg.pps.capture_latency_ns;
-    e.refid = String::from_utf8_lossy(&cfg.ntp.refid.bytes())
-        .trim_end_matches('\0')
-        .to_string();
-    e.leap_tai_utc_override = cfg.leap.tai_utc_override.map(i32::from);
-    e.leap_mode = match cfg.leap.mode {
-        crate::config::LeapMode::Kernel => crate::discipline::leap::LeapMode::Kernel,
-        crate::config::LeapMode::Step => crate::discipline::leap::LeapMode::Step,
-        crate::config::LeapMode::Smear => crate::discipline::leap::LeapMode::Smear,
-    };
-    e
-}
-
-/// Map `[pps]` onto a PPS input.
-fn pps_input(p: &crate::config::PpsConfig) -> PpsInput {
-    use crate::config::{PpsEdgeKind, PpsSource};
-    match p.source {
-        PpsSource::Kpps => PpsInput::Device(crate::pps::PpsSourceSpec::Kernel {
-            path: p.device.clone(),
-            capture_clear: false,
-        }),
-        PpsSource::Gpio => PpsInput::Device(crate::pps::PpsSourceSpec::Gpio {
-            chip: p.gpio_chip.clone(),
-            line: p.gpio_line,
-            polarity: match p.edge {
-                PpsEdgeKind::Assert => crate::pps::gpio::Polarity::Rising,
-                PpsEdgeKind::Clear => crate::pps::gpio::Polarity::Falling,
-            },
-        }),
-        PpsSource::Sim => PpsInput::Simulated {
-            noise: PpsNoise::default(),
-            seed: 1,
-        },
+impl DemoOptions {
+    pub fn settings(&self) -> DemoSettings {
+        DemoSettings {
+            data: self.data.clone(),
+            ntp: self.ntp,
+            http: self.http,
+            scenario: self.scenario.clone(),
+            ntp_workers: demo_ntp_workers(),
+            agentx: self.agentx.clone(),
+            holdover_limit_ns: self.holdover_limit_ns,
+        }
     }
 }
 
 /// How long tasks get to finish after SIGINT/SIGTERM.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
-/// Batch commit interval of the demo's store (short: a demo is watched).
-const DEMO_COMMIT_INTERVAL: Duration = Duration::from_secs(5);
 
 /// `tracing` to stderr, filtered by `RUST_LOG` (default `info`).
 pub fn init_logging() {
@@ -146,44 +104,83 @@ pub fn run_blocking(config: &Path) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(2));
         }
     };
-    runtime()?.block_on(run(cfg))
+    runtime()?.block_on(start(Plan::from_config(&cfg)))
 }
 
-async fn run(cfg: crate::config::Config) -> anyhow::Result<ExitCode> {
+/// `demo`: the default configuration plus the demo's overrides
+/// (`Plan::demo`): no hardware, no root.
+pub fn demo_blocking(opts: DemoOptions) -> anyhow::Result<ExitCode> {
+    if let Err(e) = opts.scenario.parse::<Scenario>() {
+        eprintln!("error: --scenario: {e}");
+        return Ok(ExitCode::from(2));
+    }
+    if let Some(Err(e)) = opts.agentx.as_deref().map(crate::snmp::AgentxAddr::parse) {
+        eprintln!("error: --agentx: {e}");
+        return Ok(ExitCode::from(2));
+    }
+    let plan = Plan::demo(&crate::config::Config::default(), &opts.settings());
+    runtime()?.block_on(start(plan))
+}
+
+/// The one start-up path of `run` and `demo`: every part wired from the plan,
+/// then serve until SIGINT/SIGTERM.
+pub async fn start(mut plan: Plan) -> anyhow::Result<ExitCode> {
     let mut signals = Signals::install()?;
-    let mut svc = Services::new(&cfg.store.path, &cfg.status.socket)?;
-    svc.store.lock().set_max_events(cfg.store.max_events);
+    let demo = plan.mode == Mode::Demo;
+    if demo {
+        if let Some(dir) = plan.data_dir() {
+            std::fs::create_dir_all(dir)?;
+        }
+    }
+    // The fake receiver starts with factory output, so the demo exercises
+    // the real configuration path (identify, enable messages, survey-in).
+    let fake = match &plan.receiver {
+        ReceiverSource::Device => None,
+        ReceiverSource::FakeReceiver { scenario } => {
+            let scenario: Scenario = scenario.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
+            let fake = Arc::new(FakeReceiver::spawn_with(FakeOptions {
+                model: Model::F9T,
+                scenario,
+                startup: StartupOutput::FactoryDefaults,
+                ..FakeOptions::default()
+            })?);
+            plan.gnss.serial.device = fake.path().to_path_buf();
+            Some(fake)
+        }
+    };
+
+    let mut svc = Services::new(&plan.store_path, &plan.control_socket)?;
+    svc.store.lock().set_max_events(plan.max_events);
+    let (mode, scenario) = match &plan.receiver {
+        ReceiverSource::Device => ("run", None),
+        ReceiverSource::FakeReceiver { scenario } => ("demo", Some(scenario.clone())),
+    };
     svc.events.emit(Event::now(EventKind::DaemonStart {
-        mode: "run".into(),
+        mode: mode.into(),
         version: env!("CARGO_PKG_VERSION").into(),
-        scenario: None,
+        scenario,
     }));
-    svc.start_core_tasks(Duration::from_secs(u64::from(cfg.store.commit_interval_s)))?;
+    if let Some(f) = fake.clone() {
+        svc.scenario_hook = Some(Arc::new(move |name: &str| {
+            f.set_scenario(name)
+                .map(|()| format!("fake receiver now runs scenario {name}"))
+                .map_err(|e| e.to_string())
+        }));
+    }
+    svc.start_core_tasks(plan.commit_interval)?;
     // A missing device is not fatal: the serial thread retries with backoff
     // and reports the outage in the status and as an event.
-    let gnss = start_gnss(&mut svc, GnssParams::from_config(&cfg.receiver))?;
-    let clock: Arc<dyn Clock> = match cfg.discipline.clock {
-        crate::config::ClockKind::Linux => Arc::new(crate::clock::LinuxClock::new()),
-        crate::config::ClockKind::Virtual => Arc::new(crate::clock::VirtualClock::new()),
+    let gnss = start_gnss(&mut svc, plan.gnss.clone())?;
+    let clock: Arc<dyn Clock> = match plan.clock {
+        ClockChoice::Linux => Arc::new(crate::clock::LinuxClock::new()),
+        ClockChoice::Virtual => Arc::new(crate::clock::VirtualClock::new()),
     };
-    let timing = start_timing(
-        &mut svc,
-        &gnss,
-        clock,
-        TimingParams {
-            engine: engine_config(&cfg),
-            pps: pps_input(&cfg.pps),
-            thermal_zone: Some(PathBuf::from(crate::discipline::holdover::PI_THERMAL_ZONE)),
-            leap_seconds_file: cfg.leap.leap_seconds_file.clone(),
-        },
-    )?;
-    // NTP failing to bind (port 123 taken) is reported but the rest runs.
-    let ntp = match ntp::start_ntp(
-        &mut svc,
-        ntp::server_config(&cfg.ntp),
-        timing.served.clone(),
-    ) {
+    let timing = start_timing(&mut svc, &gnss, clock, plan.timing.clone())?;
+    // The appliance keeps running when NTP cannot bind (port 123 taken) and
+    // reports it; a demo that cannot serve NTP has no point and stops.
+    let ntp = match ntp::start_ntp(&mut svc, plan.ntp.clone(), timing.served.clone()) {
         Ok(h) => Some(h),
+        Err(e) if demo => return Err(e),
         Err(e) => {
             svc.events.emit(Event::now(EventKind::NtpBindFailed {
                 error: format!("{e:#}"),
@@ -191,146 +188,55 @@ async fn run(cfg: crate::config::Config) -> anyhow::Result<ExitCode> {
             None
         }
     };
-    if let Some(a) = &cfg.snmp.agentx {
-        // Validated with the config: an error here is a bug, reported as such.
+    if let Some(a) = &plan.snmp.agentx {
+        // Validated with the config / demo options: an error here is a bug.
         let addr =
             crate::snmp::AgentxAddr::parse(a).map_err(|e| anyhow::anyhow!("snmp.agentx: {e}"))?;
-        snmp::start_snmp(&mut svc, addr, cfg.snmp.heartbeat_interval_s);
+        snmp::start_snmp(&mut svc, addr, plan.snmp.heartbeat_interval_s);
     }
-    tracing::info!(socket = %cfg.status.socket.display(), store = %cfg.store.path.display(), "running");
+    if demo {
+        print_banner(&plan, &gnss, ntp.as_deref());
+    }
+    tracing::info!(socket = %plan.control_socket.display(), store = %plan.store_path.display(), "running");
     signals.wait().await;
     drop(ntp);
     timing.stop();
     stop(svc, gnss).await;
+    drop(fake);
     Ok(ExitCode::SUCCESS)
 }
 
-/// The configuration `demo` runs: the defaults, with its options applied.
-fn demo_config(opts: &DemoOptions) -> crate::config::Config {
-    let mut cfg = crate::config::Config::default();
-    if let Some(limit) = opts.holdover_limit_ns {
-        cfg.discipline.holdover_limit_ns = limit;
-    }
-    cfg
-}
-
-/// `demo`: everything with no hardware and no root.
-pub fn demo_blocking(opts: DemoOptions) -> anyhow::Result<ExitCode> {
-    runtime()?.block_on(demo(opts))
-}
-
-async fn demo(opts: DemoOptions) -> anyhow::Result<ExitCode> {
-    let mut signals = Signals::install()?;
-    std::fs::create_dir_all(&opts.data)?;
-    let store_path = opts.data.join("store.redb");
-    let socket = opts.data.join("control.sock");
-    let scenario: Scenario = match opts.scenario.parse() {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: --scenario: {e}");
-            return Ok(ExitCode::from(2));
-        }
-    };
-    let agentx = match opts.agentx.as_deref().map(crate::snmp::AgentxAddr::parse) {
-        None => None,
-        Some(Ok(a)) => Some(a),
-        Some(Err(e)) => {
-            eprintln!("error: --agentx: {e}");
-            return Ok(ExitCode::from(2));
-        }
-    };
-    let mut svc = Services::new(&store_path, &socket)?;
-    svc.events.emit(Event::now(EventKind::DaemonStart {
-        mode: "demo".into(),
-        version: env!("CARGO_PKG_VERSION").into(),
-        scenario: Some(opts.scenario.clone()),
-    }));
-
-    // The fake receiver starts with factory output, so the demo exercises
-    // the real configuration path (identify, enable messages, survey-in).
-    let fake = Arc::new(FakeReceiver::spawn_with(FakeOptions {
-        model: Model::F9T,
-        scenario,
-        startup: StartupOutput::FactoryDefaults,
-        ..FakeOptions::default()
-    })?);
-    let f = fake.clone();
-    svc.scenario_hook = Some(Arc::new(move |name: &str| {
-        f.set_scenario(name)
-            .map(|()| format!("fake receiver now runs scenario {name}"))
-            .map_err(|e| e.to_string())
-    }));
-
-    svc.start_core_tasks(DEMO_COMMIT_INTERVAL)?;
-    let gnss = start_gnss(
-        &mut svc,
-        GnssParams {
-            serial: SerialParams::new(fake.path(), 115_200),
-            configure: Some(ConfigureParams {
-                baud: 115_200,
-                timing: TimingMode::SurveyIn {
-                    min_duration_s: 60,
-                    accuracy_limit_mm: 2_000,
-                },
-                ..ConfigureParams::default()
-            }),
-        },
-    )?;
-    // The demo never touches the system clock: it steers a virtual clock
-    // (system time plus a correction) and serves that.
-    let clock: Arc<dyn Clock> = Arc::new(crate::clock::VirtualClock::new());
-    let timing = start_timing(
-        &mut svc,
-        &gnss,
-        clock,
-        TimingParams {
-            // The daemon's defaults, as `run` maps them and `simulate` measures them.
-            engine: engine_config(&demo_config(&opts)),
-            pps: PpsInput::Simulated {
-                noise: PpsNoise {
-                    white_rms_ns: DEMO_PPS_NOISE_NS,
-                    ..PpsNoise::default()
-                },
-                seed: 1,
-            },
-            thermal_zone: None,
-            leap_seconds_file: None,
-        },
-    )?;
-    let ntp_cfg = crate::ntp::NtpServerConfig {
-        bind: vec![opts.ntp],
-        workers: demo_ntp_workers(),
-        // One host sends everything in a demo (and the load benchmark).
-        rate_limit_interval_ms: 0,
-        ..crate::ntp::NtpServerConfig::default()
-    };
-    let ntp = ntp::start_ntp(&mut svc, ntp_cfg, timing.served.clone())?;
-    if let Some(a) = &agentx {
-        snmp::start_snmp(&mut svc, a.clone(), 0);
-    }
-
+/// Where each service of the demo listens.
+fn print_banner(plan: &Plan, gnss: &GnssPart, ntp: Option<&crate::ntp::NtpServerHandle>) {
     let banner = |out: &mut dyn Write| -> std::io::Result<()> {
         writeln!(out, "gnss-timeserver demo {}", env!("CARGO_PKG_VERSION"))?;
-        writeln!(out, "  data dir:       {}", opts.data.display())?;
-        writeln!(out, "  store:          {}", store_path.display())?;
-        writeln!(out, "  control socket: {}", socket.display())?;
+        if let Some(dir) = plan.data_dir() {
+            writeln!(out, "  data dir:       {}", dir.display())?;
+        }
+        writeln!(out, "  store:          {}", plan.store_path.display())?;
+        writeln!(out, "  control socket: {}", plan.control_socket.display())?;
+        let scenario = match &plan.receiver {
+            ReceiverSource::FakeReceiver { scenario } => scenario.as_str(),
+            ReceiverSource::Device => "-",
+        };
         writeln!(
             out,
-            "  receiver pty:   {} (scenario {})",
+            "  receiver pty:   {} (scenario {scenario})",
             gnss.device.display(),
-            opts.scenario
         )?;
-        for a in ntp.local_addrs() {
+        for a in ntp.map(|n| n.local_addrs()).unwrap_or_default() {
             writeln!(out, "  ntp:            {a} (udp)")?;
         }
-        writeln!(out, "  http:           {} (not available yet)", opts.http)?;
-        if let Some(a) = &agentx {
+        if let Some(h) = plan.http {
+            writeln!(out, "  http:           {h} (not available yet)")?;
+        }
+        if let Some(a) = &plan.snmp.agentx {
             writeln!(out, "  agentx:         {a}")?;
         }
         writeln!(
             out,
             "status: gnss-timeserver status --socket {}",
-            socket.display()
+            plan.control_socket.display()
         )?;
         out.flush()
     };
@@ -338,13 +244,6 @@ async fn demo(opts: DemoOptions) -> anyhow::Result<ExitCode> {
     if let Err(e) = banner(&mut std::io::stdout().lock()) {
         tracing::warn!(error = %e, "could not print the banner");
     }
-
-    signals.wait().await;
-    drop(ntp);
-    timing.stop();
-    stop(svc, gnss).await;
-    drop(fake);
-    Ok(ExitCode::SUCCESS)
 }
 
 async fn stop(svc: Services, gnss: GnssPart) {

@@ -12,11 +12,12 @@ use std::time::Duration;
 
 /// Capacity of the event queue to the store.
 const EVENT_QUEUE: usize = 4096;
-/// How often the store/status fields of the snapshot are refreshed.
+/// How often the snapshot is composed (and at once on a state transition).
 const PUBLISH_INTERVAL: Duration = Duration::from_secs(1);
 
 pub struct Services {
-    /// Publish: `snapshot.send_modify(|s| s.receiver = ...)`; each part writes only its own field.
+    /// Publish: `snapshot.send_modify(|s| s.receiver = ...)`; each part
+    /// writes only its own field; the `publish` task composes and publishes.
     pub snapshot: SnapshotTx,
     /// What NTP replies advertise; the discipline loop stores, NTP workers load.
     pub server_fields: ServerFieldsCell,
@@ -55,10 +56,17 @@ impl Services {
         }
         let (snapshot, _) = crate::status::channel();
         let (timing_tx, timing_rx) = tokio::sync::mpsc::channel(4);
+        let server_fields = ServerFieldsCell::default();
+        let supervisor = Supervisor::new(events.clone());
+        snapshot.set_context(|c| {
+            c.fields = Some(server_fields.clone());
+            c.parts = Some(supervisor.parts());
+            c.stale_after_ns = crate::ntp::handler::HandlerConfig::default().stale_after_ns;
+        });
         Ok(Self {
             snapshot,
-            server_fields: ServerFieldsCell::default(),
-            supervisor: Supervisor::new(events.clone()),
+            server_fields,
+            supervisor,
             events_live: events.live(),
             events,
             store,
@@ -91,9 +99,10 @@ impl Services {
         let store = self.store.clone();
         let tx = self.snapshot.clone();
         let sink = self.events.clone();
-        self.supervisor.spawn("publish", move |shutdown| {
-            publish_loop(store.clone(), tx.clone(), sink.clone(), shutdown)
-        });
+        self.supervisor
+            .spawn_with_period("publish", Some(PUBLISH_INTERVAL), move |shutdown| {
+                publish_loop(store.clone(), tx.clone(), sink.clone(), shutdown)
+            });
 
         let store = self.store.clone();
         let rx = self.snapshot_rx();
@@ -123,7 +132,8 @@ impl Services {
     }
 }
 
-/// Refresh the snapshot's own fields (store view, generation time).
+/// Compose and publish the snapshot every second and at each state
+/// transition, with the store's view and the channel drops refreshed.
 async fn publish_loop(
     store: StoreHandle,
     tx: SnapshotTx,
@@ -134,6 +144,7 @@ async fn publish_loop(
     loop {
         tokio::select! {
             _ = tick.tick() => {}
+            _ = tx.transition() => {}
             _ = super::supervisor::wait_true(&mut shutdown) => return Ok(()),
         }
         // The store's own events (degraded, restored, corrupt) go out here.
@@ -144,10 +155,12 @@ async fn publish_loop(
         for ev in own {
             sink.emit(ev);
         }
-        st.dropped_events += sink.dropped();
+        let dropped = sink.dropped();
+        st.dropped_events += dropped;
         tx.send_modify(|s| {
             s.store = st;
-            s.generated_at_ns = crate::time::system_realtime_ns();
+            s.drops.events = dropped;
         });
+        tx.compose();
     }
 }

@@ -3,7 +3,10 @@
 //! every task receives; a task returning `Ok(())` is finished for good.
 
 use crate::events::{Event, EventKind, EventSink};
+use crate::liveness::{Heartbeat, PartState, Parts};
 use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -45,6 +48,7 @@ pub struct Supervisor {
     tasks: JoinSet<()>,
     events: EventSink,
     backoff: Backoff,
+    parts: Parts,
 }
 
 impl Supervisor {
@@ -59,7 +63,14 @@ impl Supervisor {
             tasks: JoinSet::new(),
             events,
             backoff,
+            parts: Parts::default(),
         }
+    }
+
+    /// The liveness registry: supervised tasks are in it, and threads
+    /// started beside them register there too.
+    pub fn parts(&self) -> Parts {
+        self.parts.clone()
     }
 
     /// A receiver that turns true when shutdown begins.
@@ -69,11 +80,28 @@ impl Supervisor {
 
     /// Run `make(shutdown)` as task `name`; when it fails (error or panic),
     /// log an event and start it again after the backoff delay.
-    pub fn spawn<F, Fut>(&mut self, name: &'static str, mut make: F)
+    /// The task is event-driven: never shown as stalled.
+    pub fn spawn<F, Fut>(&mut self, name: &'static str, make: F)
     where
         F: FnMut(Shutdown) -> Fut + Send + 'static,
         Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
     {
+        self.spawn_with_period(name, None, make);
+    }
+
+    /// `spawn` for a task that wakes at least every `period` when healthy
+    /// (a timer in its loop): shown as stalled after a few silent periods.
+    /// Every poll of the task is a heartbeat.
+    pub fn spawn_with_period<F, Fut>(
+        &mut self,
+        name: &'static str,
+        period: Option<Duration>,
+        mut make: F,
+    ) where
+        F: FnMut(Shutdown) -> Fut + Send + 'static,
+        Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
+    {
+        let hb = self.parts.register(name, period);
         let mut shutdown = self.shutdown_tx.subscribe();
         let events = self.events.clone();
         let backoff = self.backoff;
@@ -83,10 +111,15 @@ impl Supervisor {
             loop {
                 let started = tokio::time::Instant::now();
                 // A separate tokio task, so a panic is caught as a JoinError.
-                let result = tokio::spawn(make(shutdown.clone())).await;
+                let result = tokio::spawn(Beating {
+                    inner: Box::pin(make(shutdown.clone())),
+                    hb: hb.clone(),
+                })
+                .await;
                 let failure = match result {
                     Ok(Ok(())) => {
                         tracing::debug!(task = name, "task finished");
+                        hb.set_state(PartState::Stopped);
                         return;
                     }
                     Ok(Err(e)) => format!("{e:#}"),
@@ -94,11 +127,13 @@ impl Supervisor {
                     Err(e) => e.to_string(),
                 };
                 if *shutdown.borrow() {
+                    hb.set_state(PartState::Stopped);
                     return;
                 }
                 let d = backoff.next_delay(delay, started.elapsed());
                 delay = Some(d);
                 restarts += 1;
+                hb.restarting(failure.clone());
                 events.emit(Event::now(EventKind::PartRestart {
                     part: name.to_string(),
                     error: failure.to_string(),
@@ -106,8 +141,11 @@ impl Supervisor {
                     delay_ms: u64::try_from(d.as_millis()).unwrap_or(u64::MAX),
                 }));
                 tokio::select! {
-                    _ = tokio::time::sleep(d) => {}
-                    _ = wait_true(&mut shutdown) => return,
+                    _ = tokio::time::sleep(d) => hb.restarted(),
+                    _ = wait_true(&mut shutdown) => {
+                        hb.set_state(PartState::Stopped);
+                        return;
+                    }
                 }
             }
         });
@@ -123,6 +161,20 @@ impl Supervisor {
             self.tasks.abort_all();
             while self.tasks.join_next().await.is_some() {}
         }
+    }
+}
+
+/// A task's future that beats its heartbeat on every poll.
+struct Beating<Fut> {
+    inner: Pin<Box<Fut>>,
+    hb: Heartbeat,
+}
+
+impl<Fut: Future> Future for Beating<Fut> {
+    type Output = Fut::Output;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.hb.beat();
+        self.inner.as_mut().poll(cx)
     }
 }
 

@@ -10,38 +10,23 @@ use super::gnss::{GnssPart, TimedEpoch};
 use super::services::Services;
 use super::supervisor::wait_true;
 use crate::clock::{Clock, TimeSource};
-use crate::discipline::engine::{Engine, EngineConfig, JumpAcceptance};
+use crate::discipline::engine::{Engine, JumpAcceptance};
 use crate::discipline::holdover::{read_thermal_zone, HoldoverModel};
 use crate::discipline::leap::{self, LeapMode, PendingLeap};
 use crate::events::{Event, EventKind};
 use crate::pps::monitor::{EdgeVerdict, MonitorConfig, PulseMonitor};
-use crate::pps::sim::{PpsNoise, SimPpsHandle};
-use crate::pps::{PpsEvent, PpsReader, PpsSourceKind, PpsSourceSpec};
+use crate::pps::sim::SimPpsHandle;
+use crate::pps::{PpsEvent, PpsSourceKind, ReopeningReader};
 use crate::status::control::TimingRequest;
 use crate::store::keys;
 use arc_swap::ArcSwapOption;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{broadcast, mpsc};
 
 const PPS_QUEUE: usize = 64;
 
-/// Where PPS edges come from.
-pub enum PpsInput {
-    /// `/dev/ppsN` or a GPIO line.
-    Device(PpsSourceSpec),
-    /// `demo`: an edge at every second of the system clock, with noise.
-    Simulated { noise: PpsNoise, seed: u64 },
-}
-
-pub struct TimingParams {
-    pub engine: EngineConfig,
-    pub pps: PpsInput,
-    /// SoC temperature for the holdover model (`/sys/class/thermal/...`).
-    pub thermal_zone: Option<PathBuf>,
-    pub leap_seconds_file: Option<PathBuf>,
-}
+pub use crate::plan::{PpsInput, TimingParams};
 
 /// Handle of the running timing part.
 pub struct TimingPart {
@@ -51,17 +36,28 @@ pub struct TimingPart {
 }
 
 enum PpsHandle {
-    Device(PpsReader),
+    Device(ReopeningReader),
     Simulated(SimPpsHandle),
     None,
 }
 
 impl TimingPart {
     pub fn stop(self) {
+        self.stop_pps_source();
+    }
+
+    /// Stop the PPS source only: its channel closes and the discipline loop
+    /// carries on without pulses (holdover, then unsynchronized). What a
+    /// dead PPS line looks like; the tests use it.
+    pub fn stop_pps_source(self) -> Self {
         match self.pps {
             PpsHandle::Device(r) => r.stop(),
             PpsHandle::Simulated(h) => h.stop(),
             PpsHandle::None => {}
+        }
+        Self {
+            served: self.served,
+            pps: PpsHandle::None,
         }
     }
 }
@@ -124,30 +120,34 @@ pub fn start_timing(
     params: TimingParams,
 ) -> anyhow::Result<TimingPart> {
     let served = Arc::new(ServedClock::new(clock.clone(), params.engine.leap_mode));
+    // The snapshot is stamped with the served clock from now on.
+    let stamp: Arc<dyn TimeSource> = served.clone();
+    svc.snapshot.set_context(|c| c.time = Some(stamp));
     let (tx, rx) = mpsc::channel(PPS_QUEUE);
+    // The PPS thread beats at least every kernel fetch timeout (1.5 s).
+    let pps_hb = svc
+        .supervisor
+        .parts()
+        .register("pps", Some(Duration::from_secs(2)));
     let (kind, device, handle) = match &params.pps {
         PpsInput::Device(spec) => {
-            let device = match spec {
-                PpsSourceSpec::Kernel { path, .. } => path.display().to_string(),
-                PpsSourceSpec::Gpio { chip, line, .. } => format!("{}:{line}", chip.display()),
-            };
-            match crate::pps::start(spec, tx) {
-                Ok(r) => (spec.kind(), device, PpsHandle::Device(r)),
-                Err(e) => {
-                    // No PPS is not fatal: the engine stays in Acquiring /
-                    // Holdover and says why; time serving reports stratum 16.
-                    svc.events.emit(Event::now(EventKind::PpsUnavailable {
-                        device: device.clone(),
-                        error: e.to_string(),
-                    }));
-                    (spec.kind(), device, PpsHandle::None)
-                }
-            }
+            // A missing or failing device is not fatal: the reader reopens
+            // with backoff and reports each failure (status `pps.last_error`,
+            // `parts`), the engine keeps ticking without pulses and NTP
+            // serves stratum 16 until they come.
+            let r = crate::pps::spawn_reopening(
+                spec.clone(),
+                tx,
+                pps_hb,
+                crate::pps::ReopenBackoff::default(),
+            )?;
+            (spec.kind(), spec.device(), PpsHandle::Device(r))
         }
         PpsInput::Simulated { noise, seed } => {
             // True time is the system clock; the reader thread timestamps on
             // CLOCK_REALTIME like the kernel would.
-            let h = crate::pps::sim::spawn_realtime(|t: i64| t, noise.clone(), *seed, tx)?;
+            let h =
+                crate::pps::sim::spawn_realtime_with(|t: i64| t, noise.clone(), *seed, tx, pps_hb)?;
             (
                 PpsSourceKind::Simulated,
                 "simulated".to_string(),
@@ -167,117 +167,126 @@ pub fn start_timing(
     let thermal = params.thermal_zone.clone();
     let leap_file = params.leap_seconds_file.clone();
     let requests = svc.timing_rx.clone();
-    svc.supervisor.spawn("discipline", move |mut shutdown| {
-        let requests = requests.clone();
-        let mut epochs = epochs.subscribe();
-        let rx = rx.clone();
-        let clock = clock.clone();
-        let served = served_task.clone();
-        let store = store.clone();
-        let snapshot = snapshot.clone();
-        let fields = fields.clone();
-        let sink = sink.clone();
-        let cfg = cfg.clone();
-        let thermal = thermal.clone();
-        let leap_file = leap_file.clone();
-        let device = device.clone();
-        async move {
-            let temp = || thermal.as_deref().and_then(read_thermal_zone);
-            let warm: Option<HoldoverModel> = match store.lock().load_state(keys::DRIFT_MODEL) {
-                Ok(m) => m,
-                Err(e) => {
-                    tracing::warn!(error = %e, "stored holdover model unreadable; cold start");
-                    None
+    svc.supervisor.spawn_with_period(
+        "discipline",
+        Some(Duration::from_secs(1)),
+        move |mut shutdown| {
+            let requests = requests.clone();
+            let mut epochs = epochs.subscribe();
+            let rx = rx.clone();
+            let clock = clock.clone();
+            let served = served_task.clone();
+            let store = store.clone();
+            let snapshot = snapshot.clone();
+            let fields = fields.clone();
+            let sink = sink.clone();
+            let cfg = cfg.clone();
+            let thermal = thermal.clone();
+            let leap_file = leap_file.clone();
+            let device = device.clone();
+            async move {
+                let temp = || thermal.as_deref().and_then(read_thermal_zone);
+                let warm: Option<HoldoverModel> = match store.lock().load_state(keys::DRIFT_MODEL) {
+                    Ok(m) => m,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "stored holdover model unreadable; cold start");
+                        None
+                    }
+                };
+                let initial_ppm = clock.state().map(|s| s.frequency_ppm).unwrap_or(0.0);
+                let mut engine =
+                    Engine::new(cfg, clock.now_ns(), initial_ppm, warm.as_ref(), temp());
+                if let Some(path) = &leap_file {
+                    match leap::file::load(path) {
+                        Ok(list) => engine.leap_schedule_mut().set_file(list),
+                        Err(e) => sink.emit(Event::new(
+                            clock.now_ns(),
+                            EventKind::LeapFileError {
+                                path: path.display().to_string(),
+                                error: e.to_string(),
+                            },
+                        )),
+                    }
                 }
-            };
-            let initial_ppm = clock.state().map(|s| s.frequency_ppm).unwrap_or(0.0);
-            let mut engine = Engine::new(cfg, clock.now_ns(), initial_ppm, warm.as_ref(), temp());
-            if let Some(path) = &leap_file {
-                match leap::file::load(path) {
-                    Ok(list) => engine.leap_schedule_mut().set_file(list),
-                    Err(e) => sink.emit(Event::new(
-                        clock.now_ns(),
-                        EventKind::LeapFileError {
-                            path: path.display().to_string(),
-                            error: e.to_string(),
-                        },
-                    )),
-                }
-            }
-            let precision = crate::ntp::server::measure_precision(clock.as_ref());
-            let mut monitor = PulseMonitor::new(MonitorConfig::default(), kind, device);
-            let mut tick = tokio::time::interval(Duration::from_secs(1));
-            let mut rx = rx.lock().await;
-            let mut requests = requests.lock().await;
-            loop {
-                tokio::select! {
-                    Some(req) = requests.recv() => match req {
-                        TimingRequest::AcceptTimeJump(reply) => {
-                            let r = engine
-                                .accept_time_jump(JumpAcceptance::Operator)
-                                .map_err(|e| e.to_string());
-                            let _ = reply.send(r);
-                        }
-                    },
-                    ep = epochs.recv() => match ep {
-                        Ok(TimedEpoch { arrival_ns, epoch }) => {
-                            engine.on_epoch(&epoch, clock.from_system_ns(arrival_ns));
-                        }
-                        Err(broadcast::error::RecvError::Lagged(n)) => {
-                            tracing::warn!(skipped = n, "discipline lagged behind GNSS epochs");
-                        }
-                        Err(broadcast::error::RecvError::Closed) => {
-                            anyhow::bail!("GNSS epoch channel closed");
-                        }
-                    },
-                    ev = rx.recv() => match ev {
-                        Some(PpsEvent::Assert(mut edge)) => {
-                            edge.local_ns = clock.from_system_ns(edge.local_ns);
-                            match monitor.on_assert(edge) {
-                                EdgeVerdict::Double => {}
-                                _ => engine.on_edge(edge),
+                let precision = crate::ntp::server::measure_precision(clock.as_ref());
+                let mut monitor = PulseMonitor::new(MonitorConfig::default(), kind, device);
+                let mut tick = tokio::time::interval(Duration::from_secs(1));
+                let mut rx = rx.lock().await;
+                let mut requests = requests.lock().await;
+                // False once the PPS channel closed: the loop goes on without it.
+                let mut pps_open = true;
+                loop {
+                    tokio::select! {
+                        Some(req) = requests.recv() => match req {
+                            TimingRequest::AcceptTimeJump(reply) => {
+                                let r = engine
+                                    .accept_time_jump(JumpAcceptance::Operator)
+                                    .map_err(|e| e.to_string());
+                                let _ = reply.send(r);
                             }
+                        },
+                        ep = epochs.recv() => match ep {
+                            Ok(TimedEpoch { arrival_ns, epoch }) => {
+                                engine.on_epoch(&epoch, clock.from_system_ns(arrival_ns));
+                            }
+                            Err(broadcast::error::RecvError::Lagged(n)) => {
+                                tracing::warn!(skipped = n, "discipline lagged behind GNSS epochs");
+                                snapshot.send_modify(|s| s.drops.gnss_epochs += n);
+                            }
+                            Err(broadcast::error::RecvError::Closed) => {
+                                anyhow::bail!("GNSS epoch channel closed");
+                            }
+                        },
+                        ev = rx.recv(), if pps_open => match ev {
+                            Some(PpsEvent::Assert(mut edge)) => {
+                                edge.local_ns = clock.from_system_ns(edge.local_ns);
+                                match monitor.on_assert(edge) {
+                                    EdgeVerdict::Double => {}
+                                    _ => engine.on_edge(edge),
+                                }
+                            }
+                            Some(other) => monitor.on_event(&other),
+                            // The source is gone for good. Never stop here: the
+                            // engine sees no pulses on its ticks (holdover, then
+                            // unsynchronized once the bound passes its limit)
+                            // and the server fields keep being refreshed.
+                            None => {
+                                monitor.on_error("PPS source closed");
+                                pps_open = false;
+                            }
+                        },
+                        _ = tick.tick() => {
+                            let now = clock.now_ns();
+                            engine.on_tick(now, temp());
+                            monitor.on_tick(now);
                         }
-                        Some(other) => monitor.on_event(&other),
-                        // The reader thread ended; the engine notices the
-                        // missing pulses and goes to holdover.
-                        None => {
-                            monitor.on_error("PPS reader stopped");
-                            wait_true(&mut shutdown).await;
-                            return Ok(());
+                        _ = wait_true(&mut shutdown) => return Ok(()),
+                    }
+                    for cmd in engine.drain_commands() {
+                        if let Err(e) = clock.apply(&cmd) {
+                            tracing::warn!(?cmd, error = %e, "clock command failed");
                         }
-                    },
-                    _ = tick.tick() => {
-                        let now = clock.now_ns();
-                        engine.on_tick(now, temp());
-                        monitor.on_tick(now);
                     }
-                    _ = wait_true(&mut shutdown) => return Ok(()),
-                }
-                for cmd in engine.drain_commands() {
-                    if let Err(e) = clock.apply(&cmd) {
-                        tracing::warn!(?cmd, error = %e, "clock command failed");
+                    for ev in engine.drain_events() {
+                        sink.emit(ev);
                     }
-                }
-                for ev in engine.drain_events() {
-                    sink.emit(ev);
-                }
-                if let Some(model) = engine.take_model() {
-                    if let Err(e) = store.lock().save_state(keys::DRIFT_MODEL, &model) {
-                        tracing::warn!(error = %e, "saving the holdover model failed");
+                    if let Some(model) = engine.take_model() {
+                        if let Err(e) = store.lock().save_state(keys::DRIFT_MODEL, &model) {
+                            tracing::warn!(error = %e, "saving the holdover model failed");
+                        }
                     }
+                    let status = engine.status();
+                    served.set_pending(status.leap.as_ref().and_then(|l| l.pending));
+                    fields.store(engine.server_fields(precision));
+                    let pps = monitor.status();
+                    snapshot.send_modify(|s| {
+                        s.discipline = status;
+                        s.pps = pps;
+                    });
                 }
-                let status = engine.status();
-                served.set_pending(status.leap.as_ref().and_then(|l| l.pending));
-                fields.store(engine.server_fields(precision));
-                let pps = monitor.status();
-                snapshot.send_modify(|s| {
-                    s.discipline = status;
-                    s.pps = pps;
-                });
             }
-        }
-    });
+        },
+    );
     Ok(TimingPart {
         served,
         pps: handle,

@@ -6,6 +6,8 @@
 //! answered request. `ntp-load reflect --listen 127.0.0.1:P` is the bare
 //! reflector that measures the kernel's own cost per packet.
 
+#![deny(unsafe_code)]
+
 #[path = "ntp_load/generator.rs"]
 mod generator;
 #[path = "ntp_load/histogram.rs"]
@@ -13,12 +15,14 @@ mod histogram;
 #[path = "ntp_load/packet.rs"]
 mod packet;
 #[path = "ntp_load/procstat.rs"]
+#[allow(unsafe_code)] // sysconf
 mod procstat;
 #[path = "ntp_load/reflector.rs"]
 mod reflector;
 #[path = "ntp_load/report.rs"]
 mod report;
 #[path = "ntp_load/udp.rs"]
+#[allow(unsafe_code)] // recvmmsg/sendmmsg
 mod udp;
 
 use anyhow::{bail, Context};

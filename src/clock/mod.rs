@@ -3,6 +3,7 @@
 //! `Sim` (a simulated oscillator). The NTP server reads time through the same
 //! clock the servo steers.
 
+#[allow(unsafe_code)] // clock_adjtime
 pub mod linux;
 pub mod sim;
 pub mod virtual_clock;

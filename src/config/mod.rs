@@ -4,10 +4,9 @@
 //! the appliance. Keys are kebab-case; unknown keys are errors. The daemon maps
 //! these sections onto the plain parameter structs of each core.
 
-mod cidr;
 mod locate;
 
-pub use cidr::{Cidr, CidrError};
+pub use crate::cidr::{Cidr, CidrError};
 
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
@@ -227,6 +226,9 @@ pub struct NtpConfig {
     /// NTP control messages (mode 6, read-only: `ntpq`, monitoring plugins)
     /// are answered only to these prefixes.
     pub control_allow: Vec<Cidr>,
+    /// Answer LI=3 / stratum 16 when the discipline loop has not refreshed
+    /// the served fields for this long (it does every second).
+    pub stale_after_s: u32,
 }
 
 impl Default for NtpConfig {
@@ -252,6 +254,7 @@ impl Default for NtpConfig {
                 Cidr::new([127, 0, 0, 0].into(), 8).expect("valid prefix"),
                 Cidr::new(std::net::Ipv6Addr::LOCALHOST.into(), 128).expect("valid prefix"),
             ],
+            stale_after_s: 5,
         }
     }
 }
@@ -583,6 +586,7 @@ impl Config {
             0,
             86_400,
         )?;
+        range("ntp.stale-after-s", n.stale_after_s, 2, 3600)?;
         if n.require_auth && n.keys_file.is_none() {
             return bad("ntp.require-auth", "needs `ntp.keys-file`");
         }

@@ -18,7 +18,7 @@ use crate::clock::ClockCommand;
 use crate::events::{Event, EventKind};
 use crate::gnss::{AntennaStatus, GnssEpoch, JammingState, SpoofingState};
 use crate::pps::PpsEdge;
-use crate::status::{LeapIndicator, ServerFields};
+use crate::server_fields::{LeapIndicator, ServerFields};
 use crate::time::NS_PER_SEC;
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
@@ -451,10 +451,15 @@ impl Engine {
     /// Honest time-error bound now: |estimated offset| + k·σ + systematic, ns
     /// (infinite before the first sample).
     pub fn bound_ns(&self) -> f64 {
+        self.bound_ahead_ns(0.0)
+    }
+
+    /// The bound `ahead_s` from now with no new sample.
+    fn bound_ahead_ns(&self, ahead_s: f64) -> f64 {
         let Some(st) = self.servo_time else {
             return f64::INFINITY;
         };
-        let dt = (self.now_local.saturating_sub(st)) as f64 / NS_PER_SEC as f64;
+        let dt = (self.now_local.saturating_sub(st)) as f64 / NS_PER_SEC as f64 + ahead_s;
         let var = self.servo.predicted_phase_var(dt, self.dtemp());
         // The estimated offset not yet steered out is error too.
         self.offset_now_ns().abs()
@@ -463,6 +468,35 @@ impl Engine {
                 self.cfg.bound_sigmas,
                 self.cfg.systematic_error_ns,
             )
+    }
+
+    /// Seconds until the bound passes the holdover limit without samples
+    /// (bisection: the predicted variance grows with time). None when not
+    /// serving or the servo has no state; capped at 30 days.
+    fn time_to_limit_s(&self) -> Option<f64> {
+        if !matches!(self.lock.state(), LockState::Locked | LockState::Holdover) {
+            return None;
+        }
+        let limit = self.lock.config().bound_limit_ns;
+        if !self.bound_ahead_ns(0.0).is_finite() {
+            return None;
+        }
+        if self.bound_ahead_ns(0.0) >= limit {
+            return Some(0.0);
+        }
+        let (mut lo, mut hi) = (0.0f64, 30.0 * 86_400.0);
+        if self.bound_ahead_ns(hi) < limit {
+            return Some(hi);
+        }
+        while hi - lo > 0.5 {
+            let mid = 0.5 * (lo + hi);
+            if self.bound_ahead_ns(mid) < limit {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        Some(hi.round())
     }
 
     /// Why GNSS cannot be trusted right now, if it cannot.
@@ -763,7 +797,12 @@ impl Engine {
             offset_sigma_ns: self.servo.offset_sigma_ns(),
             frequency_ppm: self.servo.frequency_ppm(),
             correction_ppm: self.log.current(),
-            time_error_bound_ns: self.bound_ns(),
+            time_error_bound_ns: Some(self.bound_ns()).filter(|b| b.is_finite()),
+            holdover_started_ns: (self.lock.state() == LockState::Holdover)
+                .then(|| self.utc_of(self.lock.since_ns())),
+            holdover_limit_ns: self.lock.config().bound_limit_ns,
+            holdover_time_to_limit_s: self.time_to_limit_s(),
+            pairing: self.pairing.status(),
             noise_ns: self.servo.noise_ns(),
             wander_sigma: self.servo.wander_sigma(),
             samples: self.samples,
@@ -801,6 +840,8 @@ impl Engine {
             root_delay_ns: 0,
             root_dispersion_ns: disp,
             reference_time_ns: self.last_update_local.map_or(0, |t| self.utc_of(t)),
+            // The served clock is the steered one: the bound holds at now.
+            as_of_ns: self.now_local,
         }
     }
 }
@@ -1033,7 +1074,7 @@ mod tests {
         assert_eq!(f.stratum, 1);
         assert!(f.root_dispersion_ns > locked_disp);
         let st = e.status();
-        assert!(st.time_error_bound_ns.is_finite());
+        assert!(st.time_error_bound_ns.is_some_and(f64::is_finite));
         assert!(st.accepted >= 50);
     }
 

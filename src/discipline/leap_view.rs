@@ -5,7 +5,7 @@
 use super::leap::{KernelLeapFlag, LeapConfig, LeapMode, LeapSchedule, LeapState};
 use crate::clock::{ClockCommand, LeapFlag};
 use crate::gnss::LeapInfo;
-use crate::status::LeapIndicator;
+use crate::server_fields::LeapIndicator;
 use crate::time::NS_PER_SEC;
 
 #[derive(Debug, Clone)]

@@ -31,8 +31,17 @@ pub struct DisciplineStatus {
     pub frequency_ppm: f64,
     /// Frequency correction applied to the clock, ppm.
     pub correction_ppm: f64,
-    /// Honest time-error bound (NTP root dispersion), ns.
-    pub time_error_bound_ns: f64,
+    /// Honest time-error bound (NTP root dispersion), ns; null until the
+    /// servo has a state (unknown is not zero).
+    pub time_error_bound_ns: Option<f64>,
+    /// Holdover starts when GNSS stops being trusted after a lock (UTC ns).
+    pub holdover_started_ns: Option<i64>,
+    /// The bound at which holdover ends (unsynchronized, stratum 16), ns.
+    pub holdover_limit_ns: f64,
+    /// Seconds until the bound passes the limit: while in holdover, from
+    /// now; while locked, if GNSS were lost now. Null when unknown.
+    pub holdover_time_to_limit_s: Option<f64>,
+    pub pairing: pairing::PairingStatus,
     /// Estimated PPS measurement noise, ns RMS.
     pub noise_ns: f64,
     /// Oscillator wander the servo assumes (estimated online), σ per √s.

@@ -41,35 +41,7 @@ use crate::gnss::GnssEpoch;
 use crate::pps::PpsEdge;
 use crate::time::NS_PER_SEC;
 
-/// How TIM-TP qErr relates the real pulse to the ideal one.
-///
-/// u-blox documents qErr only as "quantization error of time pulse", without a
-/// sign convention. Two independent time-lab measurements of F9T pulses
-/// against a reference with a time-interval counter (start = reference, stop =
-/// receiver pulse) found the sawtooth disappears when qErr is *added* to the
-/// measured interval: the pulse came out at `ideal − qErr`. That is the
-/// default. The other convention stays available in the configuration so a
-/// site with a counter can check it without a rebuild; `tests/pairing_corrections.rs`
-/// shows the right sign removes a simulated sawtooth and the wrong one doubles it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum QErrConvention {
-    /// The pulse occurs at `ideal − qErr`: correct by adding qErr.
-    #[default]
-    PulseAtIdealMinusQErr,
-    /// The pulse occurs at `ideal + qErr`: correct by subtracting qErr.
-    PulseAtIdealPlusQErr,
-}
-
-impl QErrConvention {
-    /// Where the pulse really is relative to the ideal instant, in ps.
-    pub fn pulse_error_ps(self, qerr_ps: i64) -> i64 {
-        match self {
-            Self::PulseAtIdealMinusQErr => -qerr_ps,
-            Self::PulseAtIdealPlusQErr => qerr_ps,
-        }
-    }
-}
+pub use crate::pps::QErrConvention;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct PairingConfig {

@@ -5,7 +5,7 @@ use std::net::IpAddr;
 
 /// CIDR prefixes are the config's type: one parser, one set of checks
 /// (host bits, prefix length) for the file and the server.
-pub use crate::config::Cidr;
+pub use crate::cidr::Cidr;
 
 /// Map `::ffff:a.b.c.d` to `a.b.c.d`; everything else unchanged.
 pub fn canonical(ip: IpAddr) -> IpAddr {

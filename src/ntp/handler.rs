@@ -29,7 +29,7 @@ use super::clients::{AlarmChange, ClientKey, ClientTable, RateVerdict, RequestFa
 use super::counters::Counters;
 use super::packet::{self, Header, Trailer, HEADER_LEN, MODE_CLIENT, MODE_SYMMETRIC_ACTIVE};
 use super::timestamp::{short_from_nanos_ceil, NtpTimestamp};
-use crate::status::ServerFields;
+use crate::server_fields::ServerFields;
 use crate::time::UnixNanos;
 use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
@@ -58,8 +58,9 @@ pub enum AuthFailureAction {
 /// Everything the handler needs besides the per-request inputs.
 #[derive(Debug, Clone)]
 pub struct HandlerConfig {
-    /// Reference ID to advertise instead of the one in `ServerFields`.
-    pub refid: Option<[u8; 4]>,
+    /// Server fields not refreshed for this long (ns after their `as_of_ns`)
+    /// are stale: answer LI=3 / stratum 16. 0: never stale.
+    pub stale_after_ns: i64,
     /// log2 seconds of the clock-read resolution (measured at start-up).
     pub precision: i8,
     pub min_poll: i8,
@@ -78,7 +79,7 @@ pub struct HandlerConfig {
 impl Default for HandlerConfig {
     fn default() -> Self {
         HandlerConfig {
-            refid: None,
+            stale_after_ns: 5_000_000_000,
             precision: -20,
             min_poll: 4,
             max_poll: 17,
@@ -340,7 +341,10 @@ impl Handler {
             }
         }
 
-        let synced = fields.synchronized();
+        // The discipline loop refreshes the fields every second; fields it
+        // stopped refreshing are stale, and a stale server says so. The
+        // dispersion is aged to the receive time.
+        let synced = fields.serving_at(rx_ns, self.cfg.stale_after_ns);
         let kod = matches!(kind, ReplyKind::KodRate | ReplyKind::KodDeny);
         let mut h = Header {
             leap: if synced && !kod { fields.leap as u8 } else { 3 },
@@ -356,11 +360,11 @@ impl Handler {
             poll: req_header.poll.clamp(self.cfg.min_poll, self.cfg.max_poll),
             precision: self.cfg.precision,
             root_delay: short_from_nanos_ceil(fields.root_delay_ns),
-            root_dispersion: short_from_nanos_ceil(fields.root_dispersion_ns),
+            root_dispersion: short_from_nanos_ceil(fields.dispersion_at(rx_ns)),
             refid: match kind {
                 ReplyKind::KodRate => *b"RATE",
                 ReplyKind::KodDeny => *b"DENY",
-                _ => self.cfg.refid.unwrap_or(fields.refid),
+                _ => fields.refid,
             },
             reference: if fields.reference_time_ns == 0 {
                 NtpTimestamp::ZERO

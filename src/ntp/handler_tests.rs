@@ -6,8 +6,8 @@ use super::clients::{ClientTable, RateLimit};
 use super::counters::{Counters, NtpCounters};
 use super::handler::*;
 use super::packet::Header;
-use super::timestamp::NtpTimestamp;
-use crate::status::{LeapIndicator, ServerFields};
+use super::timestamp::{short_from_nanos_ceil, NtpTimestamp};
+use crate::server_fields::{LeapIndicator, ServerFields};
 use crate::time::NS_PER_SEC;
 use md5::Md5;
 use proptest::prelude::*;
@@ -27,6 +27,7 @@ fn synced() -> ServerFields {
         root_delay_ns: 0,
         root_dispersion_ns: 1_000, // 1 us -> must round up to 1 unit (15.26 us)
         reference_time_ns: RX - 500_000_000,
+        as_of_ns: RX - 200_000_000,
     }
 }
 
@@ -134,19 +135,43 @@ fn unsynchronized_reply_says_so() {
 }
 
 #[test]
-fn leap_announcement_and_refid_override() {
+fn leap_announcement_and_refid_from_fields() {
+    let h = handler();
+    let mut f = synced();
+    f.leap = LeapIndicator::InsertSecond;
+    f.refid = *b"PPS\0";
+    let r = Header::parse(&answer(&h, &request(4, 3, 1), &f).unwrap()).unwrap();
+    assert_eq!(r.leap, 1);
+    assert_eq!(r.refid, *b"PPS\0");
+}
+
+/// Fields the discipline loop stopped refreshing: unsynchronized, whatever
+/// they say; fresh fields age their dispersion by PHI from `as_of_ns`.
+#[test]
+fn stale_fields_answer_unsynchronized_and_dispersion_ages() {
     let h = handler_with(
         HandlerConfig {
-            refid: Some(*b"PPS\0"),
+            stale_after_ns: 5 * NS_PER_SEC,
             ..HandlerConfig::default()
         },
         None,
     );
     let mut f = synced();
-    f.leap = LeapIndicator::InsertSecond;
-    let r = Header::parse(&answer(&h, &request(4, 3, 1), &f).unwrap()).unwrap();
-    assert_eq!(r.leap, 1);
-    assert_eq!(r.refid, *b"PPS\0");
+    f.root_dispersion_ns = 1_000_000;
+    f.as_of_ns = RX - 4 * NS_PER_SEC;
+    let fresh = Header::parse(&answer(&h, &request(4, 3, 1), &f).unwrap()).unwrap();
+    assert_eq!((fresh.leap, fresh.stratum), (0, 1));
+    // 1 ms + 4 s x 15 ppm = 1.06 ms, in 2^-16 s units rounded up.
+    assert_eq!(fresh.root_dispersion, short_from_nanos_ceil(1_060_000));
+    let younger = {
+        let mut g = f.clone();
+        g.as_of_ns = RX - NS_PER_SEC;
+        Header::parse(&answer(&h, &request(4, 3, 1), &g).unwrap()).unwrap()
+    };
+    assert!(younger.root_dispersion < fresh.root_dispersion);
+    f.as_of_ns = RX - 6 * NS_PER_SEC;
+    let stale = Header::parse(&answer(&h, &request(4, 3, 1), &f).unwrap()).unwrap();
+    assert_eq!((stale.leap, stale.stratum), (3, 16));
 }
 
 #[test]

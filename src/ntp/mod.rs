@@ -11,6 +11,7 @@
 
 pub mod access;
 pub mod auth;
+#[allow(unsafe_code)] // recvmmsg/sendmmsg buffers
 mod batch;
 pub mod clients;
 pub mod counters;
@@ -18,6 +19,7 @@ pub mod handler;
 pub mod mode6;
 pub mod packet;
 pub mod server;
+#[allow(unsafe_code)] // setsockopt, error queue, cmsg parsing
 mod socket;
 pub mod timestamp;
 

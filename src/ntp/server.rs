@@ -17,7 +17,7 @@ use super::timestamp::NtpTimestamp;
 use super::NtpStatus;
 use crate::clock::TimeSource;
 use crate::events::{Event, EventKind, EventSink};
-use crate::status::ServerFieldsCell;
+use crate::server_fields::ServerFieldsCell;
 use serde::{Deserialize, Serialize};
 use std::io;
 use std::net::SocketAddr;
@@ -34,9 +34,6 @@ pub struct NtpServerConfig {
     pub bind: Vec<SocketAddr>,
     /// Worker threads per bind address; 0 = one per CPU core.
     pub workers: usize,
-    /// Reference ID to advertise (`GPS`, `GNSS`, `PPS`, up to 4 ASCII chars);
-    /// unset = the one in the server fields.
-    pub refid: Option<String>,
     /// Limits of the poll value echoed to clients (log2 s).
     pub min_poll: i8,
     pub max_poll: i8,
@@ -70,6 +67,8 @@ pub struct NtpServerConfig {
     pub top_clients: usize,
     /// Sources whose control queries (mode 6, read-only) are answered.
     pub control_allow: Vec<Cidr>,
+    /// Served fields older than this: answer LI=3 / stratum 16; 0 never.
+    pub stale_after_ms: u64,
 }
 
 impl Default for NtpServerConfig {
@@ -80,7 +79,6 @@ impl Default for NtpServerConfig {
                 SocketAddr::from(([0u16; 8], 123)),
             ],
             workers: 0,
-            refid: None,
             min_poll: 4,
             max_poll: 17,
             allow: vec![],
@@ -102,21 +100,9 @@ impl Default for NtpServerConfig {
                 Cidr::new([127, 0, 0, 0].into(), 8).expect("valid prefix"),
                 Cidr::new(std::net::Ipv6Addr::LOCALHOST.into(), 128).expect("valid prefix"),
             ],
+            stale_after_ms: 5_000,
         }
     }
-}
-
-/// Parse a configured reference ID (1–4 ASCII characters, zero padded).
-pub fn parse_refid(s: &str) -> io::Result<[u8; 4]> {
-    if s.is_empty() || s.len() > 4 || !s.is_ascii() {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!("refid {s:?}: 1-4 ASCII characters"),
-        ));
-    }
-    let mut r = [0u8; 4];
-    r[..s.len()].copy_from_slice(s.as_bytes());
-    Ok(r)
 }
 
 /// log2 seconds of the clock-read resolution: the smallest non-zero step
@@ -229,6 +215,7 @@ pub fn spawn(
     time: Arc<dyn TimeSource>,
     fields: ServerFieldsCell,
     events: EventSink,
+    parts: &crate::liveness::Parts,
 ) -> io::Result<NtpServerHandle> {
     if cfg.bind.is_empty() {
         return Err(io::Error::new(
@@ -240,10 +227,10 @@ pub fn spawn(
         Some(p) => KeyStore::load(p).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?,
         None => KeyStore::default(),
     };
-    let refid = cfg.refid.as_deref().map(parse_refid).transpose()?;
     let precision = measure_precision(&*time);
     let handler_cfg = Arc::new(HandlerConfig {
-        refid,
+        stale_after_ns: i64::try_from(cfg.stale_after_ms.saturating_mul(1_000_000))
+            .unwrap_or(i64::MAX),
         precision,
         min_poll: cfg.min_poll,
         max_poll: cfg.max_poll.max(cfg.min_poll),
@@ -326,6 +313,7 @@ pub fn spawn(
             fields: fields.clone(),
             events: events.clone(),
             stop: stop.clone(),
+            heartbeat: parts.register(&format!("ntp-worker-{i}"), Some(WORKER_BEAT_PERIOD)),
             batch: Batch::new(cfg.batch_size.clamp(1, 1024)),
             pending: Vec::with_capacity(cfg.batch_size.clamp(1, 1024)),
             rx_ns: vec![0; cfg.batch_size.clamp(1, 1024)],
@@ -377,6 +365,9 @@ pub fn spawn(
     })
 }
 
+/// A worker wakes from recvmmsg at least every ~100 ms (socket timeout).
+const WORKER_BEAT_PERIOD: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Replies awaiting their kernel TX timestamp, indexed by OPT_ID.
 const TX_RING: usize = 4096;
 /// Largest plausible gap between our TX clock reading and the kernel's.
@@ -389,6 +380,8 @@ struct Worker {
     fields: ServerFieldsCell,
     events: EventSink,
     stop: Arc<AtomicBool>,
+    /// Beaten once per receive loop (one relaxed add, no clock read).
+    heartbeat: crate::liveness::Heartbeat,
     batch: Batch,
     /// Replies of the batch in send-slot order.
     pending: Vec<Reply>,
@@ -413,6 +406,7 @@ struct Worker {
 impl Worker {
     fn run(mut self) {
         while !self.stop.load(Ordering::Relaxed) {
+            self.heartbeat.beat();
             match self.batch.recv(&self.sock) {
                 Ok(0) => {}
                 Ok(n) => self.serve(n),

@@ -123,6 +123,9 @@ pub struct GpioReader {
 }
 
 impl GpioReader {
+    pub fn is_finished(&self) -> bool {
+        self.thread.as_ref().is_none_or(|t| t.is_finished())
+    }
     pub fn stop(mut self) {
         self.stop.store(true, Ordering::Relaxed);
         if let Some(t) = self.thread.take() {
@@ -144,6 +147,7 @@ pub fn spawn(
     line: u32,
     polarity: Polarity,
     tx: tokio::sync::mpsc::Sender<PpsEvent>,
+    hb: crate::liveness::Heartbeat,
 ) -> Result<GpioReader, GpioPpsError> {
     let path = chip_path.to_path_buf();
     let mut chip = Chip::new(chip_path).map_err(|source| GpioPpsError::Chip {
@@ -173,6 +177,7 @@ pub fn spawn(
             let mut scale: Option<TimestampScale> = None;
             let (mut assert_seq, mut clear_seq) = (0u64, 0u64);
             while !stop2.load(Ordering::Relaxed) {
+                hb.beat();
                 // Wait with a timeout so stop() is honoured.
                 let fd = handle.as_raw_fd();
                 // SAFETY: the fd stays open for the lifetime of `handle`.

@@ -294,6 +294,9 @@ pub struct KppsReader {
 }
 
 impl KppsReader {
+    pub fn is_finished(&self) -> bool {
+        self.thread.as_ref().is_none_or(|t| t.is_finished())
+    }
     pub fn stop(mut self) {
         self.stop.store(true, Ordering::Relaxed);
         if let Some(t) = self.thread.take() {
@@ -315,6 +318,7 @@ pub fn spawn(
     path: &Path,
     capture: Capture,
     tx: tokio::sync::mpsc::Sender<PpsEvent>,
+    hb: crate::liveness::Heartbeat,
 ) -> Result<KppsReader, KppsError> {
     let mut dev = KernelPps::open(path, capture)?;
     let stop = Arc::new(AtomicBool::new(false));
@@ -325,6 +329,7 @@ pub fn spawn(
         .spawn(move || {
             let mut failures = 0u32;
             while !stop2.load(Ordering::Relaxed) {
+                hb.beat();
                 match dev.fetch(std::time::Duration::from_millis(1500)) {
                     Ok(events) => {
                         failures = 0;

@@ -6,12 +6,47 @@
 //! tokio channel; their timestamps are on the system CLOCK_REALTIME scale (the
 //! shell maps them onto the disciplined clock's scale when that differs).
 
+#[allow(unsafe_code)] // borrowing the line fd for poll
 pub mod gpio;
+#[allow(unsafe_code)] // RFC 2783 ioctls
 pub mod kpps;
 pub mod monitor;
+pub mod reopen;
 pub mod sim;
 
+pub use reopen::{spawn_reopening, ReopenBackoff, ReopeningReader};
+
 use serde::Serialize;
+
+/// How TIM-TP qErr relates the real pulse to the ideal one.
+///
+/// u-blox documents qErr only as "quantization error of time pulse", without a
+/// sign convention. Two independent time-lab measurements of F9T pulses
+/// against a reference with a time-interval counter (start = reference, stop =
+/// receiver pulse) found the sawtooth disappears when qErr is *added* to the
+/// measured interval: the pulse came out at `ideal − qErr`. That is the
+/// default. The other convention stays available in the configuration so a
+/// site with a counter can check it without a rebuild; `tests/pairing_corrections.rs`
+/// shows the right sign removes a simulated sawtooth and the wrong one doubles it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum QErrConvention {
+    /// The pulse occurs at `ideal − qErr`: correct by adding qErr.
+    #[default]
+    PulseAtIdealMinusQErr,
+    /// The pulse occurs at `ideal + qErr`: correct by subtracting qErr.
+    PulseAtIdealPlusQErr,
+}
+
+impl QErrConvention {
+    /// Where the pulse really is relative to the ideal instant, in ps.
+    pub fn pulse_error_ps(self, qerr_ps: i64) -> i64 {
+        match self {
+            Self::PulseAtIdealMinusQErr => -qerr_ps,
+            Self::PulseAtIdealPlusQErr => qerr_ps,
+        }
+    }
+}
 
 /// One captured pulse edge.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -151,6 +186,7 @@ impl PpsReader {
 pub fn start(
     spec: &PpsSourceSpec,
     tx: tokio::sync::mpsc::Sender<PpsEvent>,
+    hb: crate::liveness::Heartbeat,
 ) -> Result<PpsReader, PpsStartError> {
     Ok(match spec {
         PpsSourceSpec::Kernel {
@@ -162,12 +198,12 @@ pub fn start(
             } else {
                 kpps::Capture::Assert
             };
-            PpsReader::Kernel(kpps::spawn(path, capture, tx)?)
+            PpsReader::Kernel(kpps::spawn(path, capture, tx, hb)?)
         }
         PpsSourceSpec::Gpio {
             chip,
             line,
             polarity,
-        } => PpsReader::Gpio(gpio::spawn(chip, *line, *polarity, tx)?),
+        } => PpsReader::Gpio(gpio::spawn(chip, *line, *polarity, tx, hb)?),
     })
 }

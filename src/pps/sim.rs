@@ -5,7 +5,7 @@
 //! The receiver's own quantization (the qErr sawtooth) is modelled by
 //! [`Sawtooth`]: it gives the pulse error and the qErr the receiver would
 //! report for it, with the sign convention of
-//! [`crate::discipline::pairing::QErrConvention`].
+//! [`super::QErrConvention`].
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -14,8 +14,8 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal};
 
+use super::QErrConvention;
 use super::{PpsEdge, PpsEvent};
-use crate::discipline::pairing::QErrConvention;
 use crate::time::NS_PER_SEC;
 
 /// Maps a true instant (ns) to the local clock's reading at that instant.
@@ -168,6 +168,26 @@ pub fn spawn_realtime<C>(
 where
     C: LocalClockModel + Send + 'static,
 {
+    spawn_realtime_with(
+        clock,
+        noise,
+        seed,
+        tx,
+        crate::liveness::Heartbeat::default(),
+    )
+}
+
+/// `spawn_realtime` beating `hb` from its loop.
+pub fn spawn_realtime_with<C>(
+    clock: C,
+    noise: PpsNoise,
+    seed: u64,
+    tx: tokio::sync::mpsc::Sender<PpsEvent>,
+    hb: crate::liveness::Heartbeat,
+) -> std::io::Result<SimPpsHandle>
+where
+    C: LocalClockModel + Send + 'static,
+{
     let stop = Arc::new(AtomicBool::new(false));
     let stop2 = stop.clone();
     let thread = std::thread::Builder::new()
@@ -177,6 +197,7 @@ where
             let next_second = |now: i64| (now.div_euclid(NS_PER_SEC) + 1) * NS_PER_SEC;
             let mut next = next_second(crate::time::system_realtime_ns());
             while !stop2.load(Ordering::Relaxed) {
+                hb.beat();
                 let now = crate::time::system_realtime_ns();
                 // The system clock was stepped (or this thread stalled): resync
                 // rather than emit a burst of stale seconds.

@@ -1,20 +1,42 @@
 //! One snapshot of the truth. Every interface (CLI `status`, web, SNMP, metrics)
 //! renders this same value; none computes its own version of the state.
+//!
+//! Parts write their own sub-struct into a draft ([`Publisher::send_modify`]);
+//! the snapshot users see is composed in one place ([`Publisher::compose`],
+//! once a second and at once on a state transition), stamped with the served
+//! clock, with the served NTP fields, the parts' liveness and the uptime
+//! filled in there. Serialized field names and enum values are snake_case;
+//! unknown values are `null`, never 0. `docs/status.schema.json` describes it.
 
 pub mod client;
 pub mod control;
-mod server_fields;
+mod publisher;
 
-pub use server_fields::{LeapIndicator, ServerFields, ServerFieldsCell};
+pub use crate::server_fields::{LeapIndicator, ServerFields, ServerFieldsCell};
+pub use publisher::{ComposeContext, Publisher};
 
+use crate::liveness::PartStatus;
 use serde::Serialize;
+
+/// Bumped when a field changes meaning or goes away (adding one does not).
+pub const SCHEMA_VERSION: u32 = 1;
 
 /// Everything a user can see, published on a `tokio::sync::watch`.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Snapshot {
-    /// When this snapshot was made (UTC ns, from the served clock).
-    pub generated_at_ns: i64,
+    pub schema_version: u32,
     pub version: String,
+    /// When this snapshot was composed (UTC ns on the served clock); null
+    /// before the first composition.
+    pub generated_at_ns: Option<i64>,
+    /// Seconds since the daemon started.
+    pub uptime_s: u64,
+    /// What an NTP reply carries right now.
+    pub served: ServedStatus,
+    /// Every thread and task: state, last heartbeat, restarts, last error.
+    pub parts: Vec<PartStatus>,
+    /// Messages lost on internal channels.
+    pub drops: ChannelDrops,
     pub receiver: crate::gnss::ReceiverStatus,
     pub serial: crate::gnss::SerialStatus,
     pub pps: crate::pps::PpsStatus,
@@ -23,14 +45,61 @@ pub struct Snapshot {
     pub store: crate::store::StoreStatus,
 }
 
-pub type SnapshotTx = tokio::sync::watch::Sender<Snapshot>;
+/// The served NTP fields as a reply at `generated_at_ns` would carry them
+/// (staleness and dispersion aging decided by the same code as the handler).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ServedStatus {
+    pub stratum: u8,
+    /// RFC 5905 LI: 0 none, 1 insert, 2 delete, 3 unsynchronized.
+    pub leap_indicator: u8,
+    pub refid: String,
+    pub root_delay_ns: u64,
+    pub root_dispersion_ns: u64,
+    /// Last servo update (UTC ns); null when never.
+    pub reference_time_ns: Option<i64>,
+    pub synchronized: bool,
+    /// The timing loop stopped refreshing the fields (`[ntp] stale-after-s`).
+    pub stale: bool,
+}
+
+impl Default for ServedStatus {
+    fn default() -> Self {
+        Self::of(&ServerFields::default(), 0, 0)
+    }
+}
+
+impl ServedStatus {
+    /// What a reply at `now_ns` carries, given the current fields.
+    pub fn of(f: &ServerFields, now_ns: i64, stale_after_ns: i64) -> Self {
+        let serving = f.serving_at(now_ns, stale_after_ns);
+        Self {
+            stratum: if serving { f.stratum.clamp(1, 15) } else { 16 },
+            leap_indicator: if serving { f.leap as u8 } else { 3 },
+            refid: f.refid_text(),
+            root_delay_ns: f.root_delay_ns,
+            root_dispersion_ns: f.dispersion_at(now_ns),
+            reference_time_ns: (f.reference_time_ns != 0).then_some(f.reference_time_ns),
+            synchronized: serving,
+            stale: f.synchronized() && !serving,
+        }
+    }
+}
+
+/// Messages lost on internal channels (each a counter since start).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ChannelDrops {
+    /// Events not queued to the store (queue full).
+    pub events: u64,
+    /// GNSS epochs the discipline task skipped (it fell behind the broadcast).
+    pub gnss_epochs: u64,
+}
+
+pub type SnapshotTx = Publisher;
 pub type SnapshotRx = tokio::sync::watch::Receiver<Snapshot>;
 
-/// A fresh publication channel holding a default snapshot.
+/// A fresh publisher holding an initial snapshot.
 pub fn channel() -> (SnapshotTx, SnapshotRx) {
-    let snap = Snapshot {
-        version: env!("CARGO_PKG_VERSION").to_string(),
-        ..Snapshot::default()
-    };
-    tokio::sync::watch::channel(snap)
+    let p = Publisher::new();
+    let rx = p.subscribe();
+    (p, rx)
 }

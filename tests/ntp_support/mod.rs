@@ -30,6 +30,7 @@ pub fn synced_fields() -> ServerFields {
         root_delay_ns: 0,
         root_dispersion_ns: 10_000,
         reference_time_ns: gnss_timeserver::time::system_realtime_ns(),
+        as_of_ns: gnss_timeserver::time::system_realtime_ns(),
     }
 }
 
@@ -40,6 +41,8 @@ pub fn test_config(bind: &str) -> NtpServerConfig {
         workers: 2,
         rate_limit_interval_ms: 0,
         client_offset_alarm_ms: 0,
+        // The fields are set once here, with no discipline loop refreshing them.
+        stale_after_ms: 0,
         ..NtpServerConfig::default()
     }
 }
@@ -50,6 +53,7 @@ pub fn start(cfg: NtpServerConfig, fields: ServerFields) -> (NtpServerHandle, So
         Arc::new(SystemClock),
         ServerFieldsCell::new(fields),
         EventSink::null(),
+        &gnss_timeserver::liveness::Parts::default(),
     )
     .expect("spawn NTP server");
     let addr = h.local_addrs()[0];

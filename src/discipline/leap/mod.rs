@@ -56,7 +56,7 @@ use serde::Serialize;
 
 use crate::events::{Event, EventKind};
 use crate::gnss::{LeapInfo, TimeOrigin};
-use crate::status::LeapIndicator;
+use crate::server_fields::LeapIndicator;
 use crate::time::{format_rfc3339, NS_PER_SEC, SECS_PER_DAY};
 
 /// GPS − UTC + 19 = TAI − UTC.

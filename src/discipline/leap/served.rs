@@ -8,7 +8,7 @@
 
 use serde::Serialize;
 
-use crate::status::LeapIndicator;
+use crate::server_fields::LeapIndicator;
 use crate::time::{civil_from_days, NS_PER_SEC, SECS_PER_DAY};
 
 use super::{LeapMode, PendingLeap};

@@ -42,6 +42,9 @@ pub struct SerialParams {
     pub backoff_max: Duration,
     /// Longest a read blocks; also the tick period of the handler.
     pub read_timeout: Duration,
+    /// Beaten on every read (timeout included) and retry nap: the thread's
+    /// liveness in the status.
+    pub heartbeat: crate::liveness::Heartbeat,
     /// No byte for this long while open: `serial.silent` (a UART whose
     /// receiver lost power or cable never reports an error, it just goes quiet).
     pub silence_timeout: Duration,
@@ -60,6 +63,7 @@ impl SerialParams {
             backoff_initial: Duration::from_millis(200),
             backoff_max: Duration::from_secs(4),
             read_timeout: Duration::from_millis(100),
+            heartbeat: crate::liveness::Heartbeat::default(),
             silence_timeout: Duration::from_secs(5),
             baud_candidates: vec![9_600, 38_400, 115_200, 230_400],
             autobaud_window: Duration::from_secs(3),
@@ -197,15 +201,18 @@ impl<H: LinkHandler> Link<H> {
                 .open_native();
             match opened {
                 Ok(port) => {
+                    self.params.heartbeat.restarted();
                     backoff = self.params.backoff_initial;
                     self.on_open(first);
                     first = false;
                     let err = self.read_until_error(port, baud);
                     if let Some(err) = err {
+                        self.params.heartbeat.restarting(err.clone());
                         self.on_lost(&err);
                     }
                 }
                 Err(e) => {
+                    self.params.heartbeat.restarting(e.to_string());
                     self.on_open_failed(&e.to_string(), first);
                     first = false;
                     let ms = u64::try_from(backoff.as_millis()).unwrap_or(u64::MAX);
@@ -221,6 +228,7 @@ impl<H: LinkHandler> Link<H> {
     fn nap(&self, total: Duration) {
         let mut left = total;
         while !left.is_zero() && !self.stopped() {
+            self.params.heartbeat.beat();
             let step = left.min(Duration::from_millis(50));
             std::thread::sleep(step);
             left -= step;
@@ -334,6 +342,7 @@ impl<H: LinkHandler> Link<H> {
         let mut window_start = last_tick;
         let mut bytes_in_window = 0usize;
         while !self.stopped() {
+            self.params.heartbeat.beat();
             let out = match port.read(&mut buf) {
                 Ok(0) => {
                     empty_reads += 1;

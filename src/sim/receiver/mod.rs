@@ -125,6 +125,7 @@ impl Shared {
 }
 
 /// The output speed the host set on the pty (termios2 keeps arbitrary rates).
+#[allow(unsafe_code)]
 fn line_speed(fd: &OwnedFd) -> Option<u32> {
     // SAFETY: TCGETS2 fills a termios2 struct we own; the fd is valid for the call.
     let mut t: libc::termios2 = unsafe { std::mem::zeroed() };

@@ -146,7 +146,7 @@ pub fn run(sc: &Scenario, seed: u64) -> RunOutput {
     // as it would from the config file.
     let cfg = EngineConfig {
         capture_latency_ns: sc.pps.latency_ns,
-        ..crate::app::engine_config(&crate::config::Config::default())
+        ..crate::plan::engine_config(&crate::config::Config::default())
     };
     let warm = sc.warm_start.as_ref().map(|w| HoldoverModel {
         frequency_ppm: clock.oscillator_frequency() * 1e6 + w.frequency_error_ppm,
