@@ -139,7 +139,7 @@ async fn hostile_master_resets_sessions_without_panics() {
     ));
 
     // A sane request first: answered from the snapshot.
-    snap_tx.send_modify(|s| s.receiver.sats_visible = 17);
+    snap_tx.send_modify(|s| s.receiver.sats_visible = Some(17));
     let mut s = open_session(&l).await;
     s.write_all(&get_next(1)).await.unwrap();
     let answer = loop {

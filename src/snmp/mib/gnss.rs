@@ -201,7 +201,7 @@ pub(super) fn rows(j: &Json, ctx: &MibContext, r: &mut Rows) {
         &scalar(RECEIVER, 11),
         f64_at(j, "/receiver/fix/alt_msl_m").map(|v| int((v * 100.0).round() as i64)),
     );
-    let survey = at(j, "/receiver/survey_in").map(|s| {
+    let survey = at(j, "/receiver/survey/progress").map(|s| {
         if bool_at(s, "/active") == Some(true) {
             2
         } else if bool_at(s, "/valid") == Some(true) {

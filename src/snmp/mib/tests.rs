@@ -11,7 +11,7 @@ fn snap() -> Json {
             "sats_visible": 20, "sats_used": 12,
             "antenna": { "status": "open", "power": "on", "jamming": 7 },
             "security": { "jamming": "ok", "spoofing": "none" },
-            "survey_in": { "active": false, "valid": true },
+            "survey": { "progress": { "active": false, "valid": true } },
             "sky": [
                 { "gnss": "GPS", "svid": 5, "az_deg": 120.4, "el_deg": 45.6, "cn0_dbhz": 41.0, "used": true, "healthy": null },
                 { "gnss": "Galileo", "svid": 11, "az_deg": null, "el_deg": null, "cn0_dbhz": 30.0, "used": false, "healthy": true },
