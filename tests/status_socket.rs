@@ -80,6 +80,34 @@ async fn status_events_and_scenario_round_trip() {
     assert_eq!(ev["events"].as_array().unwrap().len(), 1);
     assert_eq!(ev["events"][0]["kind"], "lock.transition");
 
+    // Pages: newest first, filtered, continued with the cursor.
+    let p1 = ask(
+        &sock,
+        "events-page limit=2 kind=servo.restart severity=info",
+    )
+    .await;
+    let reasons = |v: &serde_json::Value| -> Vec<String> {
+        v["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["data"]["reason"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(reasons(&p1), vec!["e4", "e2"]);
+    let before = p1["next_before_id"].as_u64().expect("a cursor");
+    let p2 = ask(
+        &sock,
+        &format!("events-page limit=2 kind=servo.restart before={before}"),
+    )
+    .await;
+    assert_eq!(reasons(&p2), vec!["e1", "e0"]);
+    let notice = ask(&sock, "events-page severity=notice").await;
+    assert_eq!(reasons(&notice), vec!["e3"], "{notice}");
+    assert!(notice["next_before_id"].is_null());
+    let bad = ask(&sock, "events-page severity=loud").await;
+    assert!(bad["error"].as_str().unwrap().contains("severity"), "{bad}");
+
     let ok = ask(&sock, "scenario antenna-short").await;
     assert_eq!(ok["ok"], true);
     assert_eq!(*switched.lock().unwrap(), vec!["antenna-short".to_string()]);

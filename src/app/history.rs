@@ -123,3 +123,50 @@ pub async fn history_loop(
         store.record_history(sample).await?;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn samples_read_the_contract_fields_and_keep_unknown_unknown() {
+        let snap = |requests: u64| {
+            json!({
+                "discipline": {"state": "locked", "offset_ns": 12.5,
+                               "time_error_bound_ns": 150.0, "frequency_ppm": -1.5,
+                               "temperature_c": null},
+                "receiver": {"sats_visible": 9, "sats_used": 7,
+                             "antenna": {"agc_count": 4000, "noise_per_ms": 80, "jamming": null},
+                             "sky": [
+                                 {"gnss": "GPS", "svid": 3, "az_deg": 10.0, "el_deg": 40.0, "cn0_dbhz": 40.0},
+                                 {"gnss": "Galileo", "svid": 5, "az_deg": 200.0, "el_deg": 20.0, "cn0_dbhz": 30.0},
+                                 {"gnss": "GPS", "svid": 9, "az_deg": 90.0, "el_deg": 5.0, "cn0_dbhz": null}
+                             ]},
+                "ntp": {"counters": {"requests": requests}}
+            })
+        };
+        let mut s = Sampler::default();
+        let a = s.sample(&snap(100), 1_000_000_000);
+        let v = |x: &HistorySample, k: Series| x.values[k.index()];
+        assert_eq!(v(&a, Series::TeEstimateNs), Some(12.5));
+        assert_eq!(v(&a, Series::FrequencyPpb), Some(-1500.0));
+        assert_eq!(v(&a, Series::TemperatureC), None);
+        assert_eq!(v(&a, Series::Jamming), None);
+        assert_eq!(v(&a, Series::Agc), Some(4000.0));
+        assert_eq!(v(&a, Series::Cn0MeanDbhz), Some(35.0));
+        assert_eq!(v(&a, Series::Cn0MaxDbhz), Some(40.0));
+        assert_eq!(a.sats.len(), 3);
+        // A rate needs two readings.
+        assert_eq!(v(&a, Series::NtpRequestsPerS), None);
+        let b = s.sample(&snap(300), 3_000_000_000);
+        assert_eq!(v(&b, Series::NtpRequestsPerS), Some(100.0));
+        // Before a lock the estimate is not shown.
+        let mut cold = snap(300);
+        cold["discipline"]["state"] = json!("acquiring");
+        assert_eq!(
+            v(&s.sample(&cold, 4_000_000_000), Series::TeEstimateNs),
+            None
+        );
+    }
+}

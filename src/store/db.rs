@@ -37,7 +37,7 @@ pub const DEFAULT_MAX_EVENTS: u64 = 200_000;
 const MAX_PENDING: usize = 10_000;
 
 /// An unavailable or degraded store tries to reopen at most this often.
-const REOPEN_INTERVAL_NS: i64 = 10_000_000_000;
+pub const REOPEN_INTERVAL_NS: i64 = 10_000_000_000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -96,6 +96,7 @@ pub struct Store {
     max_events: u64,
     degraded_since_ns: Option<i64>,
     last_reopen_ns: i64,
+    reopen_interval_ns: i64,
     recovered: Option<RecoveryStatus>,
     outbox: Vec<Event>,
     pub(super) history: History,
@@ -130,6 +131,7 @@ impl Store {
             max_events: DEFAULT_MAX_EVENTS,
             degraded_since_ns: None,
             last_reopen_ns: 0,
+            reopen_interval_ns: REOPEN_INTERVAL_NS,
             recovered: None,
             outbox: Vec::new(),
             history: History::default(),
@@ -193,6 +195,11 @@ impl Store {
         self.db = Some(db);
         self.history_rows = guarded(&path, || self.load_history())?;
         Ok(())
+    }
+
+    /// How often a degraded store tries to reopen (tests shorten it).
+    pub fn set_reopen_interval(&mut self, d: std::time::Duration) {
+        self.reopen_interval_ns = i64::try_from(d.as_nanos()).unwrap_or(i64::MAX);
     }
 
     /// Keep at most this many events on disk (at least 1).
@@ -356,7 +363,7 @@ impl Store {
             return;
         }
         let now = crate::time::system_realtime_ns();
-        if now - self.last_reopen_ns < REOPEN_INTERVAL_NS {
+        if now - self.last_reopen_ns < self.reopen_interval_ns {
             return;
         }
         self.last_reopen_ns = now;

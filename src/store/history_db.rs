@@ -475,6 +475,7 @@ impl Store {
         Ok(by_sat
             .into_iter()
             .map(|((g, svid), mut points)| {
+                points.retain(|p| p.time_ns >= from_ns && p.time_ns < to_ns);
                 points.sort_by_key(|p| p.time_ns);
                 SatTrack {
                     gnss: gnss_name(g).to_string(),
@@ -482,11 +483,7 @@ impl Store {
                     points,
                 }
             })
-            .filter(|t| {
-                t.points
-                    .iter()
-                    .any(|p| p.time_ns >= from_ns && p.time_ns < to_ns)
-            })
+            .filter(|t| !t.points.is_empty())
             .collect())
     }
 }
