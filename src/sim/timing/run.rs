@@ -50,6 +50,8 @@ pub struct RunOutput {
     pub final_wander_sigma: f64,
     pub final_noise_ns: f64,
     pub leap_commands: Vec<(u64, crate::clock::ClockCommand)>,
+    /// Every event the engine emitted: (second, kind).
+    pub events: Vec<(u64, String)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -169,6 +171,7 @@ pub fn run(sc: &Scenario, seed: u64) -> RunOutput {
     let mut rows = Vec::with_capacity(dur as usize);
     let mut transitions = Vec::new();
     let mut leap_commands = Vec::new();
+    let mut events = Vec::new();
     let first_holdover_event = sc
         .events
         .iter()
@@ -334,7 +337,9 @@ pub fn run(sc: &Scenario, seed: u64) -> RunOutput {
                     reason: tr.reason,
                 });
             }
-            let _ = engine.drain_events();
+            for ev in engine.drain_events() {
+                events.push((k, ev.kind));
+            }
             let _ = engine.take_model();
         }
     }
@@ -350,6 +355,7 @@ pub fn run(sc: &Scenario, seed: u64) -> RunOutput {
         final_wander_sigma: st.wander_sigma,
         final_noise_ns: st.noise_ns,
         leap_commands,
+        events,
     }
 }
 
