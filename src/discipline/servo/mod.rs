@@ -57,6 +57,13 @@ pub struct ServoConfig {
     /// Bounds of the online wander estimate.
     pub wander_sigma_min: f64,
     pub wander_sigma_max: f64,
+    /// How far the linear temperature model may be off, as a fraction of
+    /// the estimated tempco plus a floor (ppm/°C): a frequency process noise
+    /// of that times each temperature change. The SoC sensor leads the
+    /// crystal and the crystal curve is not linear; without this a
+    /// temperature step outran the filter (issue 12, D3).
+    pub tempco_model_error: f64,
+    pub tempco_model_floor_ppm_per_c: f64,
 }
 
 impl Default for ServoConfig {
@@ -75,6 +82,8 @@ impl Default for ServoConfig {
             adaptive_wander: true,
             wander_sigma_min: 1e-11,
             wander_sigma_max: 1e-8,
+            tempco_model_error: 0.3,
+            tempco_model_floor_ppm_per_c: 0.02,
         }
     }
 }
@@ -275,6 +284,15 @@ impl Servo {
         p[0][1] += q * dt * dt / 2.0;
         p[1][0] += q * dt * dt / 2.0;
         p[1][1] += q * dt;
+        // Temperature changes the frequency by more than the linear model
+        // says (sensor lag, crystal curve): spread over the interval.
+        let cm = self.cfg.tempco_model_error.max(0.0) * ns[3].abs()
+            + self.cfg.tempco_model_floor_ppm_per_c.max(0.0) * NS_PER_S_PER_PPM;
+        let qt = (cm * dtemp).powi(2);
+        p[0][0] += qt * dt * dt / 3.0;
+        p[0][1] += qt * dt / 2.0;
+        p[1][0] += qt * dt / 2.0;
+        p[1][1] += qt;
         // Tiny process noise keeps drift and tempco adaptable over days.
         let sd = self.cfg.drift_sigma_ppm_per_day * NS_PER_S_PER_PPM / SECONDS_PER_DAY;
         p[2][2] += sd * sd * dt / (30.0 * SECONDS_PER_DAY);
@@ -364,7 +382,8 @@ impl Servo {
             // for the rejected sample (a hole would shift the block's centre
             // on a phase ramp of tens of µs per second).
             self.wander
-                .push(s[0] - self.u_total, self.theta, s[3], self.r);
+                .push_after(self.gap_s, s[0] - self.u_total, self.theta, s[3], self.r);
+            self.gap_s = 0.0;
             self.outliers += 1;
             self.consecutive_outliers = self.consecutive_outliers.saturating_add(1);
             return UpdateOutcome::Outlier {
@@ -397,12 +416,9 @@ impl Servo {
         self.p = symmetrize(p);
         self.s = Some(ns);
         self.accepted += 1;
-        if self.gap_s > 5.0 {
-            self.wander.break_sequence();
-        }
-        self.gap_s = 0.0;
         self.wander
-            .push(z - self.u_total, self.theta, ns[3], self.r);
+            .push_after(self.gap_s, z - self.u_total, self.theta, ns[3], self.r);
+        self.gap_s = 0.0;
         UpdateOutcome::Accepted {
             innovation_ns: nu,
             sigma_ns: sig,
@@ -440,10 +456,19 @@ impl Servo {
         let (_, m, _) = diffs.select_nth_unstable_by(mid, f64::total_cmp);
         // |N(0, 2S)| has median 0.6745·sqrt(2S).
         let s_est = (*m / 0.674_489_750_196_081_7).powi(2) / 2.0;
+        // The differences measure R plus the phase variance P00 *over the
+        // window*: subtract the window's median P00, not the current one. A
+        // jump of P00 (a temperature change under the cold tempco prior took
+        // it 48 → 15 693 ns²) would otherwise drive R to its 10 % floor, the
+        // tempco σ would collapse around a wrong value and every later
+        // sample fail the gate.
+        let mut p00s: Vec<f64> = self.window.iter().map(|w| w.1).collect();
+        let pm = p00s.len() / 2;
+        let (_, p00_med, _) = p00s.select_nth_unstable_by(pm, f64::total_cmp);
         let floor = self.cfg.min_noise_ns.powi(2);
         // Never below 10% of the innovation variance: keeps the filter from
         // trusting measurements blindly while its own P is still large.
-        self.r = (s_est - p00).max(0.1 * s_est).max(floor);
+        self.r = (s_est - *p00_med).max(0.1 * s_est).max(floor);
     }
 
     /// Shift the phase state (the engine stepped or slewed the clock).
