@@ -179,6 +179,11 @@ impl LockMachine {
         Some(t)
     }
 
+    /// The clock was stepped by `delta_ns`: move the local-time mark.
+    pub fn shift(&mut self, delta_ns: i64) {
+        self.since_ns = self.since_ns.saturating_add(delta_ns);
+    }
+
     /// GNSS stopped being trustworthy (or still is not).
     pub fn on_distrust(&mut self, reason: Reason, now_ns: i64) -> Option<Transition> {
         self.run = 0;

@@ -59,6 +59,10 @@ pub struct Engine {
     /// before it are not used even if their sample is decided later.
     last_distrust_local: Option<i64>,
     temp_c: Option<f64>,
+    /// The last two temperature readings (local ns, °C): samples are decided
+    /// a second or so after their edge, so the servo gets the temperature
+    /// at the sample's time, not the latest.
+    temp_readings: [Option<(i64, f64)>; 2],
     stepped: bool,
     steps: u64,
     /// What the clock was last told about synchronization (`SetSync`).
@@ -106,6 +110,7 @@ impl Engine {
             health: GnssHealth::default(),
             last_distrust_local: None,
             temp_c,
+            temp_readings: [None, temp_c.map(|t| (now_local_ns, t))],
             stepped: false,
             sync_told: None,
             jump_innovations: std::collections::VecDeque::with_capacity(JUMP_EVIDENCE),
@@ -157,8 +162,9 @@ impl Engine {
         let now = self.now_local;
         // A broken sensor reading must not poison the filter.
         let temp_c = temp_c.filter(|t| t.is_finite() && (-100.0..=200.0).contains(t));
-        if temp_c.is_some() {
+        if let Some(t) = temp_c {
             self.temp_c = temp_c;
+            self.temp_readings = [self.temp_readings[1], Some((now, t))];
         }
         self.pairing.on_tick(now);
         self.process_samples();
@@ -258,6 +264,19 @@ impl Engine {
         local.saturating_sub(self.offset_now_ns().round() as i64)
     }
 
+    /// Temperature at local time `t`, interpolated between the last two
+    /// readings (held flat outside them).
+    fn temp_at(&self, t: i64) -> Option<f64> {
+        match self.temp_readings {
+            [Some((t0, a)), Some((t1, b))] if t1 > t0 => {
+                let f = ((t.saturating_sub(t0)) as f64 / (t1 - t0) as f64).clamp(0.0, 1.0);
+                Some(a + f * (b - a))
+            }
+            [_, Some((_, b))] => Some(b),
+            _ => self.temp_c,
+        }
+    }
+
     fn dtemp(&self) -> f64 {
         match (self.temp_c, self.servo.temperature_c()) {
             (Some(a), Some(b)) => a - b,
@@ -299,7 +318,7 @@ impl Engine {
         }
         let dt = (to.saturating_sub(st)) as f64 / NS_PER_SEC as f64;
         let u = self.log.integral(st, to);
-        self.servo.predict(dt, u, self.temp_c);
+        self.servo.predict(dt, u, self.temp_at(to));
         self.servo_time = Some(to);
         self.log.prune(to);
     }
@@ -329,7 +348,7 @@ impl Engine {
             let z = s.offset_ns() as f64;
             match self.servo_time {
                 None => {
-                    self.servo.update(z, self.temp_c);
+                    self.servo.update(z, self.temp_at(s.local_ns));
                     self.servo_time = Some(s.local_ns);
                     self.last_update_local = Some(s.local_ns);
                     continue;
@@ -342,7 +361,7 @@ impl Engine {
                 }
                 Some(_) => self.advance_servo(s.local_ns),
             }
-            match self.servo.update(z, self.temp_c) {
+            match self.servo.update(z, self.temp_at(s.local_ns)) {
                 UpdateOutcome::Accepted { .. } => {
                     self.jump_innovations.clear();
                     self.last_update_local = Some(s.local_ns);

@@ -40,9 +40,23 @@ impl Engine {
                 *v = v.saturating_add(delta);
             }
         }
-        if let Some(v) = self.last_update_local.as_mut() {
-            *v = v.saturating_add(delta);
+        for t in [
+            &mut self.last_update_local,
+            &mut self.last_distrust_local,
+            &mut self.jump_since_local,
+            &mut self.last_model_local,
+        ] {
+            if let Some(v) = t.as_mut() {
+                *v = v.saturating_add(delta);
+            }
         }
+        for (t, _) in self.temp_readings.iter_mut().flatten() {
+            *t = t.saturating_add(delta);
+        }
+        for (t, _) in self.jump_innovations.iter_mut() {
+            *t = t.saturating_add(delta);
+        }
+        self.lock.shift(delta);
         self.now_local = self.now_local.saturating_add(delta);
         self.stepped = true;
         self.steps += 1;

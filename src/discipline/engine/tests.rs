@@ -244,3 +244,31 @@ fn correction_log_integrates_piecewise() {
     l.shift(-1_000_000_000);
     assert!((l.integral(0, 1_000_000_000) + 2000.0).abs() < 1e-9);
 }
+
+/// D6: a step moves every local-time mark the engine keeps, so none of them
+/// lies a step away from the clock afterwards.
+#[test]
+fn step_moves_every_local_time_mark() {
+    let t0 = 1_780_272_000 * NS_PER_SEC;
+    let mut e = Engine::new(EngineConfig::default(), t0, 0.0, None, Some(25.0));
+    for k in 0..40 {
+        second(&mut e, k, true);
+    }
+    let mark = t0 + 39 * NS_PER_SEC;
+    e.last_distrust_local = Some(mark);
+    e.jump_since_local = Some(mark);
+    e.last_model_local = Some(mark);
+    let since = e.lock.since_ns();
+    let delta = 1_000_000_000;
+    let st = e.servo_time.expect("servo running");
+    e.step_clock(st, delta, "test");
+    assert_eq!(e.last_distrust_local, Some(mark + delta));
+    assert_eq!(e.jump_since_local, Some(mark + delta));
+    assert_eq!(e.last_model_local, Some(mark + delta));
+    assert_eq!(e.lock.since_ns(), since + delta);
+    assert!(e
+        .temp_readings
+        .iter()
+        .flatten()
+        .all(|(t, _)| *t > t0 + delta));
+}

@@ -83,7 +83,7 @@ impl Default for ServoConfig {
             wander_sigma_min: 1e-11,
             wander_sigma_max: 1e-8,
             tempco_model_error: 0.3,
-            tempco_model_floor_ppm_per_c: 0.02,
+            tempco_model_floor_ppm_per_c: 0.05,
         }
     }
 }

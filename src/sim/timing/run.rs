@@ -187,7 +187,12 @@ pub fn run(sc: &Scenario, seed: u64) -> RunOutput {
         clock.advance_to(t_k);
         let te = clock.time_error_ns() + (t_k - leaps.posix(t_k)) as f64;
         let bound = engine.bound_ns();
-        if std::env::var("SIMDBG").is_ok_and(|v| { let mut it = v.split('-'); let a: u64 = it.next().and_then(|x| x.parse().ok()).unwrap_or(0); let b: u64 = it.next().and_then(|x| x.parse().ok()).unwrap_or(0); k >= a && k <= b }) {
+        if std::env::var("SIMDBG").is_ok_and(|v| {
+            let mut it = v.split('-');
+            let a: u64 = it.next().and_then(|x| x.parse().ok()).unwrap_or(0);
+            let b: u64 = it.next().and_then(|x| x.parse().ok()).unwrap_or(0);
+            k >= a && k <= b
+        }) {
             let st = engine.status();
             let sv = engine.servo();
             eprintln!("DBG k {k} te {te:.1} bound {bound:.1} state {:?} temp {:.2} noise {:.1} c {:.4}±{:.4} f {:.4}±{:.5} acc {} out {} p00sig {:.1} off {:.1}", st.state, clock.temperature_c(), sv.noise_ns(), sv.tempco_ppm_per_c(), sv.tempco_sigma_ppm_per_c(), sv.frequency_ppm(), sv.frequency_sigma_ppm(), sv.accepted(), sv.outliers(), sv.offset_sigma_ns(), st.offset_ns);
