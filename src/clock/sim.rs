@@ -266,6 +266,12 @@ impl SimClock {
         let st = self.lock();
         st.temp_at(st.true_ns)
     }
+    /// The oscillator's frequency jumps by `ppm` from now on.
+    pub fn step_frequency(&self, ppm: f64) {
+        let mut st = self.lock();
+        st.osc.offset_ppm += ppm;
+        st.refresh_y();
+    }
     /// Net leap seconds executed by the kernel logic so far.
     pub fn leaps_done(&self) -> i32 {
         self.lock().leaps_done

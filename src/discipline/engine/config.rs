@@ -50,7 +50,7 @@ impl Default for EngineConfig {
             min_satellites: 4,
             pps_timeout_ms: 2_500,
             time_timeout_ms: 3_000,
-            bound_sigmas: 4.0,
+            bound_sigmas: 5.0,
             systematic_error_ns: 0.0,
             model_interval_s: 600,
             leap_mode: crate::discipline::leap::LeapMode::Kernel,

@@ -9,7 +9,7 @@
 //! `CorrectionLog`). Commands are issued on `on_tick` (the shell calls it about
 //! once a second) and take effect at the tick's local time.
 
-use super::holdover::{time_error_bound_ns, HoldoverModel};
+use super::holdover::HoldoverModel;
 use super::lock::{LockMachine, LockState, Transition};
 use super::pairing::{Pairing, PairingStatus};
 use super::servo::{Servo, UpdateOutcome};
@@ -19,8 +19,10 @@ use crate::pps::PpsEdge;
 use crate::store::{Event, Severity};
 use crate::time::NS_PER_SEC;
 
+mod bound;
 mod config;
 mod correction_log;
+mod divergence;
 mod events;
 mod leap_commands;
 mod served;
@@ -59,10 +61,6 @@ pub struct Engine {
     /// before it are not used even if their sample is decided later.
     last_distrust_local: Option<i64>,
     temp_c: Option<f64>,
-    /// The last two temperature readings (local ns, °C): samples are decided
-    /// a second or so after their edge, so the servo gets the temperature
-    /// at the sample's time, not the latest.
-    temp_readings: [Option<(i64, f64)>; 2],
     stepped: bool,
     steps: u64,
     /// What the clock was last told about synchronization (`SetSync`).
@@ -110,7 +108,6 @@ impl Engine {
             health: GnssHealth::default(),
             last_distrust_local: None,
             temp_c,
-            temp_readings: [None, temp_c.map(|t| (now_local_ns, t))],
             stepped: false,
             sync_told: None,
             jump_innovations: std::collections::VecDeque::with_capacity(JUMP_EVIDENCE),
@@ -162,9 +159,8 @@ impl Engine {
         let now = self.now_local;
         // A broken sensor reading must not poison the filter.
         let temp_c = temp_c.filter(|t| t.is_finite() && (-100.0..=200.0).contains(t));
-        if let Some(t) = temp_c {
+        if temp_c.is_some() {
             self.temp_c = temp_c;
-            self.temp_readings = [self.temp_readings[1], Some((now, t))];
         }
         self.pairing.on_tick(now);
         self.process_samples();
@@ -264,19 +260,6 @@ impl Engine {
         local.saturating_sub(self.offset_now_ns().round() as i64)
     }
 
-    /// Temperature at local time `t`, interpolated between the last two
-    /// readings (held flat outside them).
-    fn temp_at(&self, t: i64) -> Option<f64> {
-        match self.temp_readings {
-            [Some((t0, a)), Some((t1, b))] if t1 > t0 => {
-                let f = ((t.saturating_sub(t0)) as f64 / (t1 - t0) as f64).clamp(0.0, 1.0);
-                Some(a + f * (b - a))
-            }
-            [_, Some((_, b))] => Some(b),
-            _ => self.temp_c,
-        }
-    }
-
     fn dtemp(&self) -> f64 {
         match (self.temp_c, self.servo.temperature_c()) {
             (Some(a), Some(b)) => a - b,
@@ -294,23 +277,6 @@ impl Engine {
         self.servo.extrapolate_offset_ns(dt, u, self.dtemp())
     }
 
-    /// Honest time-error bound now: |estimated offset| + k·σ + systematic, ns
-    /// (infinite before the first sample).
-    pub fn bound_ns(&self) -> f64 {
-        let Some(st) = self.servo_time else {
-            return f64::INFINITY;
-        };
-        let dt = (self.now_local.saturating_sub(st)) as f64 / NS_PER_SEC as f64;
-        let var = self.servo.predicted_phase_var(dt, self.dtemp());
-        // The estimated offset not yet steered out is error too.
-        self.offset_now_ns().abs()
-            + time_error_bound_ns(
-                var.sqrt(),
-                self.cfg.bound_sigmas,
-                self.cfg.systematic_error_ns,
-            )
-    }
-
     fn advance_servo(&mut self, to: i64) {
         let Some(st) = self.servo_time else { return };
         if to <= st {
@@ -318,7 +284,7 @@ impl Engine {
         }
         let dt = (to.saturating_sub(st)) as f64 / NS_PER_SEC as f64;
         let u = self.log.integral(st, to);
-        self.servo.predict(dt, u, self.temp_at(to));
+        self.servo.predict(dt, u, self.temp_c);
         self.servo_time = Some(to);
         self.log.prune(to);
     }
@@ -348,7 +314,7 @@ impl Engine {
             let z = s.offset_ns() as f64;
             match self.servo_time {
                 None => {
-                    self.servo.update(z, self.temp_at(s.local_ns));
+                    self.servo.update(z, self.temp_c);
                     self.servo_time = Some(s.local_ns);
                     self.last_update_local = Some(s.local_ns);
                     continue;
@@ -361,7 +327,7 @@ impl Engine {
                 }
                 Some(_) => self.advance_servo(s.local_ns),
             }
-            match self.servo.update(z, self.temp_at(s.local_ns)) {
+            match self.servo.update(z, self.temp_c) {
                 UpdateOutcome::Accepted { .. } => {
                     self.jump_innovations.clear();
                     self.last_update_local = Some(s.local_ns);
@@ -376,7 +342,9 @@ impl Engine {
                         self.jump_innovations.pop_front();
                     }
                     self.jump_innovations.push_back((s.local_ns, innovation_ns));
-                    if let Some(t) = self.lock.on_rejected(innovation_ns, now) {
+                    if self.check_divergence(z, now) {
+                        self.last_update_local = Some(s.local_ns);
+                    } else if let Some(t) = self.lock.on_rejected(innovation_ns, now) {
                         self.record_transition(t);
                         self.model_out = Some(self.model());
                     }

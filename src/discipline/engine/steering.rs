@@ -50,9 +50,6 @@ impl Engine {
                 *v = v.saturating_add(delta);
             }
         }
-        for (t, _) in self.temp_readings.iter_mut().flatten() {
-            *t = t.saturating_add(delta);
-        }
         for (t, _) in self.jump_innovations.iter_mut() {
             *t = t.saturating_add(delta);
         }

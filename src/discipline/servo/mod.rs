@@ -76,14 +76,14 @@ impl Default for ServoConfig {
             noise_window: 128,
             initial_frequency_sigma_ppm: 100.0,
             drift_sigma_ppm_per_day: 0.01,
-            tempco_sigma_ppm_per_c: 1.0,
+            tempco_sigma_ppm_per_c: 0.3,
             phase_time_constant_s: 1.0,
             max_correction_ppm: 500.0,
             adaptive_wander: true,
             wander_sigma_min: 1e-11,
             wander_sigma_max: 1e-8,
             tempco_model_error: 0.3,
-            tempco_model_floor_ppm_per_c: 0.05,
+            tempco_model_floor_ppm_per_c: 0.02,
         }
     }
 }
@@ -286,9 +286,7 @@ impl Servo {
         p[1][1] += q * dt;
         // Temperature changes the frequency by more than the linear model
         // says (sensor lag, crystal curve): spread over the interval.
-        let cm = self.cfg.tempco_model_error.max(0.0) * ns[3].abs()
-            + self.cfg.tempco_model_floor_ppm_per_c.max(0.0) * NS_PER_S_PER_PPM;
-        let qt = (cm * dtemp).powi(2);
+        let qt = (self.tempco_model_sigma() * dtemp).powi(2);
         p[0][0] += qt * dt * dt / 3.0;
         p[0][1] += qt * dt / 2.0;
         p[1][0] += qt * dt / 2.0;
@@ -313,7 +311,8 @@ impl Servo {
             }
         }
         let q = self.wander_q();
-        (v + q * dt * dt * dt / 3.0).max(0.0)
+        let qt = (self.tempco_model_sigma() * dtemp).powi(2);
+        (v + q * dt * dt * dt / 3.0 + qt * dt * dt / 3.0).max(0.0)
     }
 
     /// Phase offset extrapolated `dt_s` ahead with `u_ns` of corrections
@@ -328,6 +327,13 @@ impl Servo {
     pub fn extrapolate_frequency(&self, dt_s: f64, dtemp: f64) -> f64 {
         let Some(s) = self.s else { return 0.0 };
         s[1] + s[2] * dt_s.max(0.0) + s[3] * dtemp
+    }
+
+    /// How far the linear temperature model may be off, ns/s per °C.
+    fn tempco_model_sigma(&self) -> f64 {
+        let c = self.s.map_or(0.0, |s| s[3].abs());
+        self.cfg.tempco_model_error.max(0.0) * c
+            + self.cfg.tempco_model_floor_ppm_per_c.max(0.0) * NS_PER_S_PER_PPM
     }
 
     /// Per-second frequency variance the filter uses, (ns/s)² per s.
@@ -502,6 +508,27 @@ impl Servo {
     pub fn hold_ppm(&self) -> f64 {
         let m = self.cfg.max_correction_ppm.abs();
         (-self.frequency_ppm()).clamp(-m, m)
+    }
+
+    /// Re-acquire after divergence: the phase from the latest measurement,
+    /// the frequency moved by the slope the rejected innovations showed
+    /// (ns/s) and made that uncertain again; drift and tempco are kept.
+    pub fn reacquire(&mut self, z: f64, slope_ns_per_s: f64) {
+        let Some(s) = self.s.as_mut() else { return };
+        s[0] = z;
+        s[1] += if slope_ns_per_s.is_finite() { slope_ns_per_s } else { 0.0 };
+        let p11 = self.p[1][1] + slope_ns_per_s.powi(2);
+        for i in 0..4 {
+            for j in 0..2 {
+                self.p[i][j] = 0.0;
+                self.p[j][i] = 0.0;
+            }
+        }
+        self.p[0][0] = self.r;
+        self.p[1][1] = p11;
+        self.consecutive_outliers = 0;
+        self.gap_s = 0.0;
+        self.wander.break_sequence();
     }
 
     /// Forget the phase (e.g. after a time jump was accepted as truth) but keep

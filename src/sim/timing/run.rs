@@ -239,6 +239,7 @@ pub fn run(sc: &Scenario, seed: u64) -> RunOutput {
                 EventSpec::FewSatellites { satellites, .. } if on => sats = *satellites,
                 EventSpec::InvalidTime { .. } if on => time_valid = false,
                 EventSpec::TimeJump { jump_ns, .. } if on => jump += jump_ns,
+                EventSpec::FrequencyStep { at_s, ppm } if *at_s == k => clock.step_frequency(*ppm),
                 _ => {}
             }
         }

@@ -199,6 +199,13 @@ pub enum EventSpec {
         #[serde(rename = "jump-ns")]
         jump_ns: i64,
     },
+    /// The oscillator's frequency jumps by `ppm` at `at-s` (a crystal
+    /// micro-jump, a knock): GNSS stays healthy.
+    FrequencyStep {
+        #[serde(rename = "at-s")]
+        at_s: u64,
+        ppm: f64,
+    },
     /// A leap second at the end of the UTC day `date` (YYYY-MM-DD, a month's last day).
     Leap { date: String, insert: bool },
 }
@@ -215,7 +222,7 @@ impl EventSpec {
             | Self::FewSatellites { from_s, to_s, .. }
             | Self::InvalidTime { from_s, to_s } => Some((from_s, to_s)),
             Self::TimeJump { at_s, to_s, .. } => Some((at_s, to_s.unwrap_or(duration_s))),
-            Self::Leap { .. } => None,
+            Self::Leap { .. } | Self::FrequencyStep { .. } => None,
         }
     }
 }
