@@ -13,29 +13,46 @@ use crate::time::NS_PER_SEC;
 const EVIDENCE_RUN: u32 = 2;
 
 impl Engine {
-    /// Honest time-error bound now, ns (infinite before the first sample).
-    pub fn bound_ns(&self) -> f64 {
+    /// The bound without the offset still to steer out: k σ of the phase
+    /// estimate extrapolated to now plus the systematic allowance, ns.
+    pub(super) fn bound_sigma_part_ns(&self) -> f64 {
         let Some(st) = self.servo_time else {
             return f64::INFINITY;
         };
         let dt = (self.now_local.saturating_sub(st)) as f64 / NS_PER_SEC as f64;
         let var = self.servo.predicted_phase_var(dt, self.dtemp());
-        let k_sigma = time_error_bound_ns(
+        time_error_bound_ns(
             var.sqrt(),
             self.cfg.bound_sigmas,
             self.cfg.systematic_error_ns,
-        );
+        )
+    }
+
+    /// Honest time-error bound now, ns (infinite before the first sample).
+    pub fn bound_ns(&self) -> f64 {
+        if self.servo_time.is_none() {
+            return f64::INFINITY;
+        }
+        let k_sigma = self.bound_sigma_part_ns();
         let offset = self.offset_now_ns().abs();
         let mut bound = offset + k_sigma;
-        if self.servo.consecutive_outliers() >= EVIDENCE_RUN && !self.lock.jump_pending() {
-            let worst = self
+        let run = self.servo.consecutive_outliers() as usize;
+        if run >= EVIDENCE_RUN as usize && !self.lock.jump_pending() {
+            let n = run.min(self.jump_innovations.len());
+            let recent: Vec<(i64, f64)> = self
                 .jump_innovations
                 .iter()
-                .rev()
-                .take(self.servo.consecutive_outliers() as usize)
-                .map(|p| p.1.abs())
-                .fold(0.0, f64::max);
-            bound = bound.max(offset + worst + k_sigma);
+                .skip(self.jump_innovations.len() - n)
+                .copied()
+                .collect();
+            if let Some(&(t_last, last)) = recent.last() {
+                // The samples lag the clock by a second or two, and the bound
+                // is published once a tick: carry a ramping run forward to
+                // the next tick.
+                let age = self.now_local.saturating_sub(t_last).max(0) as f64 / NS_PER_SEC as f64;
+                let slope = super::divergence::trend(&recent).map_or(0.0, |(s, _)| s.abs());
+                bound = bound.max(offset + last.abs() + slope * (age + 1.0) + k_sigma);
+            }
         }
         bound
     }

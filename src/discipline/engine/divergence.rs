@@ -46,7 +46,9 @@ impl Engine {
         if run < DIVERGE_RUN || !self.lock.ever_locked() {
             return false;
         }
-        let n = (run as usize).min(TREND_SAMPLES).min(self.jump_innovations.len());
+        let n = (run as usize)
+            .min(TREND_SAMPLES)
+            .min(self.jump_innovations.len());
         let recent: Vec<(i64, f64)> = self
             .jump_innovations
             .iter()

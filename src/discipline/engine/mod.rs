@@ -21,6 +21,7 @@ use crate::time::NS_PER_SEC;
 
 mod bound;
 mod config;
+mod correction;
 mod correction_log;
 mod divergence;
 mod events;
@@ -62,6 +63,8 @@ pub struct Engine {
     last_distrust_local: Option<i64>,
     temp_c: Option<f64>,
     stepped: bool,
+    /// A correction larger than the bound is being steered out.
+    correcting: bool,
     steps: u64,
     /// What the clock was last told about synchronization (`SetSync`).
     sync_told: Option<bool>,
@@ -109,6 +112,7 @@ impl Engine {
             last_distrust_local: None,
             temp_c,
             stepped: false,
+            correcting: false,
             sync_told: None,
             jump_innovations: std::collections::VecDeque::with_capacity(JUMP_EVIDENCE),
             jump_since_local: None,

@@ -83,6 +83,7 @@ impl Engine {
             x = 0.0;
         }
         let ppm = self.servo.steer_for(x, y);
+        self.note_correction(x, ppm, now);
         self.log.set(now, ppm);
         self.commands.push(ClockCommand::SetFrequency { ppm });
     }

@@ -516,7 +516,11 @@ impl Servo {
     pub fn reacquire(&mut self, z: f64, slope_ns_per_s: f64) {
         let Some(s) = self.s.as_mut() else { return };
         s[0] = z;
-        s[1] += if slope_ns_per_s.is_finite() { slope_ns_per_s } else { 0.0 };
+        s[1] += if slope_ns_per_s.is_finite() {
+            slope_ns_per_s
+        } else {
+            0.0
+        };
         let p11 = self.p[1][1] + slope_ns_per_s.powi(2);
         for i in 0..4 {
             for j in 0..2 {
