@@ -316,6 +316,8 @@ impl Clock for SimClock {
                 st.esterror_ns = esterror_ns;
             }
             ClockCommand::SetSync { synchronized } => st.unsync = !synchronized,
+            // The simulated kernel has no PLL.
+            ClockCommand::ReleasePll => {}
         }
         Ok(())
     }

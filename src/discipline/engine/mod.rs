@@ -63,6 +63,8 @@ pub struct Engine {
     last_distrust_local: Option<i64>,
     temp_c: Option<f64>,
     stepped: bool,
+    /// `ReleasePll` was sent (once, before the first frequency command).
+    took_over: bool,
     /// A correction larger than the bound is being steered out.
     correcting: bool,
     steps: u64,
@@ -113,6 +115,7 @@ impl Engine {
             temp_c,
             stepped: false,
             correcting: false,
+            took_over: false,
             sync_told: None,
             jump_innovations: std::collections::VecDeque::with_capacity(JUMP_EVIDENCE),
             jump_since_local: None,

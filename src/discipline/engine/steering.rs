@@ -84,6 +84,10 @@ impl Engine {
         }
         let ppm = self.servo.steer_for(x, y);
         self.note_correction(x, ppm, now);
+        if !self.took_over {
+            self.took_over = true;
+            self.commands.push(ClockCommand::ReleasePll);
+        }
         self.log.set(now, ppm);
         self.commands.push(ClockCommand::SetFrequency { ppm });
     }

@@ -267,3 +267,35 @@ fn step_moves_every_local_time_mark() {
     assert_eq!(e.last_model_local, Some(mark + delta));
     assert_eq!(e.lock.since_ns(), since + delta);
 }
+
+/// Issue 8: an open antenna that also loses the satellites and the pulse is
+/// reported as `antenna_open`, not as its consequences.
+#[test]
+fn antenna_fault_is_the_reason_not_its_consequence() {
+    use crate::gnss::{AntennaInfo, AntennaStatus};
+    let t0 = 1_780_272_000 * NS_PER_SEC;
+    let mut e = Engine::new(EngineConfig::default(), t0, 0.0, None, Some(25.0));
+    for k in 0..60 {
+        second(&mut e, k, true);
+    }
+    assert_eq!(e.lock_state(), LockState::Locked);
+    let t = t0 + 60 * NS_PER_SEC;
+    let ep = GnssEpoch {
+        fix: Fix {
+            mode: FixMode::None,
+            sats_used: Some(0),
+            ..Fix::default()
+        },
+        antenna: Some(AntennaInfo {
+            status: AntennaStatus::Open,
+            ..AntennaInfo::default()
+        }),
+        ..GnssEpoch::default()
+    };
+    e.on_epoch(&ep, t);
+    for k in 0..10 {
+        e.on_tick(t + k * NS_PER_SEC, Some(25.0));
+    }
+    assert_eq!(e.lock_state(), LockState::Holdover);
+    assert_eq!(e.status().reason, Reason::AntennaOpen);
+}

@@ -42,9 +42,26 @@ impl GnssHealth {
 }
 
 impl Engine {
-    /// Why GNSS cannot be trusted right now, if it cannot.
+    /// Why GNSS cannot be trusted right now, if it cannot: the most
+    /// specific cause first. An antenna fault, spoofing or jamming loses
+    /// the satellites, the time and at last the pulse; the user must see
+    /// the cause, not its consequence (`too_few_satellites`).
     pub(super) fn distrust(&self, now: i64) -> Option<Reason> {
         let h = &self.health;
+        match h.antenna {
+            AntennaStatus::Short => return Some(Reason::AntennaShort),
+            AntennaStatus::Open => return Some(Reason::AntennaOpen),
+            _ => {}
+        }
+        if matches!(
+            h.spoofing,
+            SpoofingState::Indicated | SpoofingState::Multiple
+        ) {
+            return Some(Reason::Spoofing);
+        }
+        if h.jamming == JammingState::Critical {
+            return Some(Reason::Jamming);
+        }
         let ms = 1_000_000;
         if h.last_edge_local
             .is_none_or(|t| now.saturating_sub(t) > self.cfg.pps_timeout_ms.saturating_mul(ms))
@@ -59,20 +76,6 @@ impl Engine {
         }
         if h.sats_used.is_some_and(|n| n < self.cfg.min_satellites) {
             return Some(Reason::TooFewSatellites);
-        }
-        match h.antenna {
-            AntennaStatus::Short => return Some(Reason::AntennaShort),
-            AntennaStatus::Open => return Some(Reason::AntennaOpen),
-            _ => {}
-        }
-        if matches!(
-            h.spoofing,
-            SpoofingState::Indicated | SpoofingState::Multiple
-        ) {
-            return Some(Reason::Spoofing);
-        }
-        if h.jamming == JammingState::Critical {
-            return Some(Reason::Jamming);
         }
         None
     }
