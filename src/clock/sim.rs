@@ -153,7 +153,8 @@ impl SimState {
         let sensor = self.temp_at(self.true_ns);
         // Once a second: the crystal relaxes towards the sensor's temperature.
         self.crystal_c = if self.osc.crystal_lag_s > 0.0 {
-            self.crystal_c + (sensor - self.crystal_c) * (1.0 - (-1.0 / self.osc.crystal_lag_s).exp())
+            self.crystal_c
+                + (sensor - self.crystal_c) * (1.0 - (-1.0 / self.osc.crystal_lag_s).exp())
         } else {
             sensor
         };

@@ -21,11 +21,14 @@ impl Engine {
         };
         let dt = (self.now_local.saturating_sub(st)) as f64 / NS_PER_SEC as f64;
         let var = self.servo.predicted_phase_var(dt, self.dtemp());
+        // Capture latency is one-sided (interrupts are only ever late): its
+        // mean biases every sample by up to about its spread, which no
+        // averaging removes, so the measured noise is part of the bound.
         time_error_bound_ns(
             var.sqrt(),
             self.cfg.bound_sigmas,
             self.cfg.systematic_error_ns,
-        )
+        ) + self.servo.noise_ns()
     }
 
     /// Honest time-error bound now, ns (infinite before the first sample).

@@ -197,16 +197,6 @@ pub fn run(sc: &Scenario, seed: u64) -> RunOutput {
         clock.advance_to(t_k);
         let te = clock.time_error_ns() + (t_k - leaps.posix(t_k)) as f64;
         let bound = engine.bound_ns();
-        if std::env::var("SIMDBG").is_ok_and(|v| {
-            let mut it = v.split('-');
-            let a: u64 = it.next().and_then(|x| x.parse().ok()).unwrap_or(0);
-            let b: u64 = it.next().and_then(|x| x.parse().ok()).unwrap_or(0);
-            k >= a && k <= b
-        }) {
-            let st = engine.status();
-            let sv = engine.servo();
-            eprintln!("DBG k {k} te {te:.1} bound {bound:.1} state {:?} temp {:.2} noise {:.1} c {:.4}±{:.4} f {:.4}±{:.5} acc {} out {} p00sig {:.1} off {:.1}", st.state, clock.temperature_c(), sv.noise_ns(), sv.tempco_ppm_per_c(), sv.tempco_sigma_ppm_per_c(), sv.frequency_ppm(), sv.frequency_sigma_ppm(), sv.accepted(), sv.outliers(), sv.offset_sigma_ns(), st.offset_ns);
-        }
         rows.push(TeRow {
             t_s: k,
             te_ns: te,
@@ -254,9 +244,9 @@ pub fn run(sc: &Scenario, seed: u64) -> RunOutput {
             }
         }
         // Missed pulses: scheduled dropouts and random bursts.
-        let mut pps_lost = sc.events.iter().any(|e| {
-            matches!(e, EventSpec::PpsDropout { from_s, to_s } if k >= *from_s && k < *to_s)
-        });
+        let mut pps_lost = sc.events.iter().any(
+            |e| matches!(e, EventSpec::PpsDropout { from_s, to_s } if k >= *from_s && k < *to_s),
+        );
         if missed_left > 0 {
             missed_left -= 1;
             pps_lost = true;

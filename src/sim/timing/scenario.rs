@@ -331,8 +331,12 @@ impl Scenario {
         {
             return bad("pps: irq-latency-*-ns >= 0, irq-tail-shape > 1, timer-hz <= 1e9".into());
         }
-        if !(self.oscillator.crystal_lag_s >= 0.0 && self.oscillator.frequency_resolution_ppm >= 0.0) {
-            return bad("oscillator: crystal-lag-s and frequency-resolution-ppm must be >= 0".into());
+        if !(self.oscillator.crystal_lag_s >= 0.0
+            && self.oscillator.frequency_resolution_ppm >= 0.0)
+        {
+            return bad(
+                "oscillator: crystal-lag-s and frequency-resolution-ppm must be >= 0".into(),
+            );
         }
         if !(0.0..=1.0).contains(&p.outlier_rate) {
             return bad("pps.outlier-rate must be within 0..1".into());
