@@ -299,3 +299,28 @@ fn antenna_fault_is_the_reason_not_its_consequence() {
     assert_eq!(e.lock_state(), LockState::Holdover);
     assert_eq!(e.status().reason, Reason::AntennaOpen);
 }
+
+/// Someone sets the local clock 2 s ahead while locked: the engine steps it
+/// straight back (no operator, unlike a receiver jump) and stays locked.
+#[test]
+fn local_clock_jump_is_stepped_back_at_once() {
+    let t0 = 1_780_272_000 * NS_PER_SEC;
+    let mut e = Engine::new(EngineConfig::default(), t0, 0.0, None, Some(25.0));
+    for k in 0..60 {
+        second(&mut e, k, true);
+    }
+    e.on_local_clock_jump(2 * NS_PER_SEC);
+    let cmds = e.drain_commands();
+    assert!(cmds.contains(&ClockCommand::Step {
+        delta_ns: -2 * NS_PER_SEC
+    }));
+    for k in 60..80 {
+        second(&mut e, k, true);
+    }
+    assert_eq!(e.lock_state(), LockState::Locked);
+    assert!(e.pending_jump_ns().is_err());
+    assert!(e
+        .drain_events()
+        .iter()
+        .any(|ev| ev.kind == "clock.step" && ev.details.contains("local_clock_set")));
+}

@@ -91,6 +91,33 @@ impl Engine {
         Ok(delta)
     }
 
+    /// Someone set the local clock by `delta_ns` (see `local_jump`): the
+    /// receiver is right, our clock is not. Step straight back (an event
+    /// says so); samples in flight were taken on the other scale and are
+    /// dropped. Nothing the servo learned changes.
+    pub fn on_local_clock_jump(&mut self, delta_ns: i64) {
+        if delta_ns == 0 {
+            return;
+        }
+        self.commands.push(crate::clock::ClockCommand::Step {
+            delta_ns: -delta_ns,
+        });
+        self.pairing.reset();
+        self.steps += 1;
+        self.events.push(
+            crate::store::Event::new(
+                self.utc_of(self.now_local),
+                "clock.step",
+                crate::store::Severity::Warning,
+                format!(
+                    "{{\"delta_ns\":{},\"reason\":\"local_clock_set\"}}",
+                    -delta_ns
+                ),
+            )
+            .durable(),
+        );
+    }
+
     pub(super) fn maybe_accept_persistent_jump(&mut self, now: i64) {
         if !self.lock.jump_pending() {
             self.jump_since_local = None;
