@@ -5,7 +5,7 @@
 //! dispersion) includes the offset for as long as it is being removed.
 
 use super::Engine;
-use crate::store::{Event, Severity};
+use crate::events::{Event, EventKind};
 
 /// Corrections below this are ordinary steering, ns.
 const CORRECTION_MIN_NS: f64 = 100.0;
@@ -18,14 +18,14 @@ impl Engine {
         if big && !self.correcting {
             self.events.push(Event::new(
                 self.utc_of(now),
-                "clock.correction",
-                Severity::Warning,
-                format!(
-                    "{{\"offset_ns\":{:.0},\"bound_ns\":{:.0},\"rate_ppm\":{ppm:.3},\"state\":\"{}\"}}",
-                    x_ns,
-                    claimed,
-                    self.lock.state().as_str()
-                ),
+                EventKind::ClockCorrection {
+                    offset_ns: Some(x_ns.round() as i64),
+                    frequency_ppm: Some(ppm),
+                    reason: format!(
+                        "larger than the bound ({claimed:.0} ns) while {}",
+                        self.lock.state().as_str()
+                    ),
+                },
             ));
         }
         self.correcting = big;

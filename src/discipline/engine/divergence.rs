@@ -5,7 +5,7 @@
 //! jump is still held for the operator (`time_jump`).
 
 use super::Engine;
-use crate::store::{Event, Severity};
+use crate::events::{Event, EventKind};
 use crate::time::NS_PER_SEC;
 
 /// Rejections in a row before the run is judged.
@@ -72,12 +72,12 @@ impl Engine {
         }
         self.events.push(Event::new(
             at,
-            "servo.restart",
-            Severity::Warning,
-            format!(
-                "{{\"reason\":\"divergence\",\"innovation_ns\":{:.0},\"slope_ns_per_s\":{slope:.1}}}",
-                recent.last().map_or(0.0, |p| p.1)
-            ),
+            EventKind::ServoRestart {
+                reason: format!(
+                    "divergence: innovation {:.0} ns ramping at {slope:.1} ns/s",
+                    recent.last().map_or(0.0, |p| p.1)
+                ),
+            },
         ));
         true
     }

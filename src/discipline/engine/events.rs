@@ -1,31 +1,19 @@
 //! Events the engine emits (lock transitions; steps are in `steering`).
 
 use super::Engine;
-use crate::discipline::lock::{LockState, Transition};
-use crate::store::{Event, Severity};
+use crate::discipline::lock::Transition;
+use crate::events::{Event, EventKind};
 
 impl Engine {
     pub(super) fn record_transition(&mut self, t: Transition) {
-        let sev = match t.to {
-            LockState::Locked => Severity::Notice,
-            LockState::Holdover => Severity::Warning,
-            LockState::Unsynchronized => Severity::Error,
-            LockState::Acquiring => Severity::Info,
-        };
-        self.events.push(
-            Event::new(
-                self.utc_of(t.at_ns),
-                "lock.transition",
-                sev,
-                format!(
-                    "{{\"from\":\"{}\",\"to\":\"{}\",\"reason\":\"{}\"}}",
-                    t.from.as_str(),
-                    t.to.as_str(),
-                    t.reason.as_str()
-                ),
-            )
-            .durable(),
-        );
+        self.events.push(Event::new(
+            self.utc_of(t.at_ns),
+            EventKind::LockTransition {
+                from: t.from.as_str().into(),
+                to: t.to.as_str().into(),
+                reason: t.reason.as_str().into(),
+            },
+        ));
         self.transitions.push(t);
     }
 }

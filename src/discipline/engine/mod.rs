@@ -14,9 +14,9 @@ use super::lock::{LockMachine, LockState, Transition};
 use super::pairing::{Pairing, PairingStatus};
 use super::servo::{Servo, UpdateOutcome};
 use crate::clock::ClockCommand;
+use crate::events::{Event, EventKind};
 use crate::gnss::GnssEpoch;
 use crate::pps::PpsEdge;
-use crate::store::{Event, Severity};
 use crate::time::NS_PER_SEC;
 
 mod bound;
@@ -365,9 +365,9 @@ impl Engine {
                         self.servo_time = None;
                         self.events.push(Event::new(
                             self.utc_of(now),
-                            "servo.restart",
-                            Severity::Info,
-                            "acquisition restarted after consecutive outliers",
+                            EventKind::ServoRestart {
+                                reason: "acquisition restarted after consecutive outliers".into(),
+                            },
                         ));
                     }
                 }

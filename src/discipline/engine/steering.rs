@@ -4,7 +4,7 @@
 use super::Engine;
 use crate::clock::ClockCommand;
 use crate::discipline::lock::LockState;
-use crate::store::{Event, Severity};
+use crate::events::{Event, EventKind};
 use crate::time::NS_PER_SEC;
 
 impl Engine {
@@ -58,15 +58,13 @@ impl Engine {
         self.stepped = true;
         self.steps += 1;
         let utc = self.now_local;
-        self.events.push(
-            Event::new(
-                utc,
-                "clock.step",
-                Severity::Notice,
-                format!("{{\"delta_ns\":{delta},\"reason\":\"{reason}\"}}"),
-            )
-            .durable(),
-        );
+        self.events.push(Event::new(
+            utc,
+            EventKind::ClockStep {
+                delta_ns: delta,
+                reason: reason.to_string(),
+            },
+        ));
     }
 
     pub(super) fn steer(&mut self, now: i64) {

@@ -104,18 +104,13 @@ impl Engine {
         });
         self.pairing.reset();
         self.steps += 1;
-        self.events.push(
-            crate::store::Event::new(
-                self.utc_of(self.now_local),
-                "clock.step",
-                crate::store::Severity::Warning,
-                format!(
-                    "{{\"delta_ns\":{},\"reason\":\"local_clock_set\"}}",
-                    -delta_ns
-                ),
-            )
-            .durable(),
-        );
+        self.events.push(crate::events::Event::new(
+            self.utc_of(self.now_local),
+            crate::events::EventKind::ClockStep {
+                delta_ns: -delta_ns,
+                reason: "local_clock_set".into(),
+            },
+        ));
     }
 
     pub(super) fn maybe_accept_persistent_jump(&mut self, now: i64) {

@@ -381,7 +381,7 @@ pub fn run(sc: &Scenario, seed: u64) -> RunOutput {
                 });
             }
             for ev in engine.drain_events() {
-                events.push((k, ev.kind));
+                events.push((k, ev.kind.name().to_string()));
             }
             let _ = engine.take_model();
         }
