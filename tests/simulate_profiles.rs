@@ -145,10 +145,21 @@ fn profile_d_prime_temperature_model_halves_frequency_only_error() {
 
 #[test]
 fn bound_covers_time_error_in_profiles() {
-    for name in ["a", "a-prime", "b", "c", "d", "d-prime"] {
+    for name in [
+        "a",
+        "a-prime",
+        "b",
+        "c",
+        "d",
+        "d-prime",
+        "a-dropouts",
+        "a-temp-step",
+        "hw-f9t",
+        "hw-ocxo",
+    ] {
         let s = run(name, 1);
         let c = s.bound_coverage.expect("coverage");
-        assert!(c >= 0.99, "{name}: coverage {c}");
+        assert!(c >= 0.999, "{name}: coverage {c}");
     }
 }
 
@@ -168,5 +179,76 @@ fn profile_aging_learned_drift_beats_frequency_only_hold() {
             ours <= bound,
             "seed {seed}: |TE| {ours} beyond bound {bound}"
         );
+    }
+}
+
+/// Missed pulses (issue 12, D1): six single 1 s dropouts leave profile A's
+/// TE RMS within 10 % of the same seed without them, and max |TE| <= 50 ns.
+#[test]
+fn missed_pulses_cost_nothing_on_profile_a() {
+    for seed in 1..=5 {
+        let base = num(run("a", seed).te_rms_ns);
+        let s = run("a-dropouts", seed);
+        let rms = num(s.te_rms_ns);
+        assert!(rms <= 1.1 * base, "seed {seed}: rms {rms} vs {base}");
+        assert!(
+            num(s.te_max_ns) <= 50.0,
+            "seed {seed}: max {:?}",
+            s.te_max_ns
+        );
+    }
+}
+
+/// A CPU-load temperature step (+10 °C in 60 s and back, 0.1 ppm/°C) with
+/// healthy GNSS: never out of Locked, bound covers, max |TE| <= 200 ns.
+#[test]
+fn temperature_steps_keep_lock_on_profile_a() {
+    for seed in 1..=5 {
+        let s = run("a-temp-step", seed);
+        assert_eq!(s.transitions.len(), 1, "seed {seed}: {:?}", s.transitions);
+        let c = s.bound_coverage.expect("coverage");
+        assert!(c >= 0.999, "seed {seed}: coverage {c}");
+        assert!(
+            num(s.te_max_ns) <= 200.0,
+            "seed {seed}: max {:?}",
+            s.te_max_ns
+        );
+    }
+}
+
+/// Hardware-class inputs meet the G.8272 PRTC-B masks.
+#[test]
+fn hardware_class_profiles_meet_prtc_b() {
+    for name in ["hw-f9t", "hw-ocxo"] {
+        for seed in 1..=5 {
+            let s = run(name, seed);
+            assert!(s.prtc_b_pass, "{name} seed {seed}: {:?}", s.tdev_ns);
+            assert!(num(s.te_max_ns) <= 40.0, "{name} seed {seed}");
+        }
+    }
+}
+
+/// The Pi profile (IRQ latency, 54 MHz timer, missed pulses, load heat with
+/// a lagging crystal, kernel frequency steps): the servo re-acquires by
+/// itself whenever it loses the oscillator and ends locked. Its bound
+/// coverage (99.0-99.4 % measured) is below the 99.9 % target: recorded
+/// here so a regression shows, not claimed as met.
+#[test]
+fn pi_profile_recovers_by_itself() {
+    for seed in 1..=3 {
+        let s = run("pi", seed);
+        assert!(
+            s.transitions.iter().all(|t| t.to != "unsynchronized"),
+            "seed {seed}: {:?}",
+            s.transitions
+        );
+        assert_eq!(
+            s.transitions.last().map(|t| t.to),
+            Some("locked"),
+            "seed {seed}"
+        );
+        assert_eq!(s.steps, 1, "seed {seed}: only the start-up step");
+        let c = s.bound_coverage.expect("coverage");
+        assert!(c >= 0.99, "seed {seed}: coverage {c}");
     }
 }

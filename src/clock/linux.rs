@@ -85,62 +85,88 @@ impl TimeSource for LinuxClock {
     }
 }
 
+/// The clock_adjtime request for a command, given the kernel's current
+/// status word (pure, so the bits are tested without touching the clock).
+pub fn timex_for(cmd: &ClockCommand, status: i32) -> Result<libc::timex, ClockError> {
+    let mut tx = LinuxClock::blank();
+    match *cmd {
+        ClockCommand::SetFrequency { ppm } => {
+            tx.modes = libc::ADJ_FREQUENCY | libc::ADJ_STATUS;
+            tx.freq = ppm_to_scaled(ppm) as _;
+            // STA_UNSYNC is left alone: only `SetSync` says whether we are synchronized.
+            tx.status = status & !(libc::STA_PLL | libc::STA_FLL);
+        }
+        ClockCommand::Slew { offset_ns } => {
+            // ADJ_OFFSET only feeds the kernel PLL, which we keep off (it
+            // returns Ok and does nothing): the adjtime(3)-style single-shot
+            // slew (500 ppm, µs) works whatever the PLL bits say.
+            if offset_ns.abs() >= NS_PER_SEC / 2 {
+                return Err(ClockError::Range("slew larger than 0.5 s"));
+            }
+            tx.modes = ADJ_OFFSET_SINGLESHOT;
+            tx.offset = (offset_ns / 1_000) as _;
+        }
+        ClockCommand::ReleasePll => {
+            // A phase offset left by an earlier PLL user (ntpd, chrony) is
+            // slewed in every second whether STA_PLL is set or not; the
+            // kernel only accepts a new (zero) offset while STA_PLL is set.
+            // `SetFrequency` clears STA_PLL again right after.
+            tx.modes = libc::ADJ_OFFSET | libc::ADJ_STATUS | libc::ADJ_NANO;
+            tx.status = status | libc::STA_PLL;
+            tx.offset = 0;
+        }
+        ClockCommand::Step { delta_ns } => {
+            let (s, ns) = split_offset_ns(delta_ns);
+            tx.modes = libc::ADJ_SETOFFSET | libc::ADJ_NANO;
+            tx.time.tv_sec = s as _;
+            tx.time.tv_usec = ns as _;
+        }
+        ClockCommand::SetLeap { flag } => {
+            let mut st = status & !(libc::STA_INS | libc::STA_DEL);
+            match flag {
+                LeapFlag::Insert => st |= libc::STA_INS,
+                LeapFlag::Delete => st |= libc::STA_DEL,
+                LeapFlag::None => {}
+            }
+            tx.modes = libc::ADJ_STATUS;
+            tx.status = st;
+        }
+        ClockCommand::SetSync { synchronized } => {
+            tx.modes = libc::ADJ_STATUS;
+            tx.status = sync_status(status, synchronized);
+        }
+        ClockCommand::SetTaiOffset { seconds } => {
+            tx.modes = libc::ADJ_TAI;
+            tx.constant = seconds as _;
+        }
+        ClockCommand::SetErrors {
+            maxerror_ns,
+            esterror_ns,
+        } => {
+            // The kernel keeps these in microseconds.
+            tx.modes = libc::ADJ_MAXERROR | libc::ADJ_ESTERROR;
+            tx.maxerror = (maxerror_ns / 1000).min(16_000_000) as _;
+            tx.esterror = (esterror_ns / 1000).min(16_000_000) as _;
+        }
+    }
+    Ok(tx)
+}
+
+/// adjtime(3)-style one-shot slew (ADJ_OFFSET | ADJ_OFFSET_SINGLESHOT in the
+/// kernel's uapi; libc does not export it for every target).
+pub const ADJ_OFFSET_SINGLESHOT: libc::c_uint = 0x8001;
+
 impl Clock for LinuxClock {
     fn apply(&self, cmd: &ClockCommand) -> Result<(), ClockError> {
-        let mut tx = Self::blank();
-        match *cmd {
-            ClockCommand::SetFrequency { ppm } => {
-                // Take the status first so clearing STA_PLL keeps the other bits.
-                let (cur, _) = self.read_timex()?;
-                tx.modes = libc::ADJ_FREQUENCY | libc::ADJ_STATUS;
-                tx.freq = ppm_to_scaled(ppm) as _;
-                // STA_UNSYNC is left alone: only `SetSync` says whether we are synchronized.
-                tx.status = cur.status & !(libc::STA_PLL | libc::STA_FLL);
-            }
-            ClockCommand::Slew { offset_ns } => {
-                // The kernel accepts at most ±0.5 s for ADJ_OFFSET.
-                if offset_ns.abs() >= NS_PER_SEC / 2 {
-                    return Err(ClockError::Range("slew larger than 0.5 s"));
-                }
-                tx.modes = libc::ADJ_OFFSET | libc::ADJ_NANO;
-                tx.offset = offset_ns as _;
-            }
-            ClockCommand::Step { delta_ns } => {
-                let (s, ns) = split_offset_ns(delta_ns);
-                tx.modes = libc::ADJ_SETOFFSET | libc::ADJ_NANO;
-                tx.time.tv_sec = s as _;
-                tx.time.tv_usec = ns as _;
-            }
-            ClockCommand::SetLeap { flag } => {
-                let (cur, _) = self.read_timex()?;
-                let mut st = cur.status & !(libc::STA_INS | libc::STA_DEL);
-                match flag {
-                    LeapFlag::Insert => st |= libc::STA_INS,
-                    LeapFlag::Delete => st |= libc::STA_DEL,
-                    LeapFlag::None => {}
-                }
-                tx.modes = libc::ADJ_STATUS;
-                tx.status = st;
-            }
-            ClockCommand::SetSync { synchronized } => {
-                let (cur, _) = self.read_timex()?;
-                tx.modes = libc::ADJ_STATUS;
-                tx.status = sync_status(cur.status, synchronized);
-            }
-            ClockCommand::SetTaiOffset { seconds } => {
-                tx.modes = libc::ADJ_TAI;
-                tx.constant = seconds as _;
-            }
-            ClockCommand::SetErrors {
-                maxerror_ns,
-                esterror_ns,
-            } => {
-                // The kernel keeps these in microseconds.
-                tx.modes = libc::ADJ_MAXERROR | libc::ADJ_ESTERROR;
-                tx.maxerror = (maxerror_ns / 1000).min(16_000_000) as _;
-                tx.esterror = (esterror_ns / 1000).min(16_000_000) as _;
-            }
-        }
+        // Commands that keep other status bits need the current status.
+        let status = match cmd {
+            ClockCommand::SetFrequency { .. }
+            | ClockCommand::SetLeap { .. }
+            | ClockCommand::SetSync { .. }
+            | ClockCommand::ReleasePll => self.read_timex()?.0.status,
+            _ => 0,
+        };
+        let mut tx = timex_for(cmd, status)?;
         self.adjtime(&mut tx).map(|_| ())
     }
 
@@ -188,6 +214,32 @@ mod tests {
             LeapFlag::Delete
         );
         assert_eq!(leap_from_status(0), LeapFlag::None);
+    }
+
+    /// The slew must not depend on the PLL we keep off; taking over sets
+    /// STA_PLL only to zero the leftover offset.
+    #[test]
+    fn slew_is_single_shot_and_release_zeroes_the_pll_offset() {
+        let tx = timex_for(&ClockCommand::Slew { offset_ns: -12_345 }, 0).unwrap();
+        assert_eq!(tx.modes, ADJ_OFFSET_SINGLESHOT);
+        assert_eq!(tx.offset, -12);
+        assert!(timex_for(
+            &ClockCommand::Slew {
+                offset_ns: NS_PER_SEC
+            },
+            0
+        )
+        .is_err());
+        let tx = timex_for(&ClockCommand::ReleasePll, libc::STA_UNSYNC).unwrap();
+        assert_eq!(
+            tx.modes,
+            libc::ADJ_OFFSET | libc::ADJ_STATUS | libc::ADJ_NANO
+        );
+        assert_eq!(tx.offset, 0);
+        assert_eq!(tx.status, libc::STA_UNSYNC | libc::STA_PLL);
+        let tx = timex_for(&ClockCommand::SetFrequency { ppm: 1.0 }, libc::STA_PLL).unwrap();
+        assert_eq!(tx.status & libc::STA_PLL, 0);
+        assert_eq!(tx.freq, 65_536);
     }
 
     #[test]

@@ -57,6 +57,9 @@ pub enum ClockCommand {
     SetFrequency { ppm: f64 },
     /// Slew the phase by this much (kernel-style gradual offset correction).
     Slew { offset_ns: i64 },
+    /// Taking over the clock: zero a phase offset an earlier kernel-PLL user
+    /// left behind (it would keep being slewed in).
+    ReleasePll,
     /// Step the clock by this much at once (start-up only; always logged).
     Step { delta_ns: i64 },
     /// Arm or clear the kernel leap flag.

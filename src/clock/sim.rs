@@ -94,6 +94,12 @@ pub struct SimOscillator {
     pub temperature: TemperatureProfile,
     /// Linear frequency drift (crystal aging), ppm per day.
     pub aging_ppm_per_day: f64,
+    /// Cubic part of the crystal curve, ppm/°C³ around `reference_c`.
+    pub tempco_cubic_ppm_per_c3: f64,
+    /// First-order lag of the crystal behind the sensor temperature, s.
+    pub crystal_lag_s: f64,
+    /// Resolution of frequency corrections (the kernel's 2^-16 ppm), ppm; 0: exact.
+    pub frequency_resolution_ppm: f64,
 }
 
 impl Default for SimOscillator {
@@ -105,6 +111,9 @@ impl Default for SimOscillator {
             reference_c: 25.0,
             temperature: TemperatureProfile::default(),
             aging_ppm_per_day: 0.0,
+            tempco_cubic_ppm_per_c3: 0.0,
+            crystal_lag_s: 0.0,
+            frequency_resolution_ppm: 0.0,
         }
     }
 }
@@ -130,6 +139,8 @@ struct SimState {
     unsync: bool,
     /// Leap seconds the kernel logic executed (+1 inserted, −1 deleted).
     leaps_done: i32,
+    /// The crystal's own temperature (lags the sensor's).
+    crystal_c: f64,
 }
 
 impl SimState {
@@ -139,12 +150,21 @@ impl SimState {
             .at((true_ns - self.start_true_ns) as f64 / NS_PER_SEC as f64)
     }
     fn refresh_y(&mut self) {
-        let temp = self.temp_at(self.true_ns);
+        let sensor = self.temp_at(self.true_ns);
+        // Once a second: the crystal relaxes towards the sensor's temperature.
+        self.crystal_c = if self.osc.crystal_lag_s > 0.0 {
+            self.crystal_c
+                + (sensor - self.crystal_c) * (1.0 - (-1.0 / self.osc.crystal_lag_s).exp())
+        } else {
+            sensor
+        };
+        let dt = self.crystal_c - self.osc.reference_c;
         let days = (self.true_ns - self.start_true_ns) as f64 / DAY_NS as f64;
         self.y_osc = self.osc.offset_ppm * 1e-6
             + self.osc.aging_ppm_per_day * 1e-6 * days
             + self.walk
-            + self.osc.tempco_ppm_per_c * 1e-6 * (temp - self.osc.reference_c);
+            + self.osc.tempco_ppm_per_c * 1e-6 * dt
+            + self.osc.tempco_cubic_ppm_per_c3 * 1e-6 * dt * dt * dt;
     }
     fn local(&self) -> i64 {
         self.true_ns + self.offset_ns.round() as i64
@@ -215,7 +235,9 @@ impl SimClock {
             esterror_ns: 0,
             unsync: true,
             leaps_done: 0,
+            crystal_c: 0.0,
         };
+        st.crystal_c = st.temp_at(start_true_ns);
         st.refresh_y();
         Self { st: Mutex::new(st) }
     }
@@ -266,6 +288,12 @@ impl SimClock {
         let st = self.lock();
         st.temp_at(st.true_ns)
     }
+    /// The oscillator's frequency jumps by `ppm` from now on.
+    pub fn step_frequency(&self, ppm: f64) {
+        let mut st = self.lock();
+        st.osc.offset_ppm += ppm;
+        st.refresh_y();
+    }
     /// Net leap seconds executed by the kernel logic so far.
     pub fn leaps_done(&self) -> i32 {
         self.lock().leaps_done
@@ -291,7 +319,9 @@ impl Clock for SimClock {
                 if !ppm.is_finite() {
                     return Err(ClockError::Range("frequency not finite"));
                 }
-                st.corr_ppm = ppm.clamp(-MAX_FREQ_PPM, MAX_FREQ_PPM);
+                let q = st.osc.frequency_resolution_ppm;
+                let p = ppm.clamp(-MAX_FREQ_PPM, MAX_FREQ_PPM);
+                st.corr_ppm = if q > 0.0 { (p / q).round() * q } else { p };
             }
             ClockCommand::Slew { offset_ns } => {
                 if offset_ns.abs() >= NS_PER_SEC / 2 {
@@ -310,6 +340,8 @@ impl Clock for SimClock {
                 st.esterror_ns = esterror_ns;
             }
             ClockCommand::SetSync { synchronized } => st.unsync = !synchronized,
+            // The simulated kernel has no PLL.
+            ClockCommand::ReleasePll => {}
         }
         Ok(())
     }
@@ -407,6 +439,7 @@ mod tests {
                 period_s: 400.0,
             },
             aging_ppm_per_day: 0.0,
+            ..SimOscillator::default()
         };
         let c = SimClock::new(osc, 1, 0, 0);
         c.advance_to(100 * NS_PER_SEC); // quarter period: +5 °C

@@ -145,6 +145,9 @@ pub struct DisciplineConfig {
     /// persisted, with consistent samples, this many seconds. 0: only an
     /// operator accepts it (`gnss-timeserver accept-time-jump`).
     pub time_jump_accept_after_s: u32,
+    /// SoC temperature for the servo's temperature model (sysfs thermal
+    /// zone, millidegrees); read when present, ignored when missing.
+    pub thermal_zone: Option<PathBuf>,
 }
 
 impl Default for DisciplineConfig {
@@ -157,6 +160,7 @@ impl Default for DisciplineConfig {
             holdover_limit_ns: 1_000_000,
             min_satellites: 4,
             time_jump_accept_after_s: 0,
+            thermal_zone: Some(PathBuf::from("/sys/class/thermal/thermal_zone0/temp")),
         }
     }
 }

@@ -43,6 +43,9 @@ pub enum Reason {
     Jamming,
     /// The receiver's time jumped against the local clock beyond the bound.
     TimeJump,
+    /// The servo lost the oscillator (its rejected innovations ramped) and
+    /// re-acquired from the measurements; GNSS itself is healthy.
+    Divergence,
     /// The holdover time-error bound passed the configured limit.
     BoundExceeded,
 }
@@ -60,6 +63,7 @@ impl Reason {
             Self::Spoofing => "spoofing",
             Self::Jamming => "jamming",
             Self::TimeJump => "time_jump",
+            Self::Divergence => "divergence",
             Self::BoundExceeded => "bound_exceeded",
         }
     }
@@ -179,6 +183,11 @@ impl LockMachine {
         Some(t)
     }
 
+    /// The clock was stepped by `delta_ns`: move the local-time mark.
+    pub fn shift(&mut self, delta_ns: i64) {
+        self.since_ns = self.since_ns.saturating_add(delta_ns);
+    }
+
     /// GNSS stopped being trustworthy (or still is not).
     pub fn on_distrust(&mut self, reason: Reason, now_ns: i64) -> Option<Transition> {
         self.run = 0;
@@ -231,6 +240,18 @@ impl LockMachine {
             self.jump_run = 0;
         }
         None
+    }
+
+    /// The servo diverged and re-acquired: not a jump; `Locked` needs a
+    /// fresh run of consistent samples.
+    pub fn on_divergence(&mut self, now_ns: i64) -> Option<Transition> {
+        self.jump_run = 0;
+        self.jumped = false;
+        self.run = 0;
+        match self.state {
+            LockState::Locked => self.go(LockState::Holdover, Reason::Divergence, now_ns),
+            _ => None,
+        }
     }
 
     /// A pending jump was accepted (the clock was stepped onto it): samples

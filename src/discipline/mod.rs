@@ -5,6 +5,7 @@ pub mod engine;
 pub mod holdover;
 pub mod leap;
 pub mod leap_view;
+pub mod local_jump;
 pub mod lock;
 pub mod pairing;
 pub mod servo;

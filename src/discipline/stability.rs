@@ -118,6 +118,14 @@ pub fn meets_mask(x: &[f64], class: PrtcClass) -> bool {
     })
 }
 
+/// Worst TDEV / mask ratio over `MASK_TAUS` (None when too short).
+pub fn worst_tdev_ratio(x: &[f64], class: PrtcClass) -> Option<f64> {
+    MASK_TAUS
+        .iter()
+        .filter_map(|&tau| Some(tdev(x, tau)? / tdev_mask_ns(class, tau as f64)?))
+        .reduce(f64::max)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -24,7 +24,12 @@ pub struct WanderEstimator {
     count: u32,
     /// Latest noise estimate (ns²), for removing the white-noise part.
     r: f64,
+    /// The last (phi, theta) pushed, for bridging missed samples.
+    last: Option<(f64, f64)>,
 }
+
+/// Gaps up to this long (s) are bridged; longer ones break the sequence.
+pub const MAX_BRIDGED_GAP_S: f64 = 5.5;
 
 impl WanderEstimator {
     pub fn new(m: usize) -> Self {
@@ -37,6 +42,7 @@ impl WanderEstimator {
             mean_d2: 0.0,
             count: 0,
             r: 0.0,
+            last: None,
         }
     }
 
@@ -46,6 +52,25 @@ impl WanderEstimator {
         self.sum_theta = 0.0;
         self.n = 0;
         self.blocks.clear();
+        self.last = None;
+    }
+
+    /// A sample `gap_s` seconds after the previous one. A few missed pulses
+    /// are bridged by linear interpolation: on a free-running ramp of tens of
+    /// µs per second a hole would shift its block's mean by far more than
+    /// any wander (one missed pulse once read as 20× the true wander).
+    /// Longer gaps break the sequence.
+    pub fn push_after(&mut self, gap_s: f64, phi: f64, theta: f64, c: f64, r: f64) {
+        if gap_s > MAX_BRIDGED_GAP_S {
+            self.break_sequence();
+        } else if let Some((p0, t0)) = self.last {
+            let steps = gap_s.round().max(1.0) as usize;
+            for i in 1..steps {
+                let f = i as f64 / steps as f64;
+                self.push(p0 + f * (phi - p0), t0 + f * (theta - t0), c, r);
+            }
+        }
+        self.push(phi, theta, c, r);
     }
 
     /// One accepted sample: free-running phase `phi` (ns), integrated
@@ -53,6 +78,7 @@ impl WanderEstimator {
     /// measurement noise `r` (ns²).
     pub fn push(&mut self, phi: f64, theta: f64, c: f64, r: f64) {
         self.r = r;
+        self.last = Some((phi, theta));
         self.sum_phi += phi;
         self.sum_theta += theta;
         self.n += 1;

@@ -129,7 +129,7 @@ impl Plan {
             timing: TimingParams {
                 engine: engine_config(cfg),
                 pps: pps_input(&cfg.pps),
-                thermal_zone: Some(PathBuf::from(crate::discipline::holdover::PI_THERMAL_ZONE)),
+                thermal_zone: cfg.discipline.thermal_zone.clone(),
                 leap_seconds_file: cfg.leap.leap_seconds_file.clone(),
             },
             ntp: ntp_server_config(&cfg.ntp),

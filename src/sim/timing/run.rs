@@ -50,6 +50,8 @@ pub struct RunOutput {
     pub final_wander_sigma: f64,
     pub final_noise_ns: f64,
     pub leap_commands: Vec<(u64, crate::clock::ClockCommand)>,
+    /// Every event the engine emitted: (second, kind).
+    pub events: Vec<(u64, String)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -131,6 +133,15 @@ fn qerr_ps(k: i64, amplitude_ns: f64) -> i64 {
     ((2.0 * phase - 1.0) * amplitude_ns * 1000.0).round() as i64
 }
 
+/// Value of a (seconds, value) step schedule at `t` (0 before the first point).
+fn load_at(points: &[(f64, f64)], t: f64) -> f64 {
+    points
+        .iter()
+        .take_while(|p| p.0 <= t)
+        .last()
+        .map_or(0.0, |p| p.1)
+}
+
 fn active(span: (u64, u64), k: u64) -> bool {
     k >= span.0 && k < span.1
 }
@@ -169,6 +180,7 @@ pub fn run(sc: &Scenario, seed: u64) -> RunOutput {
     let mut rows = Vec::with_capacity(dur as usize);
     let mut transitions = Vec::new();
     let mut leap_commands = Vec::new();
+    let mut events = Vec::new();
     let first_holdover_event = sc
         .events
         .iter()
@@ -178,6 +190,7 @@ pub fn run(sc: &Scenario, seed: u64) -> RunOutput {
     let mut freq_only_te = Vec::new();
 
     let mut inputs: Vec<(i64, Input)> = Vec::with_capacity(4);
+    let mut missed_left = 0u32;
     for k in 0..dur {
         let ki = k as i64;
         let t_k = start + ki * NS_PER_SEC;
@@ -226,9 +239,22 @@ pub fn run(sc: &Scenario, seed: u64) -> RunOutput {
                 EventSpec::FewSatellites { satellites, .. } if on => sats = *satellites,
                 EventSpec::InvalidTime { .. } if on => time_valid = false,
                 EventSpec::TimeJump { jump_ns, .. } if on => jump += jump_ns,
+                EventSpec::FrequencyStep { at_s, ppm } if *at_s == k => clock.step_frequency(*ppm),
                 _ => {}
             }
         }
+        // Missed pulses: scheduled dropouts and random bursts.
+        let mut pps_lost = sc.events.iter().any(
+            |e| matches!(e, EventSpec::PpsDropout { from_s, to_s } if k >= *from_s && k < *to_s),
+        );
+        if missed_left > 0 {
+            missed_left -= 1;
+            pps_lost = true;
+        } else if sc.pps.missed_rate > 0.0 && rng.gen_bool(sc.pps.missed_rate) {
+            missed_left = rng.gen_range(1..=sc.pps.missed_burst_max) - 1;
+            pps_lost = true;
+        }
+        let loaded = load_at(&sc.oscillator.load, k as f64) > 0.5;
         let jump_whole = jump.div_euclid(NS_PER_SEC) * NS_PER_SEC;
         let jump_frac = jump - jump_whole;
 
@@ -239,7 +265,9 @@ pub fn run(sc: &Scenario, seed: u64) -> RunOutput {
             (ms * 1e6) as i64
         };
         if !outage {
-            inputs.push((t_k, Input::Edge));
+            if !pps_lost {
+                inputs.push((t_k, Input::Edge));
+            }
             if sc.receiver.reorder {
                 let l1 = lat(&mut rng);
                 let l2 = lat(&mut rng);
@@ -263,10 +291,28 @@ pub fn run(sc: &Scenario, seed: u64) -> RunOutput {
                     if sc.pps.outlier_rate > 0.0 && rng.gen_bool(sc.pps.outlier_rate) {
                         d += sc.pps.outlier_ns;
                     }
+                    // GPIO interrupt latency: one-sided, heavy-tailed (Pareto),
+                    // larger under CPU load.
+                    let scale = if loaded {
+                        sc.pps.irq_latency_load_ns
+                    } else {
+                        sc.pps.irq_latency_idle_ns
+                    };
+                    if scale > 0.0 {
+                        let u: f64 = rng.gen_range(f64::EPSILON..1.0);
+                        d += scale * (u.powf(-1.0 / sc.pps.irq_tail_shape) - 1.0);
+                    }
                     let q = qerr_ps(ki, sc.receiver.qerr_amplitude_ns);
                     // The pulse comes at ideal − qErr; capture adds latency and noise.
-                    let edge_local =
+                    let mut edge_local =
                         local - q / 1000 + sc.pps.latency_ns + d.round() as i64 - jump_frac;
+                    let hz = i128::from(sc.pps.timer_hz);
+                    if hz > 0 {
+                        // The timestamp is a whole count of timer ticks.
+                        let ns = i128::from(NS_PER_SEC);
+                        let ticks = (i128::from(edge_local) * hz).div_euclid(ns);
+                        edge_local = i64::try_from(ticks * ns / hz).unwrap_or(edge_local);
+                    }
                     engine.on_edge(PpsEdge {
                         local_ns: edge_local,
                         sequence: k,
@@ -334,7 +380,9 @@ pub fn run(sc: &Scenario, seed: u64) -> RunOutput {
                     reason: tr.reason,
                 });
             }
-            let _ = engine.drain_events();
+            for ev in engine.drain_events() {
+                events.push((k, ev.kind.name().to_string()));
+            }
             let _ = engine.take_model();
         }
     }
@@ -350,6 +398,7 @@ pub fn run(sc: &Scenario, seed: u64) -> RunOutput {
         final_wander_sigma: st.wander_sigma,
         final_noise_ns: st.noise_ns,
         leap_commands,
+        events,
     }
 }
 

@@ -55,6 +55,20 @@ pub struct OscillatorSpec {
     /// Linear frequency drift (crystal aging), ppm per day.
     #[serde(default)]
     pub aging_ppm_per_day: f64,
+    /// Cubic part of the crystal curve, ppm per °C³ around `reference-c`.
+    #[serde(default)]
+    pub tempco_cubic_ppm_per_c3: f64,
+    /// The crystal follows the (SoC) sensor temperature with this first-order
+    /// lag, s: the sensor the servo reads leads the crystal.
+    #[serde(default)]
+    pub crystal_lag_s: f64,
+    /// The kernel's frequency resolution, ppm (2^-16 ppm on Linux).
+    #[serde(default)]
+    pub frequency_resolution_ppm: f64,
+    /// CPU load (0 or 1) over time, as (seconds, load) points held until the
+    /// next: it selects the IRQ-latency scale.
+    #[serde(default)]
+    pub load: Vec<(f64, f64)>,
 }
 
 fn default_ref_c() -> f64 {
@@ -70,6 +84,9 @@ impl OscillatorSpec {
             reference_c: self.reference_c,
             temperature: self.temperature.clone(),
             aging_ppm_per_day: self.aging_ppm_per_day,
+            tempco_cubic_ppm_per_c3: self.tempco_cubic_ppm_per_c3,
+            crystal_lag_s: self.crystal_lag_s,
+            frequency_resolution_ppm: self.frequency_resolution_ppm,
         }
     }
 }
@@ -84,6 +101,19 @@ pub struct PpsSpec {
     pub outlier_ns: f64,
     /// Constant capture latency, ns (the engine is configured with it).
     pub latency_ns: i64,
+    /// Fraction of seconds in which a run of missed pulses starts …
+    pub missed_rate: f64,
+    /// … of 1 ..= this many pulses.
+    pub missed_burst_max: u32,
+    /// GPIO interrupt latency: one-sided and heavy-tailed (Pareto, shape
+    /// `irq-tail-shape`), this scale in ns when the CPU idles …
+    pub irq_latency_idle_ns: f64,
+    /// … and this scale under load (a Pi 4 shows a few µs idle, tens under load).
+    pub irq_latency_load_ns: f64,
+    pub irq_tail_shape: f64,
+    /// Timestamps are counts of a timer at this frequency, Hz (the Pi's
+    /// 54 MHz timer: 18.5 ns granularity); 0: exact.
+    pub timer_hz: u64,
 }
 
 impl Default for PpsSpec {
@@ -93,6 +123,12 @@ impl Default for PpsSpec {
             outlier_rate: 0.0,
             outlier_ns: 0.0,
             latency_ns: 0,
+            missed_rate: 0.0,
+            missed_burst_max: 1,
+            irq_latency_idle_ns: 0.0,
+            irq_latency_load_ns: 0.0,
+            irq_tail_shape: 3.0,
+            timer_hz: 0,
         }
     }
 }
@@ -199,6 +235,20 @@ pub enum EventSpec {
         #[serde(rename = "jump-ns")]
         jump_ns: i64,
     },
+    /// The oscillator's frequency jumps by `ppm` at `at-s` (a crystal
+    /// micro-jump, a knock): GNSS stays healthy.
+    FrequencyStep {
+        #[serde(rename = "at-s")]
+        at_s: u64,
+        ppm: f64,
+    },
+    /// No PPS edges (the receiver keeps talking): missed pulses.
+    PpsDropout {
+        #[serde(rename = "from-s")]
+        from_s: u64,
+        #[serde(rename = "to-s")]
+        to_s: u64,
+    },
     /// A leap second at the end of the UTC day `date` (YYYY-MM-DD, a month's last day).
     Leap { date: String, insert: bool },
 }
@@ -215,7 +265,7 @@ impl EventSpec {
             | Self::FewSatellites { from_s, to_s, .. }
             | Self::InvalidTime { from_s, to_s } => Some((from_s, to_s)),
             Self::TimeJump { at_s, to_s, .. } => Some((at_s, to_s.unwrap_or(duration_s))),
-            Self::Leap { .. } => None,
+            Self::Leap { .. } | Self::FrequencyStep { .. } | Self::PpsDropout { .. } => None,
         }
     }
 }
@@ -271,6 +321,23 @@ impl Scenario {
             return bad("receiver latency must satisfy 0 <= min <= max <= 950 ms".into());
         }
         let p = &self.pps;
+        if !(0.0..=1.0).contains(&p.missed_rate) || p.missed_burst_max == 0 {
+            return bad("pps.missed-rate must be within 0..1, missed-burst-max >= 1".into());
+        }
+        if !(p.irq_latency_idle_ns >= 0.0
+            && p.irq_latency_load_ns >= 0.0
+            && p.irq_tail_shape > 1.0
+            && p.timer_hz <= 1_000_000_000)
+        {
+            return bad("pps: irq-latency-*-ns >= 0, irq-tail-shape > 1, timer-hz <= 1e9".into());
+        }
+        if !(self.oscillator.crystal_lag_s >= 0.0
+            && self.oscillator.frequency_resolution_ppm >= 0.0)
+        {
+            return bad(
+                "oscillator: crystal-lag-s and frequency-resolution-ppm must be >= 0".into(),
+            );
+        }
         if !(0.0..=1.0).contains(&p.outlier_rate) {
             return bad("pps.outlier-rate must be within 0..1".into());
         }

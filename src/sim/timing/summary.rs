@@ -3,7 +3,7 @@
 
 use super::run::{excluded, RunOutput};
 use super::scenario::Scenario;
-use crate::discipline::stability::{meets_mask, mtie, tdev, PrtcClass};
+use crate::discipline::stability::{meets_mask, mtie, tdev, worst_tdev_ratio, PrtcClass};
 use crate::discipline::LockState;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -31,6 +31,8 @@ pub struct Summary {
     pub tdev_ns: BTreeMap<String, Option<f64>>,
     pub prtc_a_pass: bool,
     pub prtc_b_pass: bool,
+    /// Worst TDEV / PRTC-A mask over the mask's intervals.
+    pub tdev_prtc_a_worst_ratio: Option<f64>,
     /// TE at these seconds into the first impairment.
     pub holdover_te_ns: BTreeMap<String, f64>,
     /// What a frequency-only hold (no drift, no temperature) gives there.
@@ -137,6 +139,7 @@ pub fn summarize(sc: &Scenario, seed: u64, out: &RunOutput) -> Summary {
         tdev_ns,
         prtc_a_pass: nonempty && meets_mask(&series, PrtcClass::A),
         prtc_b_pass: nonempty && meets_mask(&series, PrtcClass::B),
+        tdev_prtc_a_worst_ratio: worst_tdev_ratio(&series, PrtcClass::A),
         holdover_te_ns,
         holdover_freq_only_te_ns,
         holdover_bound_ns,

@@ -57,6 +57,13 @@ pub struct ServoConfig {
     /// Bounds of the online wander estimate.
     pub wander_sigma_min: f64,
     pub wander_sigma_max: f64,
+    /// How far the linear temperature model may be off, as a fraction of
+    /// the estimated tempco plus a floor (ppm/°C): a frequency process noise
+    /// of that times each temperature change. The SoC sensor leads the
+    /// crystal and the crystal curve is not linear; without this a
+    /// temperature step outran the filter (issue 12, D3).
+    pub tempco_model_error: f64,
+    pub tempco_model_floor_ppm_per_c: f64,
 }
 
 impl Default for ServoConfig {
@@ -69,12 +76,14 @@ impl Default for ServoConfig {
             noise_window: 128,
             initial_frequency_sigma_ppm: 100.0,
             drift_sigma_ppm_per_day: 0.01,
-            tempco_sigma_ppm_per_c: 1.0,
+            tempco_sigma_ppm_per_c: 0.3,
             phase_time_constant_s: 1.0,
             max_correction_ppm: 500.0,
             adaptive_wander: true,
             wander_sigma_min: 1e-11,
             wander_sigma_max: 1e-8,
+            tempco_model_error: 0.3,
+            tempco_model_floor_ppm_per_c: 0.02,
         }
     }
 }
@@ -275,6 +284,13 @@ impl Servo {
         p[0][1] += q * dt * dt / 2.0;
         p[1][0] += q * dt * dt / 2.0;
         p[1][1] += q * dt;
+        // Temperature changes the frequency by more than the linear model
+        // says (sensor lag, crystal curve): spread over the interval.
+        let qt = (self.tempco_model_sigma() * dtemp).powi(2);
+        p[0][0] += qt * dt * dt / 3.0;
+        p[0][1] += qt * dt / 2.0;
+        p[1][0] += qt * dt / 2.0;
+        p[1][1] += qt;
         // Tiny process noise keeps drift and tempco adaptable over days.
         let sd = self.cfg.drift_sigma_ppm_per_day * NS_PER_S_PER_PPM / SECONDS_PER_DAY;
         p[2][2] += sd * sd * dt / (30.0 * SECONDS_PER_DAY);
@@ -295,7 +311,8 @@ impl Servo {
             }
         }
         let q = self.wander_q();
-        (v + q * dt * dt * dt / 3.0).max(0.0)
+        let qt = (self.tempco_model_sigma() * dtemp).powi(2);
+        (v + q * dt * dt * dt / 3.0 + qt * dt * dt / 3.0).max(0.0)
     }
 
     /// Phase offset extrapolated `dt_s` ahead with `u_ns` of corrections
@@ -310,6 +327,13 @@ impl Servo {
     pub fn extrapolate_frequency(&self, dt_s: f64, dtemp: f64) -> f64 {
         let Some(s) = self.s else { return 0.0 };
         s[1] + s[2] * dt_s.max(0.0) + s[3] * dtemp
+    }
+
+    /// How far the linear temperature model may be off, ns/s per °C.
+    fn tempco_model_sigma(&self) -> f64 {
+        let c = self.s.map_or(0.0, |s| s[3].abs());
+        self.cfg.tempco_model_error.max(0.0) * c
+            + self.cfg.tempco_model_floor_ppm_per_c.max(0.0) * NS_PER_S_PER_PPM
     }
 
     /// Per-second frequency variance the filter uses, (ns/s)² per s.
@@ -364,7 +388,8 @@ impl Servo {
             // for the rejected sample (a hole would shift the block's centre
             // on a phase ramp of tens of µs per second).
             self.wander
-                .push(s[0] - self.u_total, self.theta, s[3], self.r);
+                .push_after(self.gap_s, s[0] - self.u_total, self.theta, s[3], self.r);
+            self.gap_s = 0.0;
             self.outliers += 1;
             self.consecutive_outliers = self.consecutive_outliers.saturating_add(1);
             return UpdateOutcome::Outlier {
@@ -397,12 +422,9 @@ impl Servo {
         self.p = symmetrize(p);
         self.s = Some(ns);
         self.accepted += 1;
-        if self.gap_s > 5.0 {
-            self.wander.break_sequence();
-        }
-        self.gap_s = 0.0;
         self.wander
-            .push(z - self.u_total, self.theta, ns[3], self.r);
+            .push_after(self.gap_s, z - self.u_total, self.theta, ns[3], self.r);
+        self.gap_s = 0.0;
         UpdateOutcome::Accepted {
             innovation_ns: nu,
             sigma_ns: sig,
@@ -440,10 +462,19 @@ impl Servo {
         let (_, m, _) = diffs.select_nth_unstable_by(mid, f64::total_cmp);
         // |N(0, 2S)| has median 0.6745·sqrt(2S).
         let s_est = (*m / 0.674_489_750_196_081_7).powi(2) / 2.0;
+        // The differences measure R plus the phase variance P00 *over the
+        // window*: subtract the window's median P00, not the current one. A
+        // jump of P00 (a temperature change under the cold tempco prior took
+        // it 48 → 15 693 ns²) would otherwise drive R to its 10 % floor, the
+        // tempco σ would collapse around a wrong value and every later
+        // sample fail the gate.
+        let mut p00s: Vec<f64> = self.window.iter().map(|w| w.1).collect();
+        let pm = p00s.len() / 2;
+        let (_, p00_med, _) = p00s.select_nth_unstable_by(pm, f64::total_cmp);
         let floor = self.cfg.min_noise_ns.powi(2);
         // Never below 10% of the innovation variance: keeps the filter from
         // trusting measurements blindly while its own P is still large.
-        self.r = (s_est - p00).max(0.1 * s_est).max(floor);
+        self.r = (s_est - *p00_med).max(0.1 * s_est).max(floor);
     }
 
     /// Shift the phase state (the engine stepped or slewed the clock).
@@ -477,6 +508,31 @@ impl Servo {
     pub fn hold_ppm(&self) -> f64 {
         let m = self.cfg.max_correction_ppm.abs();
         (-self.frequency_ppm()).clamp(-m, m)
+    }
+
+    /// Re-acquire after divergence: the phase from the latest measurement,
+    /// the frequency moved by the slope the rejected innovations showed
+    /// (ns/s) and made that uncertain again; drift and tempco are kept.
+    pub fn reacquire(&mut self, z: f64, slope_ns_per_s: f64) {
+        let Some(s) = self.s.as_mut() else { return };
+        s[0] = z;
+        s[1] += if slope_ns_per_s.is_finite() {
+            slope_ns_per_s
+        } else {
+            0.0
+        };
+        let p11 = self.p[1][1] + slope_ns_per_s.powi(2);
+        for i in 0..4 {
+            for j in 0..2 {
+                self.p[i][j] = 0.0;
+                self.p[j][i] = 0.0;
+            }
+        }
+        self.p[0][0] = self.r;
+        self.p[1][1] = p11;
+        self.consecutive_outliers = 0;
+        self.gap_s = 0.0;
+        self.wander.break_sequence();
     }
 
     /// Forget the phase (e.g. after a time jump was accepted as truth) but keep
@@ -531,95 +587,4 @@ fn symmetrize(mut p: M4) -> M4 {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use rand::SeedableRng;
-    use rand_chacha::ChaCha8Rng;
-    use rand_distr::{Distribution, Normal};
-
-    /// Closed loop against a synthetic clock: constant 20 ppm, white noise.
-    fn run(noise_ns: f64, outlier_every: usize, n: usize) -> (Servo, f64) {
-        let mut rng = ChaCha8Rng::seed_from_u64(3);
-        let noise = Normal::new(0.0, noise_ns).unwrap();
-        let mut servo = Servo::new(ServoConfig::default(), None);
-        let y_true = 20_000.0; // ns/s
-        let mut x_true = 5_000.0;
-        let mut corr = 0.0;
-        let mut sq = 0.0;
-        let mut cnt = 0.0;
-        for k in 0..n {
-            if k > 0 {
-                let u = corr * NS_PER_S_PER_PPM;
-                x_true += y_true + u;
-                servo.predict(1.0, u, None);
-            }
-            if k > 300 {
-                sq += x_true * x_true;
-                cnt += 1.0;
-            }
-            let mut z = x_true + noise.sample(&mut rng);
-            if outlier_every > 0 && k % outlier_every == 7 {
-                z += 20_000.0;
-            }
-            servo.update(z, None);
-            corr = servo.steer_ppm();
-        }
-        (servo, (sq / cnt).sqrt())
-    }
-
-    #[test]
-    fn converges_and_estimates_frequency_and_noise() {
-        let (servo, rms) = run(1_000.0, 0, 3000);
-        assert!(
-            (servo.frequency_ppm() - 20.0).abs() < 0.01,
-            "{}",
-            servo.frequency_ppm()
-        );
-        assert!(rms < 400.0, "rms {rms}");
-        assert!(
-            (servo.noise_ns() - 1_000.0).abs() < 250.0,
-            "noise {}",
-            servo.noise_ns()
-        );
-    }
-
-    #[test]
-    fn rejects_single_outliers() {
-        let (servo, rms) = run(1_000.0, 100, 3000);
-        assert!(servo.outliers() >= 29, "outliers {}", servo.outliers());
-        assert!(rms < 400.0, "rms {rms}");
-    }
-
-    #[test]
-    fn steer_is_clamped() {
-        let mut s = Servo::new(ServoConfig::default(), None);
-        s.update(1e9, None);
-        assert_eq!(s.steer_ppm(), -500.0);
-    }
-
-    #[test]
-    fn learns_temperature_coefficient() {
-        // 0.2 ppm/°C, temperature ramps ±5 °C; no wander, 20 ns noise.
-        let mut rng = ChaCha8Rng::seed_from_u64(5);
-        let noise = Normal::new(0.0, 20.0).unwrap();
-        let mut servo = Servo::new(ServoConfig::default(), None);
-        let mut x_true = 0.0;
-        let mut corr = 0.0;
-        for k in 0..7200 {
-            let temp = 25.0 + 5.0 * (k as f64 * std::f64::consts::TAU / 14_400.0).sin();
-            let y_true = 3_000.0 + 200.0 * (temp - 25.0);
-            if k > 0 {
-                let u = corr * NS_PER_S_PER_PPM;
-                x_true += y_true + u;
-                servo.predict(1.0, u, Some(temp));
-            }
-            servo.update(x_true + noise.sample(&mut rng), Some(temp));
-            corr = servo.steer_ppm();
-        }
-        assert!(
-            (servo.tempco_ppm_per_c() - 0.2).abs() < 0.02,
-            "tempco {}",
-            servo.tempco_ppm_per_c()
-        );
-    }
-}
+mod tests;
