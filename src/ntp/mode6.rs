@@ -15,7 +15,7 @@
 //! nothing. A reply is one datagram of at most [`MAX_DATA`] data bytes.
 
 use crate::config::Cidr;
-use crate::status::ServerFields;
+use crate::server_fields::ServerFields;
 use std::net::IpAddr;
 use std::sync::Mutex;
 

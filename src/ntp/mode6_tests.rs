@@ -1,5 +1,5 @@
 use super::*;
-use crate::status::LeapIndicator;
+use crate::server_fields::LeapIndicator;
 
 const NS: i64 = 1_900_000_000_000_000_000;
 
