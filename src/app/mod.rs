@@ -1,6 +1,7 @@
 //! Daemon wiring: starts the tasks for `run` and `demo` and supervises them.
 
 pub mod gnss;
+pub mod instance;
 pub mod ntp;
 pub mod services;
 pub mod supervisor;
@@ -141,7 +142,20 @@ pub fn run_blocking(config: &Path) -> anyhow::Result<ExitCode> {
 }
 
 async fn run(cfg: crate::config::Config) -> anyhow::Result<ExitCode> {
+    if let Err(e) = check_clock_privilege(cfg.discipline.clock) {
+        eprintln!("error: {e}");
+        return Ok(ExitCode::from(2));
+    }
     let mut signals = Signals::install()?;
+    let data_dir = cfg
+        .store
+        .path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let Some(claims) = Claims::acquire(data_dir, &cfg.ntp.listen) else {
+        return Ok(ExitCode::FAILURE);
+    };
     let mut svc = Services::new(&cfg.store.path, &cfg.status.socket)?;
     svc.store.lock().set_max_events(cfg.store.max_events);
     svc.events.emit(
@@ -152,6 +166,7 @@ async fn run(cfg: crate::config::Config) -> anyhow::Result<ExitCode> {
         )
         .durable(),
     );
+    claims.report_unclean(&svc);
     svc.start_core_tasks(Duration::from_secs(u64::from(cfg.store.commit_interval_s)))?;
     // A missing device is not fatal: the serial thread retries with backoff
     // and reports the outage in the status and as an event.
@@ -190,7 +205,29 @@ async fn run(cfg: crate::config::Config) -> anyhow::Result<ExitCode> {
     drop(ntp);
     timing.stop();
     stop(svc, gnss).await;
+    claims.data_dir.mark_clean_stop();
     Ok(ExitCode::SUCCESS)
+}
+
+/// `clock = "linux"` steers the system clock, which needs CAP_SYS_TIME. A
+/// daemon without it would run, look healthy, and never correct the clock:
+/// refuse to start instead, saying what to do. (Falling back to the virtual
+/// clock would serve correct time but leave the system clock unsteered
+/// while the config says otherwise; the operator decides, not the daemon.)
+fn check_clock_privilege(clock: crate::config::ClockKind) -> Result<(), String> {
+    if clock != crate::config::ClockKind::Linux {
+        return Ok(());
+    }
+    match crate::clock::linux::may_steer_system_clock() {
+        Some(false) => Err(
+            "[discipline] clock = \"linux\" steers the system clock, which needs CAP_SYS_TIME: \
+             run as root, give the service AmbientCapabilities=CAP_SYS_TIME \
+             (board/gnss-timeserver.service does), or set clock = \"virtual\" to serve \
+             GNSS time without steering the system clock"
+                .to_string(),
+        ),
+        _ => Ok(()),
+    }
 }
 
 /// `demo`: everything with no hardware and no root.
@@ -210,6 +247,9 @@ async fn demo(opts: DemoOptions) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(2));
         }
     };
+    let Some(claims) = Claims::acquire(&opts.data, &[opts.ntp]) else {
+        return Ok(ExitCode::FAILURE);
+    };
     let mut svc = Services::new(&store_path, &socket)?;
     svc.events.emit(
         Services::stamp(
@@ -219,6 +259,7 @@ async fn demo(opts: DemoOptions) -> anyhow::Result<ExitCode> {
         )
         .durable(),
     );
+    claims.report_unclean(&svc);
 
     // The fake receiver starts with factory output, so the demo exercises
     // the real configuration path (identify, enable messages, survey-in).
@@ -312,7 +353,57 @@ async fn demo(opts: DemoOptions) -> anyhow::Result<ExitCode> {
     timing.stop();
     stop(svc, gnss).await;
     drop(fake);
+    claims.data_dir.mark_clean_stop();
     Ok(ExitCode::SUCCESS)
+}
+
+/// What makes this daemon the only one on its data directory and NTP
+/// addresses; held until it exits.
+struct Claims {
+    data_dir: instance::DataDirLock,
+    _ntp: instance::NtpAddressClaim,
+}
+
+impl Claims {
+    /// `None` (after printing why) when another daemon holds one of them.
+    fn acquire(data_dir: &Path, ntp: &[SocketAddr]) -> Option<Self> {
+        // Port 0 asks the kernel for a free port: nothing to share.
+        let ntp: Vec<SocketAddr> = ntp.iter().copied().filter(|a| a.port() != 0).collect();
+        let claims = instance::DataDirLock::acquire(data_dir, crate::time::system_realtime_ns())
+            .and_then(|d| Ok((d, instance::NtpAddressClaim::acquire(&ntp)?)));
+        match claims {
+            Ok((data_dir, ntp)) => Some(Self {
+                data_dir,
+                _ntp: ntp,
+            }),
+            Err(e) => {
+                eprintln!("error: {e}");
+                None
+            }
+        }
+    }
+
+    /// A durable `daemon.unclean_shutdown` event when the previous run on
+    /// this data directory ended without a clean stop (crash, kill, power).
+    fn report_unclean(&self, svc: &Services) {
+        let Some(prev) = &self.data_dir.previous_unclean else {
+            return;
+        };
+        let pid = prev.pid.map_or("unknown".to_string(), |p| p.to_string());
+        let started = prev
+            .started_ns
+            .map_or("unknown".to_string(), |t| t.to_string());
+        svc.events.emit(
+            Services::stamp(
+                "daemon.unclean_shutdown",
+                Severity::Warning,
+                format!(
+                    "the previous run (pid {pid}, started at {started} ns) did not stop cleanly"
+                ),
+            )
+            .durable(),
+        );
+    }
 }
 
 async fn stop(svc: Services, gnss: GnssPart) {
