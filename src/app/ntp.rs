@@ -36,6 +36,7 @@ pub fn server_config(n: &NtpConfig) -> NtpServerConfig {
         interleaved: n.interleaved,
         client_table_size: n.monitor_size as usize,
         client_offset_alarm_ms: n.client_offset_alarm_ms.round() as u64,
+        receive_buffer_bytes: n.receive_buffer_bytes as usize,
         ..NtpServerConfig::default()
     }
 }

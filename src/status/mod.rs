@@ -3,7 +3,9 @@
 
 pub mod client;
 pub mod control;
+mod control_slots;
 mod server_fields;
+pub mod summary;
 
 pub use server_fields::{LeapIndicator, ServerFields, ServerFieldsCell};
 
