@@ -246,6 +246,8 @@ pub struct ClientTable {
     rate: Option<RateLimit>,
     alarm_threshold_ns: Option<i64>,
     evictions: std::sync::atomic::AtomicU64,
+    /// Shard locks that were held by another worker when asked for.
+    contended: std::sync::atomic::AtomicU64,
 }
 
 impl std::fmt::Debug for ClientTable {
@@ -293,6 +295,7 @@ impl ClientTable {
             rate,
             alarm_threshold_ns,
             evictions: Default::default(),
+            contended: Default::default(),
         }
     }
 
@@ -302,6 +305,24 @@ impl ClientTable {
 
     pub fn evictions(&self) -> u64 {
         self.evictions.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Times a worker found a shard locked by another (lock contention).
+    pub fn contended(&self) -> u64 {
+        self.contended.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Lock a shard, counting the times another worker held it.
+    fn lock_shard<'a>(&self, shard: &'a Mutex<Shard>) -> std::sync::MutexGuard<'a, Shard> {
+        match shard.try_lock() {
+            Ok(g) => g,
+            Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => {
+                self.contended
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                shard.lock().unwrap_or_else(|p| p.into_inner())
+            }
+        }
     }
 
     /// The key of `addr` (IPv4-mapped IPv6 folded to IPv4).
@@ -334,7 +355,7 @@ impl ClientTable {
         let addr = Some(key.addr);
         let (s, base) = self.locate(&key);
         let shard = self.shards.get(s)?;
-        let mut guard = shard.lock().unwrap_or_else(|p| p.into_inner());
+        let mut guard = self.lock_shard(shard);
         let Shard { entries, occupied } = &mut *guard;
         let set = entries.get_mut(base..base + WAYS)?;
         if let Some(w) = find_way(set, &key) {
@@ -527,7 +548,7 @@ impl ClientTable {
                 let Some(shard) = self.shards.get(s) else {
                     continue;
                 };
-                held = Some((s, shard.lock().unwrap_or_else(|p| p.into_inner())));
+                held = Some((s, self.lock_shard(shard)));
             }
             let Some((_, guard)) = held.as_mut() else {
                 continue;
