@@ -72,7 +72,11 @@ fn worker(
 /// (requests/s per thread, contended locks per million requests).
 fn measure(threads: usize, addrs: &Arc<Vec<IpAddr>>, secs: f64) -> (f64, f64) {
     // No rate limit: the bench measures the path, not the policy.
-    let clients = Arc::new(ClientTable::new(16_384, None::<RateLimit>, Some(1_000_000_000)));
+    let clients = Arc::new(ClientTable::new(
+        16_384,
+        None::<RateLimit>,
+        Some(1_000_000_000),
+    ));
     let clock: Arc<dyn Clock> = Arc::new(VirtualClock::new());
     let time: Arc<dyn TimeSource> = Arc::new(ServedClock::new(clock, LeapMode::Kernel));
     let stop = Arc::new(AtomicBool::new(false));
@@ -88,7 +92,10 @@ fn measure(threads: usize, addrs: &Arc<Vec<IpAddr>>, secs: f64) -> (f64, f64) {
     let total: u64 = handles.into_iter().map(|h| h.join().unwrap_or(0)).sum();
     let elapsed = start.elapsed().as_secs_f64();
     let per_thread = total as f64 / elapsed / threads as f64;
-    (per_thread, clients.contended() as f64 * 1e6 / total.max(1) as f64)
+    (
+        per_thread,
+        clients.contended() as f64 * 1e6 / total.max(1) as f64,
+    )
 }
 
 fn main() {

@@ -64,7 +64,9 @@ fn cost(t: &ClientTable, rounds: usize, reps: usize) -> f64 {
 
 fn main() {
     let t = ClientTable::new(TABLE, None, None);
-    let lan: Vec<IpAddr> = (1..=10).map(|i| IpAddr::V4(Ipv4Addr::new(192, 168, 1, i))).collect();
+    let lan: Vec<IpAddr> = (1..=10)
+        .map(|i| IpAddr::V4(Ipv4Addr::new(192, 168, 1, i)))
+        .collect();
     let mut minute_1 = 0.0;
     for sec in 0..3600i64 {
         for (k, &a) in lan.iter().enumerate() {
@@ -86,7 +88,11 @@ fn main() {
 
     let full = ClientTable::new(TABLE, None, None);
     for i in 0..(TABLE as u32 * 4) {
-        request(&full, IpAddr::V4(Ipv4Addr::from(0x0A00_0000 + i)), T0 + i64::from(i));
+        request(
+            &full,
+            IpAddr::V4(Ipv4Addr::from(0x0A00_0000 + i)),
+            T0 + i64::from(i),
+        );
     }
     let full_cost = cost(&full, 200, 9);
 

@@ -195,9 +195,8 @@ fn load(a: LoadArgs) -> anyhow::Result<ExitCode> {
         let first = a
             .source_base
             .map(|b| u32::from(b).wrapping_add((t * a.sockets) as u32));
-        per_thread_socks.push(
-            generator::open_sockets(a.target, a.sockets, first).context("opening sockets")?,
-        );
+        per_thread_socks
+            .push(generator::open_sockets(a.target, a.sockets, first).context("opening sockets")?);
     }
 
     let me = std::process::id();
