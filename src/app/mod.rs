@@ -1,6 +1,7 @@
 //! Daemon wiring: starts the tasks for `run` and `demo` and supervises them.
 
 pub mod gnss;
+pub mod history;
 pub mod instance;
 pub mod ntp;
 pub mod services;
@@ -14,12 +15,12 @@ pub use timing::{start_timing, PpsInput, ServedClock, TimingParams, TimingPart};
 
 use crate::clock::Clock;
 use crate::discipline::engine::EngineConfig;
+use crate::events::{Event, EventKind};
 use crate::gnss::configure::{ConfigureParams, TimingMode};
 use crate::gnss::serial::SerialParams;
 use crate::pps::sim::PpsNoise;
 use crate::sim::receiver::{FakeOptions, FakeReceiver, Model, StartupOutput};
 use crate::sim::scenario::Scenario;
-use crate::store::Severity;
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -158,14 +159,11 @@ async fn run(cfg: crate::config::Config) -> anyhow::Result<ExitCode> {
     };
     let mut svc = Services::new(&cfg.store.path, &cfg.status.socket)?;
     svc.store.lock().set_max_events(cfg.store.max_events);
-    svc.events.emit(
-        Services::stamp(
-            "daemon.start",
-            Severity::Notice,
-            format!("run, version {}", env!("CARGO_PKG_VERSION")),
-        )
-        .durable(),
-    );
+    svc.events.emit(Event::now(EventKind::DaemonStart {
+        mode: "run".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        scenario: None,
+    }));
     claims.report_unclean(&svc);
     svc.start_core_tasks(Duration::from_secs(u64::from(cfg.store.commit_interval_s)))?;
     // A missing device is not fatal: the serial thread retries with backoff
@@ -194,9 +192,9 @@ async fn run(cfg: crate::config::Config) -> anyhow::Result<ExitCode> {
     ) {
         Ok(h) => Some(h),
         Err(e) => {
-            svc.events.emit(
-                Services::stamp("ntp.bind_failed", Severity::Critical, format!("{e:#}")).durable(),
-            );
+            svc.events.emit(Event::now(EventKind::NtpBindFailed {
+                error: format!("{e:#}"),
+            }));
             None
         }
     };
@@ -251,14 +249,11 @@ async fn demo(opts: DemoOptions) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::FAILURE);
     };
     let mut svc = Services::new(&store_path, &socket)?;
-    svc.events.emit(
-        Services::stamp(
-            "daemon.start",
-            Severity::Notice,
-            format!("demo, scenario {}", opts.scenario),
-        )
-        .durable(),
-    );
+    svc.events.emit(Event::now(EventKind::DaemonStart {
+        mode: "demo".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        scenario: Some(opts.scenario.clone()),
+    }));
     claims.report_unclean(&svc);
 
     // The fake receiver starts with factory output, so the demo exercises
@@ -389,31 +384,29 @@ impl Claims {
         let Some(prev) = &self.data_dir.previous_unclean else {
             return;
         };
-        let pid = prev.pid.map_or("unknown".to_string(), |p| p.to_string());
-        let started = prev
-            .started_ns
-            .map_or("unknown".to_string(), |t| t.to_string());
-        svc.events.emit(
-            Services::stamp(
-                "daemon.unclean_shutdown",
-                Severity::Warning,
-                format!(
-                    "the previous run (pid {pid}, started at {started} ns) did not stop cleanly"
-                ),
-            )
-            .durable(),
+        tracing::warn!(
+            pid = ?prev.pid,
+            started_ns = ?prev.started_ns,
+            "the previous run did not stop cleanly"
         );
+        // The pid file records the previous run's start, not its last sign
+        // of life: that stays unknown.
+        svc.events
+            .emit(Event::now(EventKind::DaemonUncleanShutdown {
+                last_seen_ns: None,
+            }));
     }
 }
 
 async fn stop(svc: Services, gnss: GnssPart) {
     // The serial thread first: no new input while the tasks wind down.
     let _ = tokio::task::spawn_blocking(move || gnss.stop()).await;
-    svc.events
-        .emit(Services::stamp("daemon.stop", Severity::Notice, "signal").durable());
+    svc.events.emit(Event::now(EventKind::DaemonStop {
+        reason: "signal".into(),
+    }));
     // Stop tasks first; the store task commits what is queued on its way out.
     svc.supervisor.shutdown(SHUTDOWN_GRACE).await;
-    if let Err(e) = svc.store.commit().await {
+    if let Err(e) = svc.store.flush().await {
         tracing::warn!(error = %e, "final store commit failed");
     }
 }
