@@ -25,6 +25,7 @@ pub struct Config {
     pub store: StoreConfig,
     pub http: HttpConfig,
     pub status: StatusConfig,
+    pub snmp: SnmpConfig,
 }
 
 // ---------------------------------------------------------------- receiver
@@ -225,6 +226,9 @@ pub struct NtpConfig {
     pub interleaved: bool,
     /// Kernel receive buffer per NTP socket, bytes (0 = kernel default).
     pub receive_buffer_bytes: u32,
+    /// NTP control messages (mode 6, read-only: `ntpq`, monitoring plugins)
+    /// are answered only to these prefixes.
+    pub control_allow: Vec<Cidr>,
 }
 
 impl Default for NtpConfig {
@@ -247,6 +251,10 @@ impl Default for NtpConfig {
             kernel_timestamps: true,
             interleaved: true,
             receive_buffer_bytes: 1 << 20,
+            control_allow: vec![
+                Cidr::new([127, 0, 0, 0].into(), 8).expect("valid prefix"),
+                Cidr::new(std::net::Ipv6Addr::LOCALHOST.into(), 128).expect("valid prefix"),
+            ],
         }
     }
 }
@@ -355,6 +363,15 @@ impl Default for StatusConfig {
             socket: PathBuf::from("/run/gnss-timeserver/control.sock"),
         }
     }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct SnmpConfig {
+    /// snmpd's AgentX master socket: a path, or `tcp:HOST:PORT`; unset = off.
+    pub agentx: Option<String>,
+    /// NTPv4-MIB heartbeat notification interval, s (0 = none).
+    pub heartbeat_interval_s: u32,
 }
 
 // ---------------------------------------------------------------- errors
@@ -568,6 +585,17 @@ impl Config {
             n.receive_buffer_bytes,
             0,
             256 << 20,
+        )?;
+        if let Some(a) = &self.snmp.agentx {
+            if let Err(e) = crate::snmp::AgentxAddr::parse(a) {
+                return bad("snmp.agentx", e);
+            }
+        }
+        range(
+            "snmp.heartbeat-interval-s",
+            self.snmp.heartbeat_interval_s,
+            0,
+            86_400,
         )?;
         if n.require_auth && n.keys_file.is_none() {
             return bad("ntp.require-auth", "needs `ntp.keys-file`");
