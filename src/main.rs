@@ -30,11 +30,22 @@ enum Cmd {
     Decode { file: PathBuf },
     /// Validate a config file; exits 2 when it is invalid.
     CheckConfig { file: PathBuf },
-    /// Print the status snapshot of a running daemon.
+    /// Print the status snapshot of a running daemon (JSON; `--summary` for
+    /// a few lines to read at a glance).
     Status {
-        /// Control socket of the daemon (default: the demo's data dir socket).
+        /// Control socket of the daemon (default: from `--config`, else the
+        /// demo's in ./gnss-timeserver-data, else /etc/gnss-timeserver.toml's).
         #[arg(long)]
         socket: Option<PathBuf>,
+        /// Daemon config whose `[status] socket` to use.
+        #[arg(long, conflicts_with = "socket")]
+        config: Option<PathBuf>,
+        /// A few lines for a person instead of the JSON snapshot.
+        #[arg(long, conflicts_with = "json")]
+        summary: bool,
+        /// The whole snapshot as pretty-printed JSON (the default).
+        #[arg(long)]
+        json: bool,
         /// HTTP address of the daemon (alternative to the socket).
         #[arg(long)]
         http: Option<SocketAddr>,
@@ -43,9 +54,12 @@ enum Cmd {
     /// receiver's time and re-lock (the daemon never follows a jump by itself
     /// unless `time-jump-accept-after-s` is set).
     AcceptTimeJump {
-        /// Control socket of the daemon (default: the demo's data dir socket).
+        /// Control socket of the daemon (default: as for `status`).
         #[arg(long)]
         socket: Option<PathBuf>,
+        /// Daemon config whose `[status] socket` to use.
+        #[arg(long, conflicts_with = "socket")]
+        config: Option<PathBuf>,
     },
     /// Run a timing scenario fast and deterministically with the simulated clock.
     Simulate {
@@ -66,9 +80,23 @@ fn main() -> ExitCode {
         Cmd::Demo(opts) => gnss_timeserver::app::demo_blocking(opts),
         Cmd::Decode { file } => gnss_timeserver::gnss::decode::run_cli(&file),
         Cmd::CheckConfig { file } => gnss_timeserver::config::check_config_cli(&file),
-        Cmd::Status { socket, http } => gnss_timeserver::status::client::run_cli(socket, http),
-        Cmd::AcceptTimeJump { socket } => {
-            gnss_timeserver::status::client::accept_time_jump_cli(socket)
+        Cmd::Status {
+            socket,
+            config,
+            http,
+            summary,
+            json: _,
+        } => {
+            use gnss_timeserver::status::client::{run_cli, StatusFormat};
+            let format = if summary {
+                StatusFormat::Summary
+            } else {
+                StatusFormat::Json
+            };
+            run_cli(socket, config, http, format)
+        }
+        Cmd::AcceptTimeJump { socket, config } => {
+            gnss_timeserver::status::client::accept_time_jump_cli(socket, config)
         }
         Cmd::Simulate {
             scenario,

@@ -126,6 +126,28 @@ fn demo_serves_status_and_stops_on_sigterm() {
     assert_eq!(v["version"], env!("CARGO_PKG_VERSION"));
     assert!(text.contains("\n  \""), "pretty-printed");
 
+    // `status --summary --config FILE`: the socket comes from the config's
+    // `[status] socket`, the output is a few lines for a person.
+    let cfg = dir.path().join("daemon.toml");
+    std::fs::write(&cfg, format!("[status]\nsocket = \"{socket}\"\n")).unwrap();
+    let out = Command::new(BIN)
+        .current_dir(dir.path())
+        .args(["status", "--summary", "--config"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    let summary = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{summary}");
+    assert!(
+        summary.starts_with(&format!("gnss-timeserver {}", env!("CARGO_PKG_VERSION"))),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("time ") && summary.contains("receiver "),
+        "{summary}"
+    );
+    assert!(summary.lines().count() < 15, "{summary}");
+
     // Fake receiver → pty → serial task → receiver model → snapshot.
     let sock = Path::new(&socket);
     let fixed = wait_status(sock, "a 3D fix from the fake receiver", |v| {

@@ -167,3 +167,42 @@ async fn scenario_without_hook_is_an_error_not_a_crash() {
     .unwrap();
     assert!(r["error"].is_string());
 }
+
+/// 300 connections that never send a line (far more than the socket's slots)
+/// must not lock out an operator: each new connection sheds the longest-idle
+/// one, so `status` is answered while they are all open.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_answers_while_300_idle_connections_are_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("control.sock");
+    let (_snap_tx, snap_rx) = gnss_timeserver::status::channel();
+    let ctx = ControlContext {
+        snapshot: snap_rx,
+        store: None,
+        scenario: None,
+        timing: None,
+    };
+    let listener = bind_control_socket(&sock).unwrap();
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let server = tokio::spawn(serve_control(listener, ctx, stop_rx));
+
+    let idle: Vec<std::os::unix::net::UnixStream> = (0..300)
+        .map(|_| std::os::unix::net::UnixStream::connect(&sock).unwrap())
+        .collect();
+    // Let the server accept them all before asking.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    for _ in 0..3 {
+        let st = ask(&sock, "status").await;
+        assert_eq!(st["version"], env!("CARGO_PKG_VERSION"));
+    }
+    // The idle ones were closed oldest first: the first is gone (reads EOF).
+    let mut first = &idle[0];
+    first
+        .set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .unwrap();
+    let mut buf = [0u8; 8];
+    assert_eq!(std::io::Read::read(&mut first, &mut buf).unwrap(), 0);
+    drop(idle);
+    stop_tx.send(true).unwrap();
+    server.await.unwrap().unwrap();
+}

@@ -2,6 +2,7 @@
 
 pub mod gnss;
 pub mod history;
+pub mod instance;
 pub mod ntp;
 pub mod services;
 pub mod snmp;
@@ -104,6 +105,10 @@ pub fn run_blocking(config: &Path) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(2));
         }
     };
+    if let Err(e) = check_clock_privilege(cfg.discipline.clock) {
+        eprintln!("error: {e}");
+        return Ok(ExitCode::from(2));
+    }
     runtime()?.block_on(start(Plan::from_config(&cfg)))
 }
 
@@ -149,6 +154,14 @@ pub async fn start(mut plan: Plan) -> anyhow::Result<ExitCode> {
         }
     };
 
+    let data_dir = plan
+        .data_dir()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+        .to_path_buf();
+    let Some(claims) = Claims::acquire(&data_dir, &plan.ntp.bind) else {
+        return Ok(ExitCode::FAILURE);
+    };
     let mut svc = Services::new(&plan.store_path, &plan.control_socket)?;
     svc.store.lock().set_max_events(plan.max_events);
     let (mode, scenario) = match &plan.receiver {
@@ -160,6 +173,7 @@ pub async fn start(mut plan: Plan) -> anyhow::Result<ExitCode> {
         version: env!("CARGO_PKG_VERSION").into(),
         scenario,
     }));
+    claims.report_unclean(&svc);
     if let Some(f) = fake.clone() {
         svc.scenario_hook = Some(Arc::new(move |name: &str| {
             f.set_scenario(name)
@@ -203,6 +217,7 @@ pub async fn start(mut plan: Plan) -> anyhow::Result<ExitCode> {
     timing.stop();
     stop(svc, gnss).await;
     drop(fake);
+    claims.data_dir.mark_clean_stop();
     Ok(ExitCode::SUCCESS)
 }
 
@@ -243,6 +258,73 @@ fn print_banner(plan: &Plan, gnss: &GnssPart, ntp: Option<&crate::ntp::NtpServer
     // A closed stdout (the caller stopped reading) must not stop time serving.
     if let Err(e) = banner(&mut std::io::stdout().lock()) {
         tracing::warn!(error = %e, "could not print the banner");
+    }
+}
+
+/// What makes this daemon the only one on its data directory and NTP
+/// addresses; held until it exits.
+struct Claims {
+    data_dir: instance::DataDirLock,
+    _ntp: instance::NtpAddressClaim,
+}
+
+impl Claims {
+    /// `None` (after printing why) when another daemon holds one of them.
+    fn acquire(data_dir: &Path, ntp: &[SocketAddr]) -> Option<Self> {
+        // Port 0 asks the kernel for a free port: nothing to share.
+        let ntp: Vec<SocketAddr> = ntp.iter().copied().filter(|a| a.port() != 0).collect();
+        let claims = instance::DataDirLock::acquire(data_dir, crate::time::system_realtime_ns())
+            .and_then(|d| Ok((d, instance::NtpAddressClaim::acquire(&ntp)?)));
+        match claims {
+            Ok((data_dir, ntp)) => Some(Self {
+                data_dir,
+                _ntp: ntp,
+            }),
+            Err(e) => {
+                eprintln!("error: {e}");
+                None
+            }
+        }
+    }
+
+    /// A durable `daemon.unclean_shutdown` event when the previous run on
+    /// this data directory ended without a clean stop (crash, kill, power).
+    fn report_unclean(&self, svc: &Services) {
+        let Some(prev) = &self.data_dir.previous_unclean else {
+            return;
+        };
+        tracing::warn!(
+            pid = ?prev.pid,
+            started_ns = ?prev.started_ns,
+            "the previous run did not stop cleanly"
+        );
+        // The pid file records the previous run's start, not its last sign
+        // of life: that stays unknown.
+        svc.events
+            .emit(Event::now(EventKind::DaemonUncleanShutdown {
+                last_seen_ns: None,
+            }));
+    }
+}
+
+/// `clock = "linux"` steers the system clock, which needs CAP_SYS_TIME. A
+/// daemon without it would run, look healthy, and never correct the clock:
+/// refuse to start instead, saying what to do. (Falling back to the virtual
+/// clock would serve correct time but leave the system clock unsteered
+/// while the config says otherwise; the operator decides, not the daemon.)
+fn check_clock_privilege(clock: crate::config::ClockKind) -> Result<(), String> {
+    if clock != crate::config::ClockKind::Linux {
+        return Ok(());
+    }
+    match crate::clock::linux::may_steer_system_clock() {
+        Some(false) => Err(
+            "[discipline] clock = \"linux\" steers the system clock, which needs CAP_SYS_TIME: \
+             run as root, give the service AmbientCapabilities=CAP_SYS_TIME \
+             (board/gnss-timeserver.service does), or set clock = \"virtual\" to serve \
+             GNSS time without steering the system clock"
+                .to_string(),
+        ),
+        _ => Ok(()),
     }
 }
 

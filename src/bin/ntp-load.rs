@@ -101,6 +101,11 @@ struct LoadArgs {
     /// other machines by accident.
     #[arg(long)]
     allow_non_loopback: bool,
+    /// Give every socket its own source address, counting up from this
+    /// loopback address (e.g. 127.1.0.0): many clients, as the server's
+    /// per-address rate limit and client table see them. IPv4 loopback only.
+    #[arg(long)]
+    source_base: Option<std::net::Ipv4Addr>,
 }
 
 #[derive(Args, Debug)]
@@ -183,10 +188,19 @@ fn load(a: LoadArgs) -> anyhow::Result<ExitCode> {
         None => None,
     };
 
+    if let Some(base) = a.source_base {
+        anyhow::ensure!(
+            base.is_loopback() && a.target.ip().is_loopback() && a.target.is_ipv4(),
+            "--source-base needs an IPv4 loopback base and target"
+        );
+    }
     let mut per_thread_socks = Vec::new();
-    for _ in 0..a.threads {
+    for t in 0..a.threads {
+        let first = a
+            .source_base
+            .map(|b| u32::from(b).wrapping_add((t * a.sockets) as u32));
         per_thread_socks
-            .push(generator::open_sockets(a.target, a.sockets).context("opening sockets")?);
+            .push(generator::open_sockets(a.target, a.sockets, first).context("opening sockets")?);
     }
 
     let me = std::process::id();

@@ -227,6 +227,8 @@ pub struct NtpConfig {
     pub client_offset_alarm_ms: f64,
     pub kernel_timestamps: bool,
     pub interleaved: bool,
+    /// Kernel receive buffer per NTP socket, bytes (0 = kernel default).
+    pub receive_buffer_bytes: u32,
     /// NTP control messages (mode 6, read-only: `ntpq`, monitoring plugins)
     /// are answered only to these prefixes.
     pub control_allow: Vec<Cidr>,
@@ -254,6 +256,7 @@ impl Default for NtpConfig {
             client_offset_alarm_ms: 100.0,
             kernel_timestamps: true,
             interleaved: true,
+            receive_buffer_bytes: 1 << 20,
             control_allow: vec![
                 Cidr::new([127, 0, 0, 0].into(), 8).expect("valid prefix"),
                 Cidr::new(std::net::Ipv6Addr::LOCALHOST.into(), 128).expect("valid prefix"),
@@ -302,11 +305,16 @@ pub struct RateLimitConfig {
     pub burst: u32,
 }
 
+/// Defaults that no well-behaved client ever reaches: ntpd's iburst and
+/// burst (8 requests 2 s apart), chrony's iburst (4–8 at 2 s), Windows Time
+/// (64 s .. 1 week, a few quick requests at start or `w32tm /resync`) and
+/// even a 1 Hz probe average at most one request a second. A flood from one
+/// address gets 16 answers, a KoD RATE, then silence.
 impl Default for RateLimitConfig {
     fn default() -> Self {
         Self {
-            interval_s: 2.0,
-            burst: 8,
+            interval_s: 1.0,
+            burst: 16,
         }
     }
 }
@@ -579,6 +587,12 @@ impl Config {
             3600.0,
         )?;
         range("ntp.rate-limit.burst", n.rate_limit.burst, 1, 10_000)?;
+        range(
+            "ntp.receive-buffer-bytes",
+            n.receive_buffer_bytes,
+            0,
+            256 << 20,
+        )?;
         if let Some(a) = &self.snmp.agentx {
             if let Err(e) = crate::snmp::AgentxAddr::parse(a) {
                 return bad("snmp.agentx", e);

@@ -17,6 +17,8 @@ pub struct Received {
     pub kernel_rx_ns: Option<i64>,
     /// Destination of the request (wildcard binds only).
     pub local: Option<PktInfo>,
+    /// The socket's running total of kernel drops, when the kernel said.
+    pub dropped: Option<u32>,
 }
 
 /// Preallocated batch of receive and send slots (no allocation per packet).
@@ -91,6 +93,7 @@ impl Batch {
                     from: None,
                     kernel_rx_ns: None,
                     local: None,
+                    dropped: None,
                 };
                 n
             ]
@@ -146,13 +149,14 @@ impl Batch {
         for i in 0..got {
             let m = &self.msgs[i];
             self.name_lens[i] = m.msg_hdr.msg_namelen;
-            let (kernel_rx_ns, local) = rx_ancillary(&m.msg_hdr);
+            let anc = rx_ancillary(&m.msg_hdr);
             self.received[i] = Received {
                 len: (m.msg_len as usize).min(RX_BUF),
                 truncated: m.msg_hdr.msg_flags & libc::MSG_TRUNC != 0,
                 from: from_sockaddr(&self.names[i]),
-                kernel_rx_ns,
-                local,
+                kernel_rx_ns: anc.kernel_rx_ns,
+                local: anc.local,
+                dropped: anc.dropped,
             };
         }
         self.tx_count = 0;

@@ -232,6 +232,11 @@ pub struct ClientInfo {
 
 struct Shard {
     entries: Box<[Entry]>,
+    /// Indices of the entries that hold a client, in the order they were
+    /// first filled. An entry never empties again (a new client replaces
+    /// the evicted one in place), so this only grows, to at most the shard's
+    /// size; it lets the status walk the clients instead of every slot.
+    occupied: Vec<u32>,
 }
 
 pub struct ClientTable {
@@ -241,6 +246,8 @@ pub struct ClientTable {
     rate: Option<RateLimit>,
     alarm_threshold_ns: Option<i64>,
     evictions: std::sync::atomic::AtomicU64,
+    /// Shard locks that were held by another worker when asked for.
+    contended: std::sync::atomic::AtomicU64,
 }
 
 impl std::fmt::Debug for ClientTable {
@@ -250,6 +257,14 @@ impl std::fmt::Debug for ClientTable {
             .finish_non_exhaustive()
     }
 }
+
+/// Two requests closer than this say nothing about the client's clock: the
+/// 100 ms allowance below would pass a clock that stands still or a random
+/// cookie that happens to land near the last one, which a flooder sending
+/// thousands of requests a second eventually produces (an offset of 9 years
+/// was once raised as an alarm that way). Such pairs never build trust; an
+/// implausible pair still resets it.
+const MIN_CONSISTENT_SPACING_NS: i64 = NS_PER_SEC / 2;
 
 /// Drift allowance when judging whether a client's transmit timestamps are a
 /// real clock: 100 ms plus 500 ppm of the time between requests.
@@ -269,6 +284,7 @@ impl ClientTable {
             .map(|_| {
                 Mutex::new(Shard {
                     entries: vec![Entry::default(); sets_per_shard * WAYS].into_boxed_slice(),
+                    occupied: Vec::new(),
                 })
             })
             .collect();
@@ -279,6 +295,7 @@ impl ClientTable {
             rate,
             alarm_threshold_ns,
             evictions: Default::default(),
+            contended: Default::default(),
         }
     }
 
@@ -288,6 +305,24 @@ impl ClientTable {
 
     pub fn evictions(&self) -> u64 {
         self.evictions.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Times a worker found a shard locked by another (lock contention).
+    pub fn contended(&self) -> u64 {
+        self.contended.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Lock a shard, counting the times another worker held it.
+    fn lock_shard<'a>(&self, shard: &'a Mutex<Shard>) -> std::sync::MutexGuard<'a, Shard> {
+        match shard.try_lock() {
+            Ok(g) => g,
+            Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => {
+                self.contended
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                shard.lock().unwrap_or_else(|p| p.into_inner())
+            }
+        }
     }
 
     /// The key of `addr` (IPv4-mapped IPv6 folded to IPv4).
@@ -320,8 +355,9 @@ impl ClientTable {
         let addr = Some(key.addr);
         let (s, base) = self.locate(&key);
         let shard = self.shards.get(s)?;
-        let mut guard = shard.lock().unwrap_or_else(|p| p.into_inner());
-        let set = guard.entries.get_mut(base..base + WAYS)?;
+        let mut guard = self.lock_shard(shard);
+        let Shard { entries, occupied } = &mut *guard;
+        let set = entries.get_mut(base..base + WAYS)?;
         if let Some(w) = find_way(set, &key) {
             return set.get_mut(w).map(|e| f(e, false, w as u8));
         }
@@ -338,6 +374,8 @@ impl ClientTable {
         if victim.addr.is_some() {
             self.evictions
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        } else {
+            occupied.push((base + w) as u32);
         }
         *victim = Entry {
             addr,
@@ -431,7 +469,9 @@ impl ClientTable {
             };
             match (e.prev_one_way_ns, one_way) {
                 (Some(p), Some(o)) if plausible_step(p, o, elapsed) => {
-                    e.consistent = e.consistent.saturating_add(1)
+                    if elapsed >= MIN_CONSISTENT_SPACING_NS {
+                        e.consistent = e.consistent.saturating_add(1)
+                    }
                 }
                 _ => e.consistent = 0,
             }
@@ -508,7 +548,7 @@ impl ClientTable {
                 let Some(shard) = self.shards.get(s) else {
                     continue;
                 };
-                held = Some((s, shard.lock().unwrap_or_else(|p| p.into_inner())));
+                held = Some((s, self.lock_shard(shard)));
             }
             let Some((_, guard)) = held.as_mut() else {
                 continue;
@@ -526,10 +566,7 @@ impl ClientTable {
     pub fn len(&self) -> usize {
         self.shards
             .iter()
-            .map(|s| {
-                let g = s.lock().unwrap_or_else(|p| p.into_inner());
-                g.entries.iter().filter(|e| e.addr.is_some()).count()
-            })
+            .map(|s| s.lock().unwrap_or_else(|p| p.into_inner()).occupied.len())
             .sum()
     }
 
@@ -537,37 +574,75 @@ impl ClientTable {
         self.len() == 0
     }
 
-    /// The `n` clients with the most requests.
+    /// The `n` clients with the most requests (ties: lower address first).
+    /// Walks the clients present, not the table's slots, and formats only
+    /// the `n` it returns: the once-a-second status costs what the clients
+    /// cost, not what the capacity does.
     pub fn top(&self, n: usize) -> Vec<ClientInfo> {
-        let mut all: Vec<ClientInfo> = Vec::new();
-        for s in self.shards.iter() {
+        use std::cmp::Reverse;
+        use std::collections::BinaryHeap;
+        if n == 0 {
+            return Vec::new();
+        }
+        // Min-heap of the best n so far: (requests, Reverse(addr), shard, index).
+        type Rank = (u64, Reverse<IpAddr>, usize, u32);
+        let n = n.min(self.capacity());
+        let mut best: BinaryHeap<Reverse<Rank>> = BinaryHeap::with_capacity(n + 1);
+        for (si, s) in self.shards.iter().enumerate() {
             let g = s.lock().unwrap_or_else(|p| p.into_inner());
-            for e in g.entries.iter() {
+            for &i in &g.occupied {
+                let Some(e) = g.entries.get(i as usize) else {
+                    continue;
+                };
                 let Some(addr) = e.addr else { continue };
-                let observed_poll = (e.interval_ewma_ns > 0).then(|| {
-                    (e.interval_ewma_ns as f64 / NS_PER_SEC as f64)
-                        .log2()
-                        .round() as i8
-                });
-                all.push(ClientInfo {
-                    addr: addr.to_string(),
-                    first_seen_ns: e.first_seen_ns,
-                    last_seen_ns: e.last_seen_ns,
-                    requests: e.requests,
-                    rate_limited: e.limited,
-                    mode: e.mode,
-                    version: e.version,
-                    interval_ns: e.interval_ewma_ns,
-                    observed_poll,
-                    offset_ns: e.offset_ns,
-                    offset_bound_ns: e.offset_bound_ns,
-                    offset_alarm: e.alarmed,
-                });
+                let rank = (e.requests, Reverse(addr), si, i);
+                if best.len() == n {
+                    match best.peek() {
+                        Some(Reverse(worst)) if (worst.0, worst.1) < (rank.0, rank.1) => {
+                            best.pop();
+                        }
+                        _ => continue,
+                    }
+                }
+                best.push(Reverse(rank));
             }
         }
-        all.sort_by(|a, b| b.requests.cmp(&a.requests).then(a.addr.cmp(&b.addr)));
-        all.truncate(n);
-        all
+        let mut winners: Vec<Rank> = best.into_iter().map(|Reverse(r)| r).collect();
+        winners.sort_by_key(|r| Reverse((r.0, r.1)));
+        winners
+            .into_iter()
+            .filter_map(|(_, Reverse(addr), si, i)| {
+                let g = self
+                    .shards
+                    .get(si)?
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner());
+                let e = g.entries.get(i as usize).filter(|e| e.addr == Some(addr))?;
+                Some(client_info(addr, e))
+            })
+            .collect()
+    }
+}
+
+fn client_info(addr: IpAddr, e: &Entry) -> ClientInfo {
+    let observed_poll = (e.interval_ewma_ns > 0).then(|| {
+        (e.interval_ewma_ns as f64 / NS_PER_SEC as f64)
+            .log2()
+            .round() as i8
+    });
+    ClientInfo {
+        addr: addr.to_string(),
+        first_seen_ns: e.first_seen_ns,
+        last_seen_ns: e.last_seen_ns,
+        requests: e.requests,
+        rate_limited: e.limited,
+        mode: e.mode,
+        version: e.version,
+        interval_ns: e.interval_ewma_ns,
+        observed_poll,
+        offset_ns: e.offset_ns,
+        offset_bound_ns: e.offset_bound_ns,
+        offset_alarm: e.alarmed,
     }
 }
 

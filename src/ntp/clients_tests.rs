@@ -264,3 +264,65 @@ fn batched_tx_records_match_single_records() {
         );
     }
 }
+
+#[test]
+fn top_walks_clients_and_ranks_like_a_full_sort() {
+    let t = ClientTable::new(4096, None, None);
+    // 300 clients with request counts that tie in groups of 3.
+    for i in 0..300u32 {
+        let ip = IpAddr::from(std::net::Ipv4Addr::from(0x0A00_0000 + i * 7919 % 65_536));
+        for k in 0..(i / 3) {
+            let mut f = facts("10.0.0.1", T0 + i64::from(k) * NS_PER_SEC, None);
+            f.addr = ip;
+            t.observe(&f);
+        }
+    }
+    let all = t.top(usize::MAX >> 1);
+    assert_eq!(all.len(), t.len());
+    let mut sorted = all.clone();
+    sorted.sort_by(|a, b| {
+        let (ia, ib): (IpAddr, IpAddr) = (a.addr.parse().unwrap(), b.addr.parse().unwrap());
+        b.requests.cmp(&a.requests).then(ia.cmp(&ib))
+    });
+    assert_eq!(all, sorted);
+    let top = t.top(10);
+    assert_eq!(top, sorted[..10].to_vec());
+    assert!(t.top(0).is_empty());
+}
+
+#[test]
+fn len_counts_clients_not_slots() {
+    let t = ClientTable::new(16_384, None, None);
+    assert_eq!(t.len(), 0);
+    assert!(t.top(20).is_empty());
+    t.observe(&facts("192.0.2.9", T0, None));
+    t.observe(&facts("192.0.2.9", T0 + 1, None));
+    assert_eq!(t.len(), 1);
+    assert_eq!(t.top(20).len(), 1);
+}
+
+#[test]
+fn flooder_timestamps_never_give_an_estimate_or_alarm() {
+    let t = ClientTable::new(64, None, Some(1_000_000_000));
+    let a = "192.0.2.12";
+    // A fixed garbage transmit timestamp ~9 years off, 1000 requests a second.
+    let garbage = NtpTimestamp::from_unix_nanos(T0 + 290_000_000 * NS_PER_SEC);
+    for i in 0..5_000 {
+        let mut f = facts(a, T0 + i * 1_000_000, None);
+        f.transmit = garbage;
+        assert_eq!(t.observe(&f).alarm, None, "request {i}");
+    }
+    assert_eq!(t.top(1)[0].offset_ns, None, "fixed garbage");
+    // A cookie that lands within 100 ms of the last one (as random cookies
+    // do, now and then, in a long flood): still no estimate.
+    let b = "192.0.2.13";
+    for i in 0..100 {
+        let rx = T0 + i * 1_000;
+        let mut f = facts(b, rx, None);
+        f.transmit =
+            NtpTimestamp::from_unix_nanos(rx + 290_000_000 * NS_PER_SEC + (i % 3) * 1_000_000);
+        assert_eq!(t.observe(&f).alarm, None);
+    }
+    let info = t.top(2).into_iter().find(|c| c.addr == b).unwrap();
+    assert_eq!(info.offset_ns, None, "clustered cookies");
+}

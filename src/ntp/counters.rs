@@ -63,6 +63,9 @@ counters!(
     tx_timestamps_rejected,
     rx_kernel_timestamps,
     rx_daemon_timestamps,
+    // Datagrams the kernel dropped because the socket's receive buffer was
+    // full (SO_RXQ_OVFL): each worker stores its socket's running total.
+    kernel_rx_drops,
 );
 
 impl Counters {

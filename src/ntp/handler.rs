@@ -8,14 +8,21 @@
 //!
 //! Policy:
 //! - versions 1–4 answered, version echoed; mode 3 → mode 4, mode 1 → mode 2
-//!   (no association kept); everything else, truncated or malformed packets
-//!   (bad extension fields, odd trailers, crypto-NAK in a request): no reply.
+//!   (no association kept); NTPv1 mode 0 → mode 4 (NTPv1 had no mode field;
+//!   chrony answers these too, and a mode 4 reply can never start a loop);
+//!   everything else, truncated or malformed packets (bad extension fields,
+//!   odd trailers, crypto-NAK in a request): no reply.
 //! - the reply is never longer than the request (no amplification).
-//! - poll echoes the client's, clamped to `[min_poll, max_poll]` (default 4..17:
-//!   16 s .. 36 h, the RFC 5905 range for servers we advertise).
-//! - authentication: a valid MAC is answered with a MAC by the same key; an
-//!   unknown key or bad MAC gets no reply by default (chrony's behaviour; a
-//!   crypto-NAK, RFC 5905 4-byte zero MAC, is configurable). A 16-byte all-zero
+//! - poll echoes the client's, clamped to `[min_poll, max_poll]` (default
+//!   4..10: 16 s .. 1024 s, the default poll range of chrony and ntpd clients).
+//! - unsynchronized replies (stratum 16, LI 3) carry a kiss code as refid, as
+//!   ntpd does: `INIT` until the first synchronization, `STEP` once it was
+//!   lost (the next lock may step the time), never the source's name.
+//! - authentication: a valid MAC is answered with a MAC by the same key; a
+//!   MAC with a key id we do not have gets a crypto-NAK (RFC 5905: a 4-byte
+//!   zero MAC, telling the client its key is unknown here); a bad MAC with a
+//!   known key gets no reply by default (chrony's behaviour; a crypto-NAK is
+//!   configurable), so a forger learns nothing about the key. A 16-byte all-zero
 //!   digest with an unknown key id is an MS-SNTP request from a Windows domain
 //!   member: it is answered unsigned, as chrony does without ntp_signd.
 //!   Unauthenticated requests are served unless `require_auth`.
@@ -82,7 +89,7 @@ impl Default for HandlerConfig {
             stale_after_ns: 5_000_000_000,
             precision: -20,
             min_poll: 4,
-            max_poll: 17,
+            max_poll: 10,
             access: AccessList::default(),
             deny_action: DenyAction::Kod,
             require_auth: false,
@@ -233,9 +240,9 @@ impl Handler {
         if !(1..=4).contains(&req_header.version) {
             return self.drop(DropReason::Version);
         }
-        let reply_mode = match req_header.mode {
-            MODE_CLIENT => packet::MODE_SERVER,
-            MODE_SYMMETRIC_ACTIVE => packet::MODE_SYMMETRIC_PASSIVE,
+        let reply_mode = match (req_header.mode, req_header.version) {
+            (MODE_CLIENT, _) | (0, 1) => packet::MODE_SERVER,
+            (MODE_SYMMETRIC_ACTIVE, _) => packet::MODE_SYMMETRIC_PASSIVE,
             _ => return self.drop(DropReason::Mode),
         };
         let Ok(layout) = packet::layout(req, req_header.version) else {
@@ -257,6 +264,7 @@ impl Handler {
         // Authentication.
         let mut mac_key = None;
         let mut auth_failed = false;
+        let mut unknown_key = false;
         match layout.trailer {
             Trailer::None => {}
             Trailer::CryptoNak => return self.drop(DropReason::Malformed),
@@ -275,6 +283,11 @@ impl Handler {
                     None if digest_len == 16 && digest.iter().all(|&b| b == 0) => {
                         Counters::inc(&c.auth_mssntp_unsigned);
                     }
+                    None => {
+                        Counters::inc(&c.auth_fail);
+                        auth_failed = true;
+                        unknown_key = true;
+                    }
                     _ => {
                         Counters::inc(&c.auth_fail);
                         auth_failed = true;
@@ -282,7 +295,7 @@ impl Handler {
                 }
             }
         }
-        if auth_failed && self.cfg.auth_failure == AuthFailureAction::Drop {
+        if auth_failed && !unknown_key && self.cfg.auth_failure == AuthFailureAction::Drop {
             return self.drop(DropReason::Auth);
         }
         if self.cfg.require_auth && mac_key.is_none() && !auth_failed {
@@ -364,6 +377,8 @@ impl Handler {
             refid: match kind {
                 ReplyKind::KodRate => *b"RATE",
                 ReplyKind::KodDeny => *b"DENY",
+                _ if !synced && fields.reference_time_ns == 0 => *b"INIT",
+                _ if !synced => *b"STEP",
                 _ => fields.refid,
             },
             reference: if fields.reference_time_ns == 0 {

@@ -129,9 +129,37 @@ fn symmetric_active_gets_symmetric_passive() {
 #[test]
 fn unsynchronized_reply_says_so() {
     let h = handler();
-    let fields = ServerFields::default(); // unsynchronized
+    let fields = ServerFields::default(); // unsynchronized, never was
     let r = Header::parse(&answer(&h, &request(4, 3, 1), &fields).unwrap()).unwrap();
     assert_eq!((r.leap, r.stratum), (3, 16));
+    assert_eq!(r.refid, *b"INIT", "a kiss code, not the source's name");
+    // Synchronized once, lost it since.
+    let lost = ServerFields {
+        reference_time_ns: RX - 3_600 * NS_PER_SEC,
+        ..ServerFields::default()
+    };
+    let r = Header::parse(&answer(&h, &request(4, 3, 2), &lost).unwrap()).unwrap();
+    assert_eq!((r.leap, r.stratum, r.refid), (3, 16, *b"STEP"));
+    // The source's refid only ever names a synchronized source.
+    let named = ServerFields {
+        refid: *b"PPS\0",
+        ..fields
+    };
+    let r = Header::parse(&answer(&h, &request(4, 3, 3), &named).unwrap()).unwrap();
+    assert_eq!(r.refid, *b"INIT");
+}
+
+#[test]
+fn ntpv1_mode_0_request_is_answered_in_mode_4() {
+    let h = handler();
+    let reply = answer(&h, &request(1, 0, 0xABCD), &synced()).expect("reply");
+    let r = Header::parse(&reply).unwrap();
+    assert_eq!((r.version, r.mode, r.stratum), (1, 4, 1));
+    assert_eq!(r.origin, NtpTimestamp(0xABCD));
+    // Mode 0 of later versions stays unanswered.
+    for v in 2..=4 {
+        assert!(answer(&h, &request(v, 0, 1), &synced()).is_none(), "v{v}");
+    }
 }
 
 #[test]
@@ -181,9 +209,12 @@ fn poll_is_clamped() {
     req[2] = (-6i8) as u8;
     let r = Header::parse(&answer(&h, &req, &synced()).unwrap()).unwrap();
     assert_eq!(r.poll, 4);
+    req[2] = 17;
+    let r = Header::parse(&answer(&h, &req, &synced()).unwrap()).unwrap();
+    assert_eq!(r.poll, 10, "at most 1024 s");
     req[2] = 30;
     let r = Header::parse(&answer(&h, &req, &synced()).unwrap()).unwrap();
-    assert_eq!(r.poll, 17);
+    assert_eq!(r.poll, 10);
 }
 
 #[test]
@@ -286,14 +317,19 @@ fn bad_mac_unknown_key_and_require_auth() {
     let mut req = request(4, 3, 0x55);
     sign_legacy(&mut req, 1, KeyType::Md5, b"wrong");
     assert!(answer(&h, &req, &synced()).is_none(), "bad MAC dropped");
+    // A key we do not have: crypto-NAK (the client learns it is unknown).
     let mut req = request(4, 3, 0x55);
     sign_legacy(&mut req, 99, KeyType::Sha1, b"whatever");
-    assert!(answer(&h, &req, &synced()).is_none(), "unknown key dropped");
+    let nak = answer(&h, &req, &synced()).expect("crypto-NAK for an unknown key");
+    assert_eq!(nak.len(), 52);
+    assert_eq!(&nak[48..], &[0, 0, 0, 0]);
+    assert_eq!(Header::parse(&nak).unwrap().origin, NtpTimestamp(0x55));
     // Wrong digest length for the key type.
     let mut req = request(4, 3, 0x55);
     sign_legacy(&mut req, 2, KeyType::Md5, b"sha1secret");
     assert!(answer(&h, &req, &synced()).is_none());
-    assert_eq!(counters(&h).auth_fail, 3);
+    let c = counters(&h);
+    assert_eq!((c.auth_fail, c.crypto_nak), (3, 1));
 
     // Crypto-NAK when configured.
     let h = handler_with(

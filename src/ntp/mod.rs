@@ -52,4 +52,7 @@ pub struct NtpStatus {
     pub client_evictions: u64,
     /// Clients with the most requests.
     pub top_clients: Vec<clients::ClientInfo>,
+    /// Receive buffer per socket as the kernel granted it (smallest over the
+    /// sockets); `counters.kernel_rx_drops` counts what overflowed it.
+    pub receive_buffer_bytes: Option<usize>,
 }

@@ -63,6 +63,10 @@ pub struct NtpServerConfig {
     pub client_offset_alarm_ms: u64,
     /// Datagrams per recvmmsg/sendmmsg.
     pub batch_size: usize,
+    /// Kernel receive buffer per socket (SO_RCVBUF), bytes; 0 = the kernel's
+    /// default. Capped by net.core.rmem_max unless the daemon has
+    /// CAP_NET_ADMIN.
+    pub receive_buffer_bytes: usize,
     /// Clients listed in the status snapshot.
     pub top_clients: usize,
     /// Sources whose control queries (mode 6, read-only) are answered.
@@ -80,7 +84,7 @@ impl Default for NtpServerConfig {
             ],
             workers: 0,
             min_poll: 4,
-            max_poll: 17,
+            max_poll: 10,
             allow: vec![],
             deny: vec![],
             deny_action: DenyAction::Kod,
@@ -95,6 +99,7 @@ impl Default for NtpServerConfig {
             client_table_size: 16_384,
             client_offset_alarm_ms: 1000,
             batch_size: 32,
+            receive_buffer_bytes: 1 << 20,
             top_clients: 20,
             control_allow: vec![
                 Cidr::new([127, 0, 0, 0].into(), 8).expect("valid prefix"),
@@ -124,6 +129,26 @@ pub fn measure_precision(time: &dyn TimeSource) -> i8 {
     ((min as f64) * 1e-9).log2().ceil().clamp(-30.0, 0.0) as i8
 }
 
+/// A bind error that says what to do about it.
+fn explain_bind_error(addr: SocketAddr, e: io::Error) -> io::Error {
+    let hint = match e.raw_os_error() {
+        Some(libc::EACCES) | Some(libc::EPERM) if addr.port() < 1024 => {
+            "ports below 1024 need CAP_NET_BIND_SERVICE: run as root, give the service \
+             AmbientCapabilities=CAP_NET_BIND_SERVICE (board/gnss-timeserver.service does), \
+             or listen on a port of 1024 or above (`[ntp] listen`, `demo --ntp`)"
+                .to_string()
+        }
+        Some(libc::EADDRINUSE) => {
+            "another program (chronyd, ntpd, systemd-timesyncd?) serves this address; \
+             stop it or listen elsewhere"
+                .to_string()
+        }
+        Some(libc::EADDRNOTAVAIL) => "no interface of this host has that address".to_string(),
+        _ => return io::Error::new(e.kind(), format!("binding NTP address {addr}: {e}")),
+    };
+    io::Error::new(e.kind(), format!("binding NTP address {addr}: {e}; {hint}"))
+}
+
 /// log2 seconds of the rate-limit interval, rounded up, within 4..=17.
 fn kod_rate_poll(interval_ms: u64) -> i8 {
     let secs = (interval_ms.max(1) as f64) / 1000.0;
@@ -142,6 +167,7 @@ pub struct NtpServerHandle {
     precision: i8,
     workers: usize,
     top: usize,
+    receive_buffer: Option<usize>,
     control: Arc<ControlService>,
     control_view: ControlViewCell,
 }
@@ -190,6 +216,7 @@ impl NtpServerHandle {
             client_table_capacity: self.clients.capacity(),
             client_evictions: self.clients.evictions(),
             top_clients: self.clients.top(self.top),
+            receive_buffer_bytes: self.receive_buffer,
         }
     }
 
@@ -274,20 +301,21 @@ pub fn spawn(
     let mut sockets = Vec::new();
     let mut local = Vec::new();
     let want_tx = cfg.kernel_tx_timestamps && cfg.interleaved;
+    let rcvbuf = cfg.receive_buffer_bytes;
     for addr in &cfg.bind {
-        let first = NtpSocket::bind(*addr, cfg.kernel_rx_timestamps, want_tx, 100)?;
+        let first = NtpSocket::bind(*addr, cfg.kernel_rx_timestamps, want_tx, 100, rcvbuf)
+            .map_err(|e| explain_bind_error(*addr, e))?;
         let actual = first.local;
         local.push(actual);
         sockets.push(first);
         for _ in 1..workers {
-            sockets.push(NtpSocket::bind(
-                actual,
-                cfg.kernel_rx_timestamps,
-                want_tx,
-                100,
-            )?);
+            sockets.push(
+                NtpSocket::bind(actual, cfg.kernel_rx_timestamps, want_tx, 100, rcvbuf)
+                    .map_err(|e| explain_bind_error(actual, e))?,
+            );
         }
     }
+    let receive_buffer = sockets.iter().map(|s| s.receive_buffer).min();
     let rx_timestamping = sockets
         .iter()
         .map(|s| s.rx_ts)
@@ -360,6 +388,7 @@ pub fn spawn(
         precision,
         workers,
         top: cfg.top_clients,
+        receive_buffer,
         control,
         control_view,
     })
@@ -430,11 +459,19 @@ impl Worker {
         // after recvmmsg returned (no later than a per-datagram reading
         // would be). Then mapped onto the served clock in one call.
         let mut daemon_sys = None;
+        let mut dropped = None;
         for (t, r) in self.rx_ns.iter_mut().zip(&self.batch.received[..n]) {
             *t = match r.kernel_rx_ns {
                 Some(k) => k,
                 None => *daemon_sys.get_or_insert_with(crate::time::system_realtime_ns),
             };
+            dropped = r.dropped.or(dropped);
+        }
+        if let Some(d) = dropped {
+            // The socket's running total (u32 in the kernel): keep the latest.
+            counters
+                .kernel_rx_drops
+                .store(u64::from(d), Ordering::Relaxed);
         }
         self.time.from_system_ns_slice(&mut self.rx_ns[..n]);
         self.pending.clear();

@@ -115,6 +115,9 @@ pub struct NtpSocket {
     pub tx_ts: bool,
     /// SO_TIMESTAMPING flags in use (0 when not used).
     ts_flags: libc::c_int,
+    /// Receive buffer the kernel granted (SO_RCVBUF as read back: bytes of
+    /// buffer including its bookkeeping).
+    pub receive_buffer: usize,
 }
 
 impl NtpSocket {
@@ -124,6 +127,7 @@ impl NtpSocket {
         want_kernel_rx: bool,
         want_kernel_tx: bool,
         poll_timeout_ms: u32,
+        receive_buffer_bytes: usize,
     ) -> io::Result<NtpSocket> {
         let family = if addr.is_ipv4() {
             libc::AF_INET
@@ -153,6 +157,17 @@ impl NtpSocket {
             tv_usec: libc::suseconds_t::from(poll_timeout_ms as i32 % 1000 * 1000),
         };
         setsockopt(raw, libc::SOL_SOCKET, libc::SO_RCVTIMEO, &tv)?;
+        if receive_buffer_bytes > 0 {
+            // A burst must not overflow the kernel's default (~200 KiB) buffer
+            // while a worker is busy. SO_RCVBUFFORCE passes net.core.rmem_max
+            // with CAP_NET_ADMIN; without it SO_RCVBUF is capped there.
+            let want = libc::c_int::try_from(receive_buffer_bytes / 2).unwrap_or(libc::c_int::MAX);
+            if setsockopt(raw, libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, &want).is_err() {
+                setsockopt(raw, libc::SOL_SOCKET, libc::SO_RCVBUF, &want)?;
+            }
+        }
+        // Count datagrams dropped for a full buffer (shown in the status).
+        setsockopt(raw, libc::SOL_SOCKET, libc::SO_RXQ_OVFL, &one)?;
         let (ss, len) = to_sockaddr(&addr);
         // SAFETY: ss/len describe a valid socket address.
         cvt(unsafe { libc::bind(raw, (&ss as *const libc::sockaddr_storage).cast(), len) })?;
@@ -198,12 +213,30 @@ impl NtpSocket {
         {
             rx_ts = RxTimestamping::TimestampNs;
         }
+        let mut granted: libc::c_int = 0;
+        let mut glen = size_of::<libc::c_int>() as libc::socklen_t;
+        // SAFETY: getsockopt writes at most `glen` bytes into `granted`.
+        let rc = unsafe {
+            libc::getsockopt(
+                raw,
+                libc::SOL_SOCKET,
+                libc::SO_RCVBUF,
+                (&mut granted as *mut libc::c_int).cast(),
+                &mut glen,
+            )
+        };
+        let receive_buffer = if rc == 0 {
+            usize::try_from(granted).unwrap_or(0)
+        } else {
+            0
+        };
         Ok(NtpSocket {
             fd,
             local,
             rx_ts,
             tx_ts,
             ts_flags,
+            receive_buffer,
         })
     }
 
@@ -299,11 +332,24 @@ pub enum PktInfo {
     V6 { addr: [u8; 16], ifindex: u32 },
 }
 
-/// Kernel receive timestamp (CLOCK_REALTIME ns) and destination address of
-/// a received message.
-pub(super) fn rx_ancillary(hdr: &libc::msghdr) -> (Option<i64>, Option<PktInfo>) {
+/// What the kernel tells about a received message.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct RxAncillary {
+    /// Kernel receive timestamp (CLOCK_REALTIME ns).
+    pub kernel_rx_ns: Option<i64>,
+    /// Destination address (wildcard binds).
+    pub local: Option<PktInfo>,
+    /// The socket's running total of datagrams dropped for a full receive
+    /// buffer (SO_RXQ_OVFL; sent once there was a drop).
+    pub dropped: Option<u32>,
+}
+
+/// Kernel receive timestamp, destination address and drop count of a
+/// received message.
+pub(super) fn rx_ancillary(hdr: &libc::msghdr) -> RxAncillary {
     let mut ts_out = None;
     let mut pi = None;
+    let mut dropped = None;
     for_each_cmsg(hdr, |level, ty, data| {
         if level == libc::SOL_SOCKET
             && (ty == libc::SCM_TIMESTAMPING || ty == libc::SCM_TIMESTAMPNS)
@@ -333,9 +379,17 @@ pub(super) fn rx_ancillary(hdr: &libc::msghdr) -> (Option<i64>, Option<PktInfo>)
                 addr: p.ipi6_addr.s6_addr,
                 ifindex: p.ipi6_ifindex,
             });
+        } else if level == libc::SOL_SOCKET && ty == libc::SO_RXQ_OVFL {
+            if let Some(b) = data.get(..4) {
+                dropped = Some(u32::from_ne_bytes([b[0], b[1], b[2], b[3]]));
+            }
         }
     });
-    (ts_out, pi)
+    RxAncillary {
+        kernel_rx_ns: ts_out,
+        local: pi,
+        dropped,
+    }
 }
 
 /// Write the control messages of one reply into `buf`: IP_PKTINFO /

@@ -274,6 +274,7 @@ pub fn ntp_server_config(n: &crate::config::NtpConfig) -> crate::ntp::NtpServerC
         client_offset_alarm_ms: n.client_offset_alarm_ms.round() as u64,
         stale_after_ms: u64::from(n.stale_after_s) * 1000,
         control_allow: n.control_allow.clone(),
+        receive_buffer_bytes: n.receive_buffer_bytes as usize,
         ..crate::ntp::NtpServerConfig::default()
     }
 }

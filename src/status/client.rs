@@ -9,6 +9,44 @@ use std::time::Duration;
 
 /// The demo's control socket, used when `--socket` is not given.
 pub const DEFAULT_SOCKET: &str = "./gnss-timeserver-data/control.sock";
+/// The appliance's config, where `status` looks for the socket when neither
+/// `--socket` nor `--config` is given and no demo runs in this directory.
+pub const SYSTEM_CONFIG: &str = "/etc/gnss-timeserver.toml";
+
+/// Which control socket to ask: `--socket`, else the `[status] socket` of
+/// `--config`, else the demo's in this directory when it exists, else the
+/// one of the appliance's config, else the demo's default.
+pub fn find_socket(
+    socket: Option<PathBuf>,
+    config: Option<&Path>,
+) -> Result<PathBuf, crate::config::ConfigError> {
+    if let Some(s) = socket {
+        return Ok(s);
+    }
+    if let Some(c) = config {
+        return Ok(crate::config::Config::load(c)?.status.socket);
+    }
+    let demo = PathBuf::from(DEFAULT_SOCKET);
+    if demo.exists() {
+        return Ok(demo);
+    }
+    let system = Path::new(SYSTEM_CONFIG);
+    if system.exists() {
+        if let Ok(cfg) = crate::config::Config::load(system) {
+            return Ok(cfg.status.socket);
+        }
+    }
+    Ok(demo)
+}
+
+/// How `status` prints the snapshot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusFormat {
+    /// The whole snapshot, pretty-printed JSON (the default, for scripts).
+    Json,
+    /// A few lines for a person.
+    Summary,
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
@@ -62,21 +100,35 @@ pub fn request(socket: &Path, line: &str) -> Result<serde_json::Value, ClientErr
     serde_json::from_str(&reply).map_err(|source| ClientError::BadReply { path, source })
 }
 
-pub fn run_cli(socket: Option<PathBuf>, http: Option<SocketAddr>) -> anyhow::Result<ExitCode> {
+pub fn run_cli(
+    socket: Option<PathBuf>,
+    config: Option<PathBuf>,
+    http: Option<SocketAddr>,
+    format: StatusFormat,
+) -> anyhow::Result<ExitCode> {
     if let Some(addr) = http {
         eprintln!(
             "error: status over HTTP ({addr}) is not available yet; use --socket (default {DEFAULT_SOCKET})"
         );
         return Ok(ExitCode::from(2));
     }
-    let socket = socket.unwrap_or_else(|| PathBuf::from(DEFAULT_SOCKET));
+    let socket = match find_socket(socket, config.as_deref()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(ExitCode::from(2));
+        }
+    };
     match request(&socket, "status") {
         Ok(v) => {
             if let Some(err) = v.get("error") {
                 eprintln!("error: daemon: {err}");
                 return Ok(ExitCode::FAILURE);
             }
-            println!("{}", serde_json::to_string_pretty(&v)?);
+            match format {
+                StatusFormat::Json => println!("{}", serde_json::to_string_pretty(&v)?),
+                StatusFormat::Summary => print!("{}", super::summary::render(&v)),
+            }
             Ok(ExitCode::SUCCESS)
         }
         Err(e) => {
@@ -88,8 +140,17 @@ pub fn run_cli(socket: Option<PathBuf>, http: Option<SocketAddr>) -> anyhow::Res
 
 /// `gnss-timeserver accept-time-jump`: prints the daemon's JSON answer; exit
 /// 0 when the clock was stepped, 1 when the daemon refused (reason printed).
-pub fn accept_time_jump_cli(socket: Option<PathBuf>) -> anyhow::Result<ExitCode> {
-    let socket = socket.unwrap_or_else(|| PathBuf::from(DEFAULT_SOCKET));
+pub fn accept_time_jump_cli(
+    socket: Option<PathBuf>,
+    config: Option<PathBuf>,
+) -> anyhow::Result<ExitCode> {
+    let socket = match find_socket(socket, config.as_deref()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(ExitCode::from(2));
+        }
+    };
     match request(&socket, "accept-time-jump") {
         Ok(v) => {
             println!("{v}");

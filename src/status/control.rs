@@ -13,6 +13,7 @@
 //!
 //! Errors come back as `{"error": "..."}`; the connection stays usable.
 
+use super::control_slots::{Slot, Slots};
 use super::SnapshotRx;
 use crate::store::StoreHandle;
 use serde_json::json;
@@ -39,10 +40,13 @@ const TIMING_REPLY_TIMEOUT: Duration = Duration::from_secs(5);
 const MAX_LINE: usize = 1024;
 /// Most events one `events N` request returns.
 pub const MAX_EVENTS: usize = 10_000;
-/// Concurrent control connections.
+/// Concurrent control connections; a new one beyond this takes the slot of
+/// the longest-idle one (see [`super::control_slots`]).
 const MAX_CONNECTIONS: usize = 16;
 /// A client that sends nothing for this long is disconnected.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+/// Longest wait for a reply to drain to a client that does not read.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What the control socket can reach.
 #[derive(Clone)]
@@ -78,7 +82,7 @@ pub async fn serve_control(
     ctx: ControlContext,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
-    let limit = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    let slots = Slots::new(MAX_CONNECTIONS);
     let path = listener
         .local_addr()
         .ok()
@@ -86,18 +90,27 @@ pub async fn serve_control(
     loop {
         tokio::select! {
             res = listener.accept() => {
+                // The accept loop never waits on a client: admission is a
+                // table lookup, the connection runs in its own task.
                 let (stream, _) = res?;
-                let Ok(permit) = limit.clone().try_acquire_owned() else {
-                    // Too many clients: close this one rather than queue it.
+                let Some(slot) = slots.admit() else {
+                    // Every slot is answering a request: close this one.
                     drop(stream);
                     continue;
                 };
                 let ctx = ctx.clone();
                 tokio::spawn(async move {
-                    if let Err(e) = handle_connection(stream, &ctx).await {
-                        tracing::debug!(error = %e, "control connection ended");
+                    let shed = slot.shed.clone();
+                    tokio::select! {
+                        res = handle_connection(stream, &ctx, &slot) => {
+                            if let Err(e) = res {
+                                tracing::debug!(error = %e, "control connection ended");
+                            }
+                        }
+                        _ = shed.notified() => {
+                            tracing::debug!("idle control connection shed for a newer one");
+                        }
                     }
-                    drop(permit);
                 });
             }
             res = shutdown.changed() => {
@@ -111,12 +124,17 @@ pub async fn serve_control(
     Ok(())
 }
 
-async fn handle_connection(stream: UnixStream, ctx: &ControlContext) -> anyhow::Result<()> {
+async fn handle_connection(
+    stream: UnixStream,
+    ctx: &ControlContext,
+    slot: &Slot,
+) -> anyhow::Result<()> {
     let (rd, mut wr) = stream.into_split();
     let mut rd = BufReader::new(rd);
     let mut line = Vec::new();
     loop {
         line.clear();
+        slot.set_idle(true);
         let n = tokio::time::timeout(
             IDLE_TIMEOUT,
             (&mut rd)
@@ -127,13 +145,17 @@ async fn handle_connection(stream: UnixStream, ctx: &ControlContext) -> anyhow::
         if n == 0 {
             return Ok(());
         }
+        slot.set_idle(false);
         let reply = if line.len() > MAX_LINE {
             json!({ "error": "request line too long" }).to_string()
         } else {
             handle_request(&String::from_utf8_lossy(&line), ctx).await
         };
-        wr.write_all(reply.as_bytes()).await?;
-        wr.write_all(b"\n").await?;
+        let send = async {
+            wr.write_all(reply.as_bytes()).await?;
+            wr.write_all(b"\n").await
+        };
+        tokio::time::timeout(WRITE_TIMEOUT, send).await??;
         if line.len() > MAX_LINE {
             return Ok(());
         }

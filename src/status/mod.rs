@@ -10,7 +10,9 @@
 
 pub mod client;
 pub mod control;
+mod control_slots;
 mod publisher;
+pub mod summary;
 
 pub use crate::server_fields::{LeapIndicator, ServerFields, ServerFieldsCell};
 pub use publisher::{ComposeContext, Publisher};

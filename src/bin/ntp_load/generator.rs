@@ -162,8 +162,25 @@ struct Worker {
 }
 
 /// Opens `n` sockets, each on its own ephemeral source port, connected to
-/// the target so the kernel drops datagrams from anyone else.
-pub fn open_sockets(target: SocketAddr, n: usize) -> io::Result<Vec<UdpSocket>> {
+/// the target so the kernel drops datagrams from anyone else. With
+/// `first_source`, socket k binds to IPv4 address `first_source + k` (all of
+/// 127.0.0.0/8 is local on Linux), so the server sees `n` clients.
+pub fn open_sockets(
+    target: SocketAddr,
+    n: usize,
+    first_source: Option<u32>,
+) -> io::Result<Vec<UdpSocket>> {
+    if let Some(first) = first_source {
+        return (0..n)
+            .map(|k| {
+                let ip = std::net::Ipv4Addr::from(first.wrapping_add(k as u32));
+                let s = UdpSocket::bind(SocketAddr::from((ip, 0)))?;
+                s.connect(target)?;
+                s.set_nonblocking(true)?;
+                Ok(s)
+            })
+            .collect();
+    }
     // Loopback targets get loopback sources; others the wildcard.
     let local = match (target.is_ipv4(), target.ip().is_loopback()) {
         (true, true) => "127.0.0.1:0",

@@ -6,8 +6,16 @@
 //! [`Framer::finish`]), so any split yields the same frames as one big push.
 //! A failed candidate (bad checksum, bad length, bad character) costs only its
 //! first byte: scanning restarts at the byte after the false sync, so a sync
-//! byte inside garbage never swallows a following good frame.
+//! byte inside garbage never swallows a following good frame. That restart
+//! stays linear in the input: checksums of candidates come from running sums
+//! ([`checksum`]) in O(1), and an NMEA candidate waiting for its line end
+//! resumes its scan where it stopped.
 
+mod checksum;
+
+pub use checksum::{crc24q, fletcher8, nmea_checksum};
+
+use checksum::RunningSums;
 use serde::Serialize;
 
 /// Largest UBX payload we accept. Real messages stay well below this (NAV-SAT
@@ -96,8 +104,9 @@ enum Candidate {
     Frame(FrameKind, usize),
     /// Not a frame: skip the first byte.
     Reject(Option<(FrameKind, RejectReason)>),
-    /// Need more bytes to decide.
-    Incomplete,
+    /// Need more bytes to decide; bytes already scanned (an NMEA line
+    /// resumes there).
+    Incomplete(usize),
 }
 
 #[derive(Clone, Copy)]
@@ -117,6 +126,12 @@ pub struct Framer {
     /// End of stream: incomplete candidates are rejected instead of waiting.
     eof: bool,
     stats: FramerStats,
+    /// Checksums of any range of `buf` in O(1).
+    sums: RunningSums,
+    /// How far the candidate at `pos` was scanned while it was incomplete.
+    resume: usize,
+    /// Bytes looked at, for the linear-work test and the benchmark.
+    examined: u64,
 }
 
 impl Framer {
@@ -128,9 +143,12 @@ impl Framer {
     pub fn push(&mut self, bytes: &[u8]) {
         if self.pos > 0 {
             self.buf.drain(..self.pos);
+            self.sums.consume(self.pos);
             self.pos = 0;
         }
         self.buf.extend_from_slice(bytes);
+        self.sums.append(bytes);
+        self.examined += bytes.len() as u64;
     }
 
     /// Mark the end of the stream: what remains is resolved without waiting
@@ -148,6 +166,18 @@ impl Framer {
         &self.stats
     }
 
+    /// Bytes looked at so far (pushing, scanning, checksumming): stays
+    /// within a small multiple of the bytes pushed, whatever they are.
+    pub fn bytes_examined(&self) -> u64 {
+        self.examined
+    }
+
+    /// Move the scan position; a new candidate starts unscanned.
+    fn advance(&mut self, n: usize) {
+        self.pos += n;
+        self.resume = 0;
+    }
+
     /// Next complete frame, or `None` when more bytes are needed.
     pub fn next_frame(&mut self) -> Option<Frame<'_>> {
         loop {
@@ -160,15 +190,24 @@ impl Framer {
                 .iter()
                 .position(|&b| matches!(b, UBX_SYNC1 | b'$' | b'!' | RTCM3_PREAMBLE))
                 .unwrap_or(rest.len());
+            self.examined += (skip + 1).min(rest.len()) as u64;
             if skip > 0 {
                 self.stats.garbage_bytes += skip as u64;
-                self.pos += skip;
+                self.advance(skip);
                 continue;
             }
-            match examine(rest, self.eof) {
+            let scan = Scan {
+                sums: &self.sums,
+                at: self.pos,
+                eof: self.eof,
+                resume: self.resume,
+            };
+            let (candidate, looked) = examine(rest, &scan);
+            self.examined += looked as u64;
+            match candidate {
                 Candidate::Frame(kind, len) => {
                     let start = self.pos;
-                    self.pos += len;
+                    self.advance(len);
                     self.stats.frames.bump(kind);
                     let bytes = self.buf.get(start..start + len).unwrap_or(&[]);
                     return Some(build_frame(kind, bytes));
@@ -182,9 +221,12 @@ impl Framer {
                         None => {}
                     }
                     self.stats.garbage_bytes += 1;
-                    self.pos += 1;
+                    self.advance(1);
                 }
-                Candidate::Incomplete => return None,
+                Candidate::Incomplete(scanned) => {
+                    self.resume = scanned;
+                    return None;
+                }
             }
         }
     }
@@ -218,30 +260,46 @@ fn build_frame(kind: FrameKind, bytes: &[u8]) -> Frame<'_> {
     }
 }
 
-/// `rest` starts with a sync byte.
-fn examine(rest: &[u8], eof: bool) -> Candidate {
-    let incomplete = if eof {
-        Candidate::Reject(None)
-    } else {
-        Candidate::Incomplete
-    };
-    match rest.first() {
-        Some(&UBX_SYNC1) => examine_ubx(rest, incomplete),
-        Some(&RTCM3_PREAMBLE) => examine_rtcm3(rest, incomplete),
-        Some(b'$') | Some(b'!') => examine_nmea(rest, incomplete),
-        _ => Candidate::Reject(None),
+/// What a candidate check may use besides the bytes.
+struct Scan<'a> {
+    sums: &'a RunningSums,
+    /// Index of the candidate's first byte in the framer's buffer.
+    at: usize,
+    eof: bool,
+    /// Bytes of this candidate already scanned by an earlier, incomplete look.
+    resume: usize,
+}
+
+impl Scan<'_> {
+    fn incomplete(&self, scanned: usize) -> Candidate {
+        if self.eof {
+            Candidate::Reject(None)
+        } else {
+            Candidate::Incomplete(scanned)
+        }
     }
 }
 
-fn examine_ubx(rest: &[u8], incomplete: Candidate) -> Candidate {
+/// `rest` starts with a sync byte. Returns the outcome and how many bytes
+/// were looked at beyond a constant.
+fn examine(rest: &[u8], scan: &Scan) -> (Candidate, usize) {
+    match rest.first() {
+        Some(&UBX_SYNC1) => (examine_ubx(rest, scan), 0),
+        Some(&RTCM3_PREAMBLE) => (examine_rtcm3(rest, scan), 0),
+        Some(b'$') | Some(b'!') => examine_nmea(rest, scan),
+        _ => (Candidate::Reject(None), 0),
+    }
+}
+
+fn examine_ubx(rest: &[u8], scan: &Scan) -> Candidate {
     let Some(&s2) = rest.get(1) else {
-        return incomplete;
+        return scan.incomplete(0);
     };
     if s2 != UBX_SYNC2 {
         return Candidate::Reject(None);
     }
     let (Some(&l0), Some(&l1)) = (rest.get(4), rest.get(5)) else {
-        return incomplete;
+        return scan.incomplete(0);
     };
     let len = u16::from_le_bytes([l0, l1]) as usize;
     if len > MAX_UBX_PAYLOAD {
@@ -249,19 +307,19 @@ fn examine_ubx(rest: &[u8], incomplete: Candidate) -> Candidate {
     }
     let total = 6 + len + 2;
     let Some(frame) = rest.get(..total) else {
-        return incomplete;
+        return scan.incomplete(0);
     };
-    let (a, b) = fletcher8(frame.get(2..6 + len).unwrap_or(&[]));
-    if frame.get(6 + len) == Some(&a) && frame.get(7 + len) == Some(&b) {
+    let sum = scan.sums.fletcher8(scan.at + 2, scan.at + 6 + len);
+    if sum.is_some_and(|(a, b)| frame.get(6 + len) == Some(&a) && frame.get(7 + len) == Some(&b)) {
         Candidate::Frame(FrameKind::Ubx, total)
     } else {
         Candidate::Reject(Some((FrameKind::Ubx, RejectReason::Checksum)))
     }
 }
 
-fn examine_rtcm3(rest: &[u8], incomplete: Candidate) -> Candidate {
+fn examine_rtcm3(rest: &[u8], scan: &Scan) -> Candidate {
     let (Some(&h1), Some(&h2)) = (rest.get(1), rest.get(2)) else {
-        return incomplete;
+        return scan.incomplete(0);
     };
     if h1 & 0xFC != 0 {
         // Six reserved bits must be zero; most 0xD3 bytes in other data fail here.
@@ -273,46 +331,55 @@ fn examine_rtcm3(rest: &[u8], incomplete: Candidate) -> Candidate {
     }
     let total = 3 + len + 3;
     let Some(frame) = rest.get(..total) else {
-        return incomplete;
+        return scan.incomplete(0);
     };
-    let crc = crc24q(frame.get(..3 + len).unwrap_or(&[]));
+    let crc = scan.sums.crc24q(scan.at, scan.at + 3 + len);
     let got = frame
         .get(3 + len..)
-        .map(|t| t.iter().fold(0u32, |acc, &b| (acc << 8) | b as u32))
-        .unwrap_or(u32::MAX);
-    if crc == got {
+        .map(|t| t.iter().fold(0u32, |acc, &b| (acc << 8) | b as u32));
+    if crc.is_some() && crc == got {
         Candidate::Frame(FrameKind::Rtcm3, total)
     } else {
         Candidate::Reject(Some((FrameKind::Rtcm3, RejectReason::Checksum)))
     }
 }
 
-fn examine_nmea(rest: &[u8], incomplete: Candidate) -> Candidate {
+fn examine_nmea(rest: &[u8], scan: &Scan) -> (Candidate, usize) {
     // Scan to LF; printable ASCII only, and no second start character
-    // (reserved in NMEA 0183): both end a false start early.
-    for (i, &b) in rest.iter().enumerate().skip(1) {
+    // (reserved in NMEA 0183): both end a false start early. An earlier
+    // look stopped at `resume` having seen only printable characters.
+    let from = scan.resume.max(1);
+    for (i, &b) in rest.iter().enumerate().skip(from) {
+        let looked = i + 1 - from;
         if i >= MAX_NMEA_LEN {
-            return Candidate::Reject(Some((FrameKind::Nmea, RejectReason::Malformed)));
+            return (
+                Candidate::Reject(Some((FrameKind::Nmea, RejectReason::Malformed))),
+                looked,
+            );
         }
-        match b {
-            b'\n' => return check_nmea(rest.get(..i).unwrap_or(&[]), i + 1),
-            b'\r' => {
+        let line = rest.get(..i).unwrap_or(&[]);
+        // The checksum pass reads the line once more.
+        return match b {
+            b'\n' => (check_nmea(line, i + 1), looked + i),
+            b'\r' => match rest.get(i + 1) {
                 // CR must be followed by LF.
-                return match rest.get(i + 1) {
-                    Some(b'\n') => check_nmea(rest.get(..i).unwrap_or(&[]), i + 2),
-                    Some(_) => Candidate::Reject(None),
-                    None => incomplete,
-                };
-            }
-            b'$' | b'!' => return Candidate::Reject(None),
-            0x20..=0x7E => {}
-            _ => return Candidate::Reject(None),
-        }
+                Some(b'\n') => (check_nmea(line, i + 2), looked + i),
+                Some(_) => (Candidate::Reject(None), looked),
+                None => (scan.incomplete(i), looked),
+            },
+            b'$' | b'!' => (Candidate::Reject(None), looked),
+            0x20..=0x7E => continue,
+            _ => (Candidate::Reject(None), looked),
+        };
     }
+    let looked = rest.len().saturating_sub(from);
     if rest.len() >= MAX_NMEA_LEN {
-        return Candidate::Reject(Some((FrameKind::Nmea, RejectReason::Malformed)));
+        return (
+            Candidate::Reject(Some((FrameKind::Nmea, RejectReason::Malformed))),
+            looked,
+        );
     }
-    incomplete
+    (scan.incomplete(rest.len()), looked)
 }
 
 /// `line` is `$...*hh` without line ending; `total` includes the line ending.
@@ -350,36 +417,6 @@ fn hex_val(c: u8) -> Option<u8> {
     }
 }
 
-/// UBX 8-bit Fletcher checksum over class, id, length and payload.
-pub fn fletcher8(bytes: &[u8]) -> (u8, u8) {
-    let (mut a, mut b) = (0u8, 0u8);
-    for &x in bytes {
-        a = a.wrapping_add(x);
-        b = b.wrapping_add(a);
-    }
-    (a, b)
-}
-
-/// XOR of the characters between `$` and `*`.
-pub fn nmea_checksum(body: &[u8]) -> u8 {
-    body.iter().fold(0, |acc, &b| acc ^ b)
-}
-
-/// CRC-24Q (Qualcomm) as used by RTCM3: polynomial 0x1864CFB, initial value 0.
-pub fn crc24q(bytes: &[u8]) -> u32 {
-    let mut crc: u32 = 0;
-    for &b in bytes {
-        crc ^= (b as u32) << 16;
-        for _ in 0..8 {
-            crc <<= 1;
-            if crc & 0x0100_0000 != 0 {
-                crc ^= 0x0186_4CFB;
-            }
-        }
-    }
-    crc & 0x00FF_FFFF
-}
-
 /// Build an RTCM3 frame around `payload` (for tests and the fake receiver).
 /// Payloads over 1023 bytes are truncated: RTCM3 cannot carry more.
 pub fn rtcm3_frame(payload: &[u8]) -> Vec<u8> {
@@ -396,138 +433,4 @@ pub fn rtcm3_frame(payload: &[u8]) -> Vec<u8> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::gnss::nmea::sentence;
-    use crate::gnss::ubx::frame as ubx_frame;
-
-    #[derive(Debug, PartialEq)]
-    enum Owned {
-        Ubx(u8, u8, Vec<u8>),
-        Nmea(String),
-        Rtcm3(Vec<u8>),
-    }
-
-    fn collect(chunks: &[&[u8]]) -> (Vec<Owned>, FramerStats) {
-        let mut f = Framer::new();
-        let mut out = Vec::new();
-        let mut take = |f: &mut Framer| {
-            while let Some(fr) = f.next_frame() {
-                out.push(match fr {
-                    Frame::Ubx(u) => Owned::Ubx(u.class, u.id, u.payload.to_vec()),
-                    Frame::Nmea(s) => Owned::Nmea(s.to_string()),
-                    Frame::Rtcm3(b) => Owned::Rtcm3(b.to_vec()),
-                });
-            }
-        };
-        for c in chunks {
-            f.push(c);
-            take(&mut f);
-        }
-        f.finish();
-        take(&mut f);
-        (out, *f.stats())
-    }
-
-    #[test]
-    fn splits_mixed_stream() {
-        let mut s = Vec::new();
-        s.extend_from_slice(b"# comment\n");
-        s.extend(ubx_frame(0x01, 0x07, &[1, 2, 3]));
-        s.extend_from_slice(sentence("GPZDA,201530.00,04,07,2002,00,00").as_bytes());
-        s.extend(rtcm3_frame(&[0x3E, 0xD0, 0x00]));
-        s.extend_from_slice(b"$GPTXT,01,01,02,LF only*XX\n");
-        s.extend_from_slice(b"$GPTXT,lf*");
-        s.extend_from_slice(format!("{:02X}\n", nmea_checksum(b"GPTXT,lf")).as_bytes());
-        let (frames, st) = collect(&[&s]);
-        assert_eq!(
-            frames,
-            vec![
-                Owned::Ubx(1, 7, vec![1, 2, 3]),
-                Owned::Nmea("$GPZDA,201530.00,04,07,2002,00,00*60".into()),
-                Owned::Rtcm3(rtcm3_frame(&[0x3E, 0xD0, 0x00])),
-                Owned::Nmea("$GPTXT,lf*69".into()),
-            ]
-        );
-        assert_eq!(st.frames.ubx, 1);
-        assert_eq!(st.frames.nmea, 2);
-        assert_eq!(st.frames.rtcm3, 1);
-        assert_eq!(st.malformed.nmea, 1); // "*XX"
-        assert_eq!(st.garbage_bytes, 10 + 27);
-    }
-
-    #[test]
-    fn every_split_point_gives_same_frames() {
-        let mut s = Vec::new();
-        s.extend_from_slice(&[0xB5, 0x62, 0x05]);
-        s.extend(ubx_frame(0x0D, 0x01, &[9; 16]));
-        s.extend_from_slice(b"$GP,x");
-        s.extend_from_slice(sentence("GNRMC,1,2,3").as_bytes());
-        s.extend_from_slice(&[0xD3, 0x00]);
-        s.extend(rtcm3_frame(&[1, 2, 3, 4]));
-        let (whole, st) = collect(&[&s]);
-        assert_eq!(whole.len(), 3, "{whole:?}");
-        for cut in 0..=s.len() {
-            let (a, b) = s.split_at(cut);
-            let (parts, st2) = collect(&[a, b]);
-            assert_eq!(parts, whole, "cut at {cut}");
-            assert_eq!(st2, st, "cut at {cut}");
-        }
-    }
-
-    #[test]
-    fn false_ubx_sync_does_not_swallow_next_frame() {
-        // A sync pair in garbage declares a length covering the real frame.
-        let good = ubx_frame(0x01, 0x20, &[7; 16]);
-        let mut s = vec![0xB5, 0x62, 0x01, 0x02, 0x10, 0x00];
-        s.extend_from_slice(&good);
-        s.extend_from_slice(&[0u8; 4]);
-        let (frames, st) = collect(&[&s]);
-        assert_eq!(frames, vec![Owned::Ubx(1, 0x20, vec![7; 16])]);
-        assert_eq!(st.checksum_failures.ubx, 1);
-        assert_eq!(st.garbage_bytes, 6 + 4);
-    }
-
-    #[test]
-    fn false_nmea_start_and_overlong() {
-        let good = sentence("GPGGA,1");
-        let mut s = b"$GPGGA,12".to_vec();
-        s.extend_from_slice(good.as_bytes());
-        let mut long = b"$GP".to_vec();
-        long.extend(std::iter::repeat_n(b'A', MAX_NMEA_LEN + 10));
-        long.extend_from_slice(b"*00\r\n");
-        s.extend_from_slice(&long);
-        s.extend_from_slice(good.as_bytes());
-        let (frames, st) = collect(&[&s]);
-        let g = good.trim_end().to_string();
-        assert_eq!(frames, vec![Owned::Nmea(g.clone()), Owned::Nmea(g)]);
-        assert_eq!(st.malformed.nmea, 1);
-    }
-
-    #[test]
-    fn bad_checksums_are_counted() {
-        let mut u = ubx_frame(0x0A, 0x04, &[1, 2]);
-        if let Some(last) = u.last_mut() {
-            *last ^= 0xFF;
-        }
-        let mut r = rtcm3_frame(&[5, 6, 7]);
-        if let Some(last) = r.last_mut() {
-            *last ^= 0x01;
-        }
-        let mut s = u.clone();
-        s.extend_from_slice(&r);
-        s.extend_from_slice(b"$GPZDA,1*00\r\n");
-        let (frames, st) = collect(&[&s]);
-        assert!(frames.is_empty());
-        assert_eq!(st.checksum_failures.ubx, 1);
-        assert_eq!(st.checksum_failures.rtcm3, 1);
-        assert_eq!(st.checksum_failures.nmea, 1);
-        assert_eq!(st.garbage_bytes, s.len() as u64);
-    }
-
-    #[test]
-    fn crc24q_known_value() {
-        // Check value of CRC-24Q over "123456789".
-        assert_eq!(crc24q(b"123456789"), 0xCDE703);
-    }
-}
+mod tests;
