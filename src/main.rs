@@ -47,6 +47,17 @@ enum Cmd {
         #[arg(long)]
         socket: Option<PathBuf>,
     },
+    /// Create or change a web panel user; the password is read from stdin.
+    SetPassword {
+        /// Data directory of the daemon (the demo's is ./gnss-timeserver-data).
+        #[arg(long, default_value = "/var/lib/gnss-timeserver")]
+        data: PathBuf,
+        #[arg(long, default_value = "admin")]
+        user: String,
+        /// viewer or admin.
+        #[arg(long, default_value = "admin")]
+        role: String,
+    },
     /// Run a timing scenario fast and deterministically with the simulated clock.
     Simulate {
         #[arg(long)]
@@ -69,6 +80,9 @@ fn main() -> ExitCode {
         Cmd::Status { socket, http } => gnss_timeserver::status::client::run_cli(socket, http),
         Cmd::AcceptTimeJump { socket } => {
             gnss_timeserver::status::client::accept_time_jump_cli(socket)
+        }
+        Cmd::SetPassword { data, user, role } => {
+            gnss_timeserver::web::auth::users::set_password_cli(&data, &user, &role)
         }
         Cmd::Simulate {
             scenario,

@@ -137,10 +137,39 @@ pub fn run_blocking(config: &Path) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(2));
         }
     };
-    runtime()?.block_on(run(cfg))
+    runtime()?.block_on(run(cfg, config.to_path_buf()))
 }
 
-async fn run(cfg: crate::config::Config) -> anyhow::Result<ExitCode> {
+/// `[http]` mapped onto the web part; `None` when `listen` is unset.
+fn web_params(cfg: &crate::config::Config, config_path: PathBuf) -> Option<crate::web::WebParams> {
+    let h = &cfg.http;
+    let data_dir = cfg
+        .store
+        .path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+    let tls = match (&h.cert, &h.key, h.tls) {
+        (_, _, false) => crate::web::TlsSource::Off,
+        (Some(cert), Some(key), true) => crate::web::TlsSource::Files {
+            cert: cert.clone(),
+            key: key.clone(),
+        },
+        _ => crate::web::TlsSource::SelfSigned {
+            dir: crate::web::web_dir(&data_dir),
+        },
+    };
+    Some(crate::web::WebParams {
+        listen: h.listen?,
+        tls,
+        redirect_from: h.redirect_from,
+        data_dir,
+        config: cfg.clone(),
+        config_path,
+    })
+}
+
+async fn run(cfg: crate::config::Config, config_path: PathBuf) -> anyhow::Result<ExitCode> {
     let mut signals = Signals::install()?;
     let mut svc = Services::new(&cfg.store.path, &cfg.status.socket)?;
     svc.store.lock().set_max_events(cfg.store.max_events);
@@ -185,6 +214,14 @@ async fn run(cfg: crate::config::Config) -> anyhow::Result<ExitCode> {
             None
         }
     };
+    // The web part failing (port taken, bad certificate) is reported; time serving goes on.
+    if let Some(params) = web_params(&cfg, config_path) {
+        if let Err(e) = crate::web::start_web(&mut svc, params) {
+            svc.events.emit(
+                Services::stamp("part.state", Severity::Error, format!("http: {e:#}")).durable(),
+            );
+        }
+    }
     tracing::info!(socket = %cfg.status.socket.display(), store = %cfg.store.path.display(), "running");
     signals.wait().await;
     drop(ntp);
@@ -279,6 +316,21 @@ async fn demo(opts: DemoOptions) -> anyhow::Result<ExitCode> {
         ..crate::ntp::NtpServerConfig::default()
     };
     let ntp = ntp::start_ntp(&mut svc, ntp_cfg, timing.served.clone())?;
+    // Plain HTTP: the demo listens on localhost. Admin changes go to
+    // <data>/config.toml, which the next demo shows.
+    let config_path = opts.data.join("config.toml");
+    let shown = crate::config::Config::load(&config_path).unwrap_or_default();
+    let web = crate::web::start_web(
+        &mut svc,
+        crate::web::WebParams {
+            listen: opts.http,
+            tls: crate::web::TlsSource::Off,
+            redirect_from: None,
+            data_dir: opts.data.clone(),
+            config: shown,
+            config_path,
+        },
+    )?;
 
     let banner = |out: &mut dyn Write| -> std::io::Result<()> {
         writeln!(out, "gnss-timeserver demo {}", env!("CARGO_PKG_VERSION"))?;
@@ -294,7 +346,7 @@ async fn demo(opts: DemoOptions) -> anyhow::Result<ExitCode> {
         for a in ntp.local_addrs() {
             writeln!(out, "  ntp:            {a} (udp)")?;
         }
-        writeln!(out, "  http:           {} (not available yet)", opts.http)?;
+        writeln!(out, "  http:           http://{}/", web.local_addr)?;
         writeln!(
             out,
             "status: gnss-timeserver status --socket {}",
