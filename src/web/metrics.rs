@@ -302,16 +302,16 @@ fn render_receiver(e: &mut Exposition, s: &Value) {
         num(s, "receiver.antenna.jamming"),
     );
     e.single(
-        "antenna_noise_per_ms",
+        "antenna_noise_level",
         "gauge",
-        "Receiver noise level (noise per ms).",
+        "Receiver noise level as the receiver reports it (noise per ms).",
         num(s, "receiver.antenna.noise_per_ms"),
     );
     e.single(
-        "antenna_agc_count",
+        "antenna_agc_ratio",
         "gauge",
-        "Receiver AGC monitor (0 to 8191).",
-        num(s, "receiver.antenna.agc_count"),
+        "Receiver AGC monitor as a fraction of its range (raw 0 to 8191).",
+        num(s, "receiver.antenna.agc_count").map(|a| a / 8191.0),
     );
     if let Some(j) = text(s, "receiver.security.jamming") {
         e.one_of(

@@ -108,7 +108,8 @@ impl Reply {
 pub fn raw(addr: SocketAddr, request: &[u8]) -> Reply {
     let mut s = TcpStream::connect(addr).expect("connect");
     s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-    s.write_all(request).expect("write");
+    // The server may answer (413) and close before reading a large body.
+    let _ = s.write_all(request);
     let mut buf = Vec::new();
     let _ = s.read_to_end(&mut buf);
     parse(&buf)
@@ -148,7 +149,11 @@ fn dechunk(mut b: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     while let Some(pos) = b.windows(2).position(|w| w == b"\r\n") {
         let size = usize::from_str_radix(
-            String::from_utf8_lossy(&b[..pos]).split(';').next().unwrap_or("0").trim(),
+            String::from_utf8_lossy(&b[..pos])
+                .split(';')
+                .next()
+                .unwrap_or("0")
+                .trim(),
             16,
         )
         .unwrap_or(0);
