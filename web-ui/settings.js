@@ -39,10 +39,10 @@ function setupForm(root) {
   msg, el('button', { type: 'submit', class: 'primary' }, t('set.save')));
 }
 
-async function renderForm(root) {
+async function renderForm(root, note = '') {
   const cfg = await get('/api/v1/config');
   const original = new Map();
-  const status = el('p', { id: 'settings-status', role: 'status' });
+  const status = el('p', { id: 'settings-status', role: 'status' }, note);
   const sections = Object.entries(cfg).map(([sec, body]) => el('fieldset', {},
     el('legend', {}, sec),
     Object.entries(body).flatMap(([k, v]) => {
@@ -67,9 +67,8 @@ async function renderForm(root) {
     }
     try {
       const r = await send('PUT', '/api/v1/config', patch);
-      status.textContent = r.restart_required ? t('set.restart') : t('set.saved');
-      status.className = '';
-      renderForm(root);
+      // Re-read what was saved; the message stays.
+      renderForm(root, r.restart_required ? t('set.restart') : t('set.saved'));
     } catch (x) {
       status.textContent = x instanceof HttpError && x.body?.fields ? t('set.refused') : x.message;
       status.className = 'error';

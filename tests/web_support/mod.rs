@@ -110,8 +110,26 @@ pub fn raw(addr: SocketAddr, request: &[u8]) -> Reply {
     s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
     // The server may answer (413) and close before reading a large body.
     let _ = s.write_all(request);
+    // Read to the end of the body by its length (some servers keep the
+    // connection open despite `Connection: close`), else to EOF.
     let mut buf = Vec::new();
-    let _ = s.read_to_end(&mut buf);
+    let mut chunk = [0u8; 16384];
+    loop {
+        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+            let len = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .and_then(|v| v.trim().parse::<usize>().ok());
+            if len.is_some_and(|n| buf.len() >= end + 4 + n) {
+                break;
+            }
+        }
+        match s.read(&mut chunk) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+    }
     parse(&buf)
 }
 
