@@ -285,6 +285,9 @@ fn panel_in_headless_chromium() {
         "horizontal overflow {overflow}"
     );
     d.screenshot("dashboard");
+    // For the report (not a pass/fail number): first contentful paint.
+    let fcp = d.script("const e = performance.getEntriesByName('first-contentful-paint')[0]; return e ? e.startTime : null");
+    eprintln!("first contentful paint: {fcp} ms");
 
     // Sky: as many satellites drawn as the API lists with a position.
     d.go(&format!("{base}/#/sky"));

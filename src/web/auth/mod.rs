@@ -296,6 +296,12 @@ async fn setup(
 ) -> Result<warp::reply::Response, Rejection> {
     let keys = [format!("ip:{}", client_key(ip)), "setup".to_string()];
     throttled(&st, &keys)?;
+    // An admin made meanwhile with `set-password` closes the setup too.
+    if st.users.has_admin().unwrap_or(false) {
+        if let Some((_, path)) = lock(&st.setup).take() {
+            let _ = std::fs::remove_file(path);
+        }
+    }
     let Some((code, path)) = lock(&st.setup).clone() else {
         return Err(
             ApiError::new(StatusCode::CONFLICT, "an admin already exists; log in").reject(),
