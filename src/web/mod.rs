@@ -165,26 +165,33 @@ pub fn routes(state: &Arc<WebState>) -> server::Routes {
 
 /// Plain HTTP that only sends browsers to the HTTPS panel.
 fn redirect_routes(https_port: u16) -> server::Routes {
+    let query = warp::query::raw()
+        .map(|q: String| format!("?{q}"))
+        .or(warp::any().map(String::new))
+        .unify();
     warp::header::optional::<String>("host")
         .and(warp::path::full())
-        .map(move |host: Option<String>, path: warp::path::FullPath| {
-            let host = host.unwrap_or_else(|| "localhost".into());
-            // Drop any port the client used for the plain listener.
-            let name = match host.rsplit_once(':') {
-                Some((h, p)) if p.bytes().all(|b| b.is_ascii_digit()) && !h.ends_with(':') => h,
-                _ => host.as_str(),
-            };
-            let target = if https_port == 443 {
-                format!("https://{name}{}", path.as_str())
-            } else {
-                format!("https://{name}:{https_port}{}", path.as_str())
-            };
-            let mut r = warp::reply::Response::new(Default::default());
-            *r.status_mut() = warp::http::StatusCode::PERMANENT_REDIRECT;
-            if let Ok(v) = warp::http::HeaderValue::from_str(&target) {
-                r.headers_mut().insert("location", v);
-            }
-            r
-        })
+        .and(query)
+        .map(
+            move |host: Option<String>, path: warp::path::FullPath, query: String| {
+                let host = host.unwrap_or_else(|| "localhost".into());
+                // Drop any port the client used for the plain listener.
+                let name = match host.rsplit_once(':') {
+                    Some((h, p)) if p.bytes().all(|b| b.is_ascii_digit()) && !h.ends_with(':') => h,
+                    _ => host.as_str(),
+                };
+                let target = if https_port == 443 {
+                    format!("https://{name}{}{query}", path.as_str())
+                } else {
+                    format!("https://{name}:{https_port}{}{query}", path.as_str())
+                };
+                let mut r = warp::reply::Response::new(Default::default());
+                *r.status_mut() = warp::http::StatusCode::PERMANENT_REDIRECT;
+                if let Ok(v) = warp::http::HeaderValue::from_str(&target) {
+                    r.headers_mut().insert("location", v);
+                }
+                r
+            },
+        )
         .boxed()
 }
