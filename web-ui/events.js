@@ -17,13 +17,13 @@ function query(before) {
 }
 
 function details(e) {
-  return e.data != null ? JSON.stringify(e.data) : (e.details ?? '');
+  return e.message ?? (e.data != null ? JSON.stringify(e.data) : (e.details ?? ''));
 }
 
 export function toCsv(list) {
   const q = (v) => `"${String(v ?? '').replaceAll('"', '""')}"`;
-  return ['id,time_utc,kind,severity,details',
-    ...list.map((e) => [e.id, fmtTime(e.time_ns), e.kind, e.severity, details(e)].map(q).join(','))].join('\r\n');
+  return ['id,time_utc,kind,severity,message,data',
+    ...list.map((e) => [e.id, fmtTime(e.time_ns), e.kind, e.severity, details(e), JSON.stringify(e.data ?? null)].map(q).join(','))].join('\r\n');
 }
 
 function table(tbody) {

@@ -215,9 +215,11 @@ async fn run(cfg: crate::config::Config, config_path: PathBuf) -> anyhow::Result
     // The web part failing (port taken, bad certificate) is reported; time serving goes on.
     if let Some(params) = web_params(&cfg, config_path) {
         if let Err(e) = crate::web::start_web(&mut svc, params) {
-            svc.events.emit(
-                Services::stamp("part.state", Severity::Error, format!("http: {e:#}")).durable(),
-            );
+            svc.events.emit(Event::now(EventKind::PartState {
+                part: "http".into(),
+                state: "failed".into(),
+                error: Some(format!("{e:#}")),
+            }));
         }
     }
     tracing::info!(socket = %cfg.status.socket.display(), store = %cfg.store.path.display(), "running");

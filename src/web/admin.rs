@@ -5,8 +5,8 @@ use super::auth::{admin, Authed};
 use super::config_edit;
 use super::error::ApiError;
 use super::state::WebState;
+use crate::events::{Event, EventKind};
 use crate::status::control::{self, ControlContext};
-use crate::store::{Event, Severity};
 use serde_json::{json, Value};
 use std::sync::Arc;
 use warp::http::StatusCode;
@@ -72,15 +72,10 @@ async fn put_config(
         if let Ok(mut c) = st.config.write() {
             *c = edit.config.clone();
         }
-        st.ctx.events.emit(
-            Event::new(
-                crate::time::system_realtime_ns(),
-                "config.changed",
-                Severity::Notice,
-                json!({"user": a.session.user, "keys": edit.changed, "restart_required": edit.restart_required}).to_string(),
-            )
-            .durable(),
-        );
+        st.ctx.events.emit(Event::now(EventKind::ConfigChanged {
+            keys: edit.changed.clone(),
+            by: Some(a.session.user.clone()),
+        }));
     }
     Ok(warp::reply::json(&json!({
         "ok": true,

@@ -11,9 +11,8 @@ use serde_json::{json, Value};
 use std::sync::Arc;
 use warp::{Filter, Rejection, Reply};
 
-/// Most events one page returns, and how far back a filtered query looks.
+/// Most events one page returns.
 pub const MAX_PAGE: usize = 1000;
-const MAX_SCAN: usize = 10_000;
 
 /// Query parameters into `T`; unknown or malformed ones are a 400 that says which.
 pub fn query<T: DeserializeOwned + Send + 'static>(
@@ -180,8 +179,7 @@ pub fn antenna(s: &Value) -> Value {
     })
 }
 
-// TODO(events-store): page in the store itself once it offers filtered
-// paging; until then the newest `MAX_SCAN` events are filtered here.
+/// Paged and filtered in the store (`Store::query_events`).
 async fn events(st: Arc<WebState>, q: EventsQuery) -> Result<warp::reply::Response, Rejection> {
     let limit = q.limit.unwrap_or(100);
     if limit == 0 || limit > MAX_PAGE {
@@ -196,30 +194,21 @@ async fn events(st: Arc<WebState>, q: EventsQuery) -> Result<warp::reply::Respon
             return Err(ApiError::bad_request("kind looks like `antenna.state`").reject());
         }
     }
-    let all = st
+    let page = st
         .ctx
         .store
-        .recent_events(MAX_SCAN, q.kind.clone())
+        .query_events(crate::store::EventQuery {
+            from_ns: q.from_ns,
+            to_ns: q.to_ns,
+            kinds: q.kind.into_iter().collect(),
+            min_severity: q.severity,
+            limit,
+            before_id: q.before_id,
+        })
         .await
         .map_err(|e| ApiError::unavailable(format!("store: {e}")).reject())?;
-    let mut page: Vec<_> = all
-        .into_iter()
-        .rev()
-        .filter(|e| q.before_id.is_none_or(|b| e.id < b))
-        .filter(|e| q.severity.is_none_or(|s| e.event.severity >= s))
-        .filter(|e| q.from_ns.is_none_or(|f| e.event.time_ns >= f))
-        .filter(|e| q.to_ns.is_none_or(|t| e.event.time_ns < t))
-        .take(limit + 1)
-        .collect();
-    let more = page.len() > limit;
-    page.truncate(limit);
-    let next = if more {
-        page.last().map(|e| e.id)
-    } else {
-        None
-    };
     Ok(json_reply(&json!({
-        "events": page,
-        "next_before_id": next,
+        "events": page.events,
+        "next_before_id": page.next_before_id,
     })))
 }

@@ -68,6 +68,7 @@ pub fn start_web(svc: &mut Services, params: WebParams) -> anyhow::Result<WebPar
         snapshot: svc.snapshot_rx(),
         store: svc.store.clone(),
         events: svc.events.clone(),
+        events_live: svc.events_live.clone(),
         timing: Some(svc.timing_tx.clone()),
         survey_restart: None,
     };

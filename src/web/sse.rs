@@ -1,6 +1,7 @@
 //! `GET /api/v1/stream`: Server-Sent Events. `snapshot` once a second (the
 //! same JSON as `/api/v1/status`, serialized once for every client by the
-//! feed task) and `event` for each event as it is stored.
+//! feed task) and `event` for each event as it is emitted
+//! (`Services::events_live`).
 
 use super::auth::{reader, Authed};
 use super::state::WebState;
@@ -22,14 +23,13 @@ pub fn route(state: &Arc<WebState>) -> warp::filters::BoxedFilter<(warp::reply::
                 .map(|t| Ok::<_, Infallible>(Event::default().event("snapshot").data(&*t)));
             // A client too slow for the event rate skips what it missed
             // (Lagged) rather than holding memory.
-            let events = BroadcastStream::new(st.live.subscribe()).filter_map(|r| {
+            let events = BroadcastStream::new(st.ctx.events_live.subscribe()).filter_map(|r| {
                 std::future::ready(r.ok().map(|ev| {
-                    Ok::<_, Infallible>(
-                        Event::default()
-                            .event("event")
-                            .id(ev.id.to_string())
-                            .data(serde_json::to_string(&ev).unwrap_or_default()),
-                    )
+                    let mut sse = Event::default().event("event");
+                    if let Some(id) = ev.id {
+                        sse = sse.id(id.to_string());
+                    }
+                    Ok::<_, Infallible>(sse.data(serde_json::to_string(&ev).unwrap_or_default()))
                 }))
             });
             let merged = futures_util::stream::select(snaps, events);

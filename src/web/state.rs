@@ -5,9 +5,10 @@ use super::auth::session::Sessions;
 use super::auth::users::UserFile;
 use super::limit::{LoginThrottle, RateLimiter};
 use crate::config::Config;
+use crate::events::{EventSink, LiveEvents};
 use crate::status::control::TimingRequest;
 use crate::status::SnapshotRx;
-use crate::store::{EventSink, StoreHandle, StoredEvent};
+use crate::store::StoreHandle;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
@@ -21,6 +22,8 @@ pub struct WebContext {
     pub snapshot: SnapshotRx,
     pub store: StoreHandle,
     pub events: EventSink,
+    /// Each event as it is emitted (`Services::events_live`).
+    pub events_live: LiveEvents,
     pub timing: Option<tokio::sync::mpsc::Sender<TimingRequest>>,
     /// None until the receiver part offers a survey restart.
     pub survey_restart: Option<SurveyHook>,
@@ -38,8 +41,6 @@ pub struct WebState {
     pub config_path: PathBuf,
     /// The one-time setup code and its file, while no admin exists.
     pub setup: Mutex<Option<(String, PathBuf)>>,
-    /// New events as they are stored (one poller feeds every stream).
-    pub live: tokio::sync::broadcast::Sender<StoredEvent>,
     /// The snapshot as JSON text, refreshed once a second by the feed task.
     pub snapshot_text: tokio::sync::watch::Sender<Arc<str>>,
     /// Cookies get `Secure` (HTTPS).
@@ -56,7 +57,6 @@ impl WebState {
         web_dir: PathBuf,
         tls: bool,
     ) -> Arc<Self> {
-        let (live, _) = tokio::sync::broadcast::channel(256);
         Arc::new(Self {
             ctx,
             sessions: Mutex::new(Sessions::default()),
@@ -67,7 +67,6 @@ impl WebState {
             config: RwLock::new(config),
             config_path,
             setup: Mutex::new(None),
-            live,
             snapshot_text: tokio::sync::watch::channel(Arc::from("")).0,
             tls,
             started: Instant::now(),

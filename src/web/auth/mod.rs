@@ -14,7 +14,7 @@ use super::error::ApiError;
 use super::limit::client_key;
 use super::server::Peer;
 use super::state::{lock, WebState};
-use crate::store::{Event, Severity};
+use crate::events::{Event, EventKind};
 use serde::Deserialize;
 use serde_json::json;
 use session::{constant_time_eq, Role, Session};
@@ -202,13 +202,13 @@ fn session_reply(st: &WebState, a: Option<&Authed>) -> warp::reply::Response {
     .into_response()
 }
 
-fn event(st: &WebState, kind: &str, severity: Severity, details: serde_json::Value) {
-    st.ctx.events.emit(Event::new(
-        crate::time::system_realtime_ns(),
-        kind,
-        severity,
-        details.to_string(),
-    ));
+fn event(st: &WebState, kind: EventKind) {
+    st.ctx.events.emit(Event::now(kind));
+}
+
+/// A user name as given, cut short for the log.
+fn shown(user: &str) -> String {
+    user.chars().take(64).collect()
 }
 
 /// Refuse when either the address or the name is being throttled.
@@ -269,21 +269,32 @@ async fn login(
     .ok()
     .flatten();
     let now = st.now_ns();
-    let who =
-        json!({ "user": body.user.chars().take(64).collect::<String>(), "from": ip.to_string() });
     match found {
         Some(rec) => {
             let mut t = lock(&st.logins);
             keys.iter().for_each(|k| t.success(k));
             drop(t);
-            event(&st, "auth.login", Severity::Notice, who);
+            event(
+                &st,
+                EventKind::AuthLogin {
+                    user: rec.name.clone(),
+                    remote: ip.to_string(),
+                },
+            );
             Ok(start_session(&st, &rec.name, rec.role))
         }
         None => {
             let mut t = lock(&st.logins);
             keys.iter().for_each(|k| t.failure(k, now));
             drop(t);
-            event(&st, "auth.login_failed", Severity::Warning, who);
+            event(
+                &st,
+                EventKind::AuthLoginFailed {
+                    user: shown(&body.user),
+                    remote: ip.to_string(),
+                    reason: "wrong user name or password".into(),
+                },
+            );
             Err(ApiError::new(StatusCode::UNAUTHORIZED, "wrong user name or password").reject())
         }
     }
@@ -314,9 +325,11 @@ async fn setup(
         drop(t);
         event(
             &st,
-            "auth.login_failed",
-            Severity::Warning,
-            json!({"user": body.user.chars().take(64).collect::<String>(), "from": ip.to_string(), "setup": true}),
+            EventKind::AuthLoginFailed {
+                user: shown(&body.user),
+                remote: ip.to_string(),
+                reason: "wrong setup code".into(),
+            },
         );
         return Err(ApiError::new(StatusCode::UNAUTHORIZED, "wrong setup code").reject());
     }
@@ -336,9 +349,10 @@ async fn setup(
     let _ = std::fs::remove_file(&path);
     event(
         &st,
-        "auth.login",
-        Severity::Notice,
-        json!({"user": body.user, "from": ip.to_string(), "setup": true}),
+        EventKind::AuthLogin {
+            user: body.user.clone(),
+            remote: ip.to_string(),
+        },
     );
     Ok(start_session(&st, &body.user, Role::Admin))
 }
