@@ -172,6 +172,7 @@ pub fn antenna(s: &Value) -> Value {
         "antenna": at(s, "receiver.antenna"),
         "security": at(s, "receiver.security"),
         "survey_in": at(s, "receiver.survey_in"),
+        "survey": at(s, "receiver.survey"),
         "fix": at(s, "receiver.fix"),
         "sats_visible": at(s, "receiver.sats_visible"),
         "sats_used": at(s, "receiver.sats_used"),
