@@ -27,3 +27,4 @@ pub mod snmp;
 pub mod status;
 pub mod store;
 pub mod time;
+pub mod web;

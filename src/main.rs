@@ -61,6 +61,17 @@ enum Cmd {
         #[arg(long, conflicts_with = "socket")]
         config: Option<PathBuf>,
     },
+    /// Create or change a web panel user; the password is read from stdin.
+    SetPassword {
+        /// Data directory of the daemon (the demo's is ./gnss-timeserver-data).
+        #[arg(long, default_value = "/var/lib/gnss-timeserver")]
+        data: PathBuf,
+        #[arg(long, default_value = "admin")]
+        user: String,
+        /// viewer or admin.
+        #[arg(long, default_value = "admin")]
+        role: String,
+    },
     /// Run a timing scenario fast and deterministically with the simulated clock.
     Simulate {
         #[arg(long)]
@@ -97,6 +108,9 @@ fn main() -> ExitCode {
         }
         Cmd::AcceptTimeJump { socket, config } => {
             gnss_timeserver::status::client::accept_time_jump_cli(socket, config)
+        }
+        Cmd::SetPassword { data, user, role } => {
+            gnss_timeserver::web::auth::users::set_password_cli(&data, &user, &role)
         }
         Cmd::Simulate {
             scenario,

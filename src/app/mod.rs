@@ -109,7 +109,37 @@ pub fn run_blocking(config: &Path) -> anyhow::Result<ExitCode> {
         eprintln!("error: {e}");
         return Ok(ExitCode::from(2));
     }
-    runtime()?.block_on(start(Plan::from_config(&cfg)))
+    let web = web_params(&cfg, config.to_path_buf());
+    runtime()?.block_on(start(Plan::from_config(&cfg), web))
+}
+
+/// `[http]` mapped onto the web part; `None` when `listen` is unset.
+fn web_params(cfg: &crate::config::Config, config_path: PathBuf) -> Option<crate::web::WebParams> {
+    let h = &cfg.http;
+    let data_dir = cfg
+        .store
+        .path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+    let tls = match (&h.cert, &h.key, h.tls) {
+        (_, _, false) => crate::web::TlsSource::Off,
+        (Some(cert), Some(key), true) => crate::web::TlsSource::Files {
+            cert: cert.clone(),
+            key: key.clone(),
+        },
+        _ => crate::web::TlsSource::SelfSigned {
+            dir: crate::web::web_dir(&data_dir),
+        },
+    };
+    Some(crate::web::WebParams {
+        listen: h.listen?,
+        tls,
+        redirect_from: h.redirect_from,
+        data_dir,
+        config: cfg.clone(),
+        config_path,
+    })
 }
 
 /// `demo`: the default configuration plus the demo's overrides
@@ -124,12 +154,27 @@ pub fn demo_blocking(opts: DemoOptions) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(2));
     }
     let plan = Plan::demo(&crate::config::Config::default(), &opts.settings());
-    runtime()?.block_on(start(plan))
+    // Plain HTTP: the demo listens on localhost. Admin changes go to
+    // <data>/config.toml, which the next demo shows.
+    let config_path = opts.data.join("config.toml");
+    let shown = crate::config::Config::load(&config_path).unwrap_or_default();
+    let web = crate::web::WebParams {
+        listen: opts.http,
+        tls: crate::web::TlsSource::Off,
+        redirect_from: None,
+        data_dir: opts.data.clone(),
+        config: shown,
+        config_path,
+    };
+    runtime()?.block_on(start(plan, Some(web)))
 }
 
 /// The one start-up path of `run` and `demo`: every part wired from the plan,
 /// then serve until SIGINT/SIGTERM.
-pub async fn start(mut plan: Plan) -> anyhow::Result<ExitCode> {
+///
+/// The web part's parameters come beside the plan: they carry the config
+/// file itself (the panel edits it).
+pub async fn start(mut plan: Plan, web: Option<crate::web::WebParams>) -> anyhow::Result<ExitCode> {
     let mut signals = Signals::install()?;
     let demo = plan.mode == Mode::Demo;
     if demo {
@@ -208,8 +253,28 @@ pub async fn start(mut plan: Plan) -> anyhow::Result<ExitCode> {
             crate::snmp::AgentxAddr::parse(a).map_err(|e| anyhow::anyhow!("snmp.agentx: {e}"))?;
         snmp::start_snmp(&mut svc, addr, plan.snmp.heartbeat_interval_s);
     }
+    // The web part failing (port taken, bad certificate) is reported; time
+    // serving goes on. A demo without its panel has no point and stops.
+    let web = match web.map(|p| crate::web::start_web(&mut svc, p)) {
+        None => None,
+        Some(Ok(w)) => Some(w),
+        Some(Err(e)) if demo => return Err(e),
+        Some(Err(e)) => {
+            svc.events.emit(Event::now(EventKind::PartState {
+                part: "http".into(),
+                state: "failed".into(),
+                error: Some(format!("{e:#}")),
+            }));
+            None
+        }
+    };
     if demo {
-        print_banner(&plan, &gnss, ntp.as_deref());
+        print_banner(
+            &plan,
+            &gnss,
+            ntp.as_deref(),
+            web.as_ref().map(|w| w.local_addr),
+        );
     }
     tracing::info!(socket = %plan.control_socket.display(), store = %plan.store_path.display(), "running");
     signals.wait().await;
@@ -222,7 +287,12 @@ pub async fn start(mut plan: Plan) -> anyhow::Result<ExitCode> {
 }
 
 /// Where each service of the demo listens.
-fn print_banner(plan: &Plan, gnss: &GnssPart, ntp: Option<&crate::ntp::NtpServerHandle>) {
+fn print_banner(
+    plan: &Plan,
+    gnss: &GnssPart,
+    ntp: Option<&crate::ntp::NtpServerHandle>,
+    http: Option<SocketAddr>,
+) {
     let banner = |out: &mut dyn Write| -> std::io::Result<()> {
         writeln!(out, "gnss-timeserver demo {}", env!("CARGO_PKG_VERSION"))?;
         if let Some(dir) = plan.data_dir() {
@@ -242,8 +312,8 @@ fn print_banner(plan: &Plan, gnss: &GnssPart, ntp: Option<&crate::ntp::NtpServer
         for a in ntp.map(|n| n.local_addrs()).unwrap_or_default() {
             writeln!(out, "  ntp:            {a} (udp)")?;
         }
-        if let Some(h) = plan.http {
-            writeln!(out, "  http:           {h} (not available yet)")?;
+        if let Some(h) = http {
+            writeln!(out, "  http:           http://{h}/")?;
         }
         if let Some(a) = &plan.snmp.agentx {
             writeln!(out, "  agentx:         {a}")?;

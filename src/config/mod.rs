@@ -347,14 +347,50 @@ impl Default for StoreConfig {
 pub struct HttpConfig {
     /// Web panel / HTTP API; none to disable.
     pub listen: Option<SocketAddr>,
+    /// Serve HTTPS on `listen` (rustls).
+    pub tls: bool,
+    /// PEM certificate chain; none: a self-signed certificate made on first
+    /// start and kept in the data directory.
+    pub cert: Option<PathBuf>,
+    /// PEM private key of `cert`.
+    pub key: Option<PathBuf>,
+    /// Plain-HTTP address that only redirects to the HTTPS panel.
+    pub redirect_from: Option<SocketAddr>,
+    /// Read-only pages and API without logging in (writes always need an admin).
+    pub public_read: bool,
+    /// The site's IANA time zone, shown beside UTC on the dashboard.
+    pub time_zone: String,
+    /// Largest request body accepted, bytes.
+    pub max_body_bytes: u32,
+    /// Requests per second per client address (bursts of twice that).
+    pub rate_limit_per_s: u32,
 }
 
 impl Default for HttpConfig {
     fn default() -> Self {
         Self {
             listen: Some(SocketAddr::from(([0, 0, 0, 0], 8080))),
+            tls: true,
+            cert: None,
+            key: None,
+            redirect_from: None,
+            public_read: true,
+            time_zone: "UTC".to_string(),
+            max_body_bytes: 65_536,
+            rate_limit_per_s: 50,
         }
     }
+}
+
+/// An IANA zone name as the browser's Intl API takes it ("Europe/Madrid",
+/// "UTC", "America/Argentina/Buenos_Aires"); the browser checks it exists.
+pub fn is_time_zone_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && !s.starts_with('/')
+        && !s.contains("..")
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/_+-".contains(&b))
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -618,6 +654,21 @@ impl Config {
             1,
             86_400,
         )?;
+        let h = &self.http;
+        if h.cert.is_some() != h.key.is_some() {
+            return bad("http.cert", "`http.cert` and `http.key` go together");
+        }
+        if !is_time_zone_name(&h.time_zone) {
+            return bad(
+                "http.time-zone",
+                format!(
+                    "`{}` is not an IANA zone name like \"Europe/Madrid\"",
+                    h.time_zone
+                ),
+            );
+        }
+        range("http.max-body-bytes", h.max_body_bytes, 1024, 16 << 20)?;
+        range("http.rate-limit-per-s", h.rate_limit_per_s, 1, 100_000)?;
         if self.status.socket.as_os_str().is_empty() {
             return bad("status.socket", "must not be empty");
         }

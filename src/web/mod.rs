@@ -1,0 +1,198 @@
+//! The web part: panel, REST API v1, live stream (SSE) and Prometheus
+//! `/metrics`, served by warp over our own accept loop (TLS, limits).
+//!
+//! Layout: `server` (listening, TLS handshake), `tls` (certificates),
+//! `headers` (security headers), `limit` (request and login throttles),
+//! `auth` (users, sessions, CSRF), `api` (reads), `admin` (writes),
+//! `config_edit` (per-field config validation), `sse` + `feed` (live
+//! stream), `metrics` (Prometheus text), `assets` (embedded `web-ui/`),
+//! `openapi` (the API document), `error` (JSON refusals).
+
+mod admin;
+pub mod api;
+pub mod assets;
+pub mod auth;
+pub mod config_edit;
+mod error;
+mod feed;
+pub mod headers;
+pub mod limit;
+pub mod metrics;
+pub mod openapi;
+pub mod server;
+mod sse;
+pub mod state;
+pub mod tls;
+
+pub use state::{SurveyHook, WebContext, WebState};
+pub use tls::TlsSource;
+
+use crate::app::Services;
+use error::ApiError;
+use server::Peer;
+use state::lock;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use warp::{Filter, Reply};
+
+/// Where the web part keeps its files: users, setup code, certificate.
+pub fn web_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join("web")
+}
+
+/// How `run` or `demo` wants the web part.
+#[derive(Debug, Clone)]
+pub struct WebParams {
+    pub listen: SocketAddr,
+    pub tls: TlsSource,
+    /// Plain-HTTP address that redirects to the HTTPS panel.
+    pub redirect_from: Option<SocketAddr>,
+    pub data_dir: PathBuf,
+    /// The configuration the daemon runs with (shown, and edited by admins).
+    pub config: crate::config::Config,
+    /// Where admin changes are written.
+    pub config_path: PathBuf,
+}
+
+/// The running web part.
+pub struct WebPart {
+    pub local_addr: SocketAddr,
+    pub state: Arc<WebState>,
+}
+
+/// Bind, then run the server, its redirect and the feed as supervised tasks
+/// (`http`, `http-redirect`, `web-feed`).
+pub fn start_web(svc: &mut Services, params: WebParams) -> anyhow::Result<WebPart> {
+    let ctx = WebContext {
+        snapshot: svc.snapshot_rx(),
+        store: svc.store.clone(),
+        events: svc.events.clone(),
+        events_live: svc.events_live.clone(),
+        timing: Some(svc.timing_tx.clone()),
+        survey_restart: None,
+    };
+    let dir = web_dir(&params.data_dir);
+    auth::users::create_private_dir(&dir)?;
+    let tls = tls::acceptor(&params.tls)?;
+    let state = WebState::new(
+        ctx,
+        params.config.clone(),
+        params.config_path.clone(),
+        dir.clone(),
+        tls.is_some(),
+    );
+    auth::prepare_setup(&state, &dir)?;
+    let listener = server::bind(params.listen)?;
+    let local_addr = listener.local_addr()?;
+    let routes = routes(&state);
+
+    let mut first = Some(listener);
+    let addr = params.listen;
+    svc.supervisor.spawn("http", move |shutdown| {
+        // Bound once up front; rebound only if serving failed.
+        let listener = first.take().map(Ok).unwrap_or_else(|| server::bind(addr));
+        let (tls, routes) = (tls.clone(), routes.clone());
+        async move { server::serve(listener?, tls, routes, shutdown).await }
+    });
+    if let Some(from) = params.redirect_from {
+        let redirect = redirect_routes(local_addr.port());
+        let mut first = Some(server::bind(from)?);
+        svc.supervisor.spawn("http-redirect", move |shutdown| {
+            let listener = first.take().map(Ok).unwrap_or_else(|| server::bind(from));
+            let routes = redirect.clone();
+            async move { server::serve(listener?, None, routes, shutdown).await }
+        });
+    }
+    let st = state.clone();
+    svc.supervisor
+        .spawn("web-feed", move |shutdown| feed::run(st.clone(), shutdown));
+    Ok(WebPart { local_addr, state })
+}
+
+/// Every route, behind the rate limit, with JSON errors and security headers.
+pub fn routes(state: &Arc<WebState>) -> server::Routes {
+    let st = state.clone();
+    let limited = warp::ext::optional::<Peer>()
+        .and_then(move |p: Option<Peer>| {
+            let st = st.clone();
+            async move {
+                let ip = p.map_or(std::net::IpAddr::from([0, 0, 0, 0]), |p| p.0.ip());
+                let now = st.now_ns();
+                if lock(&st.limiter).allow(ip, now) {
+                    Ok(())
+                } else {
+                    Err(ApiError::too_many(1).reject())
+                }
+            }
+        })
+        .untuple_one();
+    let st = state.clone();
+    let metrics = warp::path("metrics")
+        .and(warp::path::end())
+        .and(warp::get())
+        .and(auth::reader(state))
+        .map(move |_| {
+            warp::reply::with_header(
+                metrics::render(&st.snapshot_json()),
+                "content-type",
+                "text/plain; version=0.0.4; charset=utf-8",
+            )
+            .into_response()
+        });
+    let all = api::routes(state)
+        .or(sse::route(state))
+        .unify()
+        .or(auth::routes(state))
+        .unify()
+        .or(admin::routes(state))
+        .unify()
+        .or(metrics)
+        .unify()
+        .or(assets::routes())
+        .unify();
+    let security = headers::security_headers(state.tls);
+    limited
+        .and(all)
+        .recover(error::recover)
+        .unify()
+        .map(move |mut r: warp::reply::Response| {
+            // Errors too: a refusal page must not be framable either.
+            r.headers_mut().extend(security.clone());
+            r
+        })
+        .boxed()
+}
+
+/// Plain HTTP that only sends browsers to the HTTPS panel.
+fn redirect_routes(https_port: u16) -> server::Routes {
+    let query = warp::query::raw()
+        .map(|q: String| format!("?{q}"))
+        .or(warp::any().map(String::new))
+        .unify();
+    warp::header::optional::<String>("host")
+        .and(warp::path::full())
+        .and(query)
+        .map(
+            move |host: Option<String>, path: warp::path::FullPath, query: String| {
+                let host = host.unwrap_or_else(|| "localhost".into());
+                // Drop any port the client used for the plain listener.
+                let name = match host.rsplit_once(':') {
+                    Some((h, p)) if p.bytes().all(|b| b.is_ascii_digit()) && !h.ends_with(':') => h,
+                    _ => host.as_str(),
+                };
+                let target = if https_port == 443 {
+                    format!("https://{name}{}{query}", path.as_str())
+                } else {
+                    format!("https://{name}:{https_port}{}{query}", path.as_str())
+                };
+                let mut r = warp::reply::Response::new(Default::default());
+                *r.status_mut() = warp::http::StatusCode::PERMANENT_REDIRECT;
+                if let Ok(v) = warp::http::HeaderValue::from_str(&target) {
+                    r.headers_mut().insert("location", v);
+                }
+                r
+            },
+        )
+        .boxed()
+}
