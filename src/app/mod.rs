@@ -1,6 +1,7 @@
 //! Daemon wiring: starts the tasks for `run` and `demo` and supervises them.
 
 pub mod gnss;
+pub mod notify;
 pub mod ntp;
 pub mod services;
 pub mod supervisor;
@@ -155,7 +156,22 @@ async fn run(cfg: crate::config::Config) -> anyhow::Result<ExitCode> {
     svc.start_core_tasks(Duration::from_secs(u64::from(cfg.store.commit_interval_s)))?;
     // A missing device is not fatal: the serial thread retries with backoff
     // and reports the outage in the status and as an event.
-    let gnss = start_gnss(&mut svc, GnssParams::from_config(&cfg.receiver))?;
+    let mut gnss_params = GnssParams::from_config(&cfg.receiver);
+    // `[receiver] simulate`: the fake receiver's pty stands in for the device.
+    let fake = match &cfg.receiver.simulate {
+        Some(name) => {
+            let fake = FakeReceiver::spawn_with(FakeOptions {
+                model: Model::F9T,
+                scenario: name.parse()?,
+                startup: StartupOutput::FactoryDefaults,
+                ..FakeOptions::default()
+            })?;
+            gnss_params.serial = SerialParams::new(fake.path(), cfg.receiver.baud);
+            Some(fake)
+        }
+        None => None,
+    };
+    let gnss = start_gnss(&mut svc, gnss_params)?;
     let clock: Arc<dyn Clock> = match cfg.discipline.clock {
         crate::config::ClockKind::Linux => Arc::new(crate::clock::LinuxClock::new()),
         crate::config::ClockKind::Virtual => Arc::new(crate::clock::VirtualClock::new()),
@@ -186,10 +202,13 @@ async fn run(cfg: crate::config::Config) -> anyhow::Result<ExitCode> {
         }
     };
     tracing::info!(socket = %cfg.status.socket.display(), store = %cfg.store.path.display(), "running");
+    let notify = notify::start(&svc);
     signals.wait().await;
+    notify.stopping();
     drop(ntp);
     timing.stop();
     stop(svc, gnss).await;
+    drop(fake);
     Ok(ExitCode::SUCCESS)
 }
 
