@@ -66,6 +66,10 @@ install -m 644 "$img/rootfs/fstab" "$r/etc/fstab"
 chroot "$r" systemctl enable --quiet gnss-timeserver.service gts-data-setup.service systemd-networkd.service
 # Serial getty off: the PL011 belongs to the receiver (no console on it).
 chroot "$r" systemctl mask --quiet serial-getty@ttyAMA0.service serial-getty@ttyS0.service
+# No prompts on a headless box; the daemon binds 0.0.0.0 and needs no
+# "network online" (which would fail the boot without a cable).
+chroot "$r" systemctl mask --quiet systemd-firstboot.service
+chroot "$r" systemctl disable --quiet systemd-networkd-wait-online.service
 
 # Read-only root: everything written lives on the data partition (bind
 # mounts in fstab) or in RAM. No passwords anywhere: root stays locked, SSH
@@ -73,7 +77,7 @@ chroot "$r" systemctl mask --quiet serial-getty@ttyAMA0.service serial-getty@tty
 rm -f "$r"/etc/ssh/ssh_host_*
 chroot "$r" passwd --lock root >/dev/null
 : > "$r/etc/machine-id"
-rm -f "$r/var/lib/dbus/machine-id"
+ln -sf /etc/machine-id "$r/var/lib/dbus/machine-id"
 ln -sf /data/hostname "$r/etc/hostname"
 mkdir -p "$r/data" "$r/var/lib/gnss-timeserver"
 rm -rf "$r/var/cache/apt/archives"/*.deb "$r/var/lib/apt/lists"/*_Packages

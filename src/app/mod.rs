@@ -202,7 +202,7 @@ async fn run(cfg: crate::config::Config) -> anyhow::Result<ExitCode> {
         }
     };
     tracing::info!(socket = %cfg.status.socket.display(), store = %cfg.store.path.display(), "running");
-    let notify = notify::start(&svc);
+    let notify = notify::start(&mut svc);
     signals.wait().await;
     notify.stopping();
     drop(ntp);

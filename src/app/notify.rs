@@ -108,7 +108,7 @@ impl Notifier {
 
 /// Send READY=1 and, when systemd asked for a watchdog, start the `watchdog`
 /// part. Outside systemd (no `NOTIFY_SOCKET`) nothing happens.
-pub fn start(svc: &Services) -> Notifier {
+pub fn start(svc: &mut Services) -> Notifier {
     let addr = std::env::var("NOTIFY_SOCKET")
         .ok()
         .and_then(|v| NotifyAddr::parse(&v));

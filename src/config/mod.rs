@@ -647,6 +647,15 @@ mod tests {
     }
 
     #[test]
+    fn simulated_receiver_names_a_known_scenario() {
+        let c = Config::parse("[receiver]\nsimulate = \"healthy\"\n", "t.toml").unwrap();
+        assert_eq!(c.receiver.simulate.as_deref(), Some("healthy"));
+        let e = Config::parse("[receiver]\n\nsimulate = \"sunny\"\n", "t.toml").unwrap_err();
+        assert_eq!(e.key(), Some("receiver.simulate"), "{e}");
+        assert_eq!(e.line(), Some(3), "{e}");
+    }
+
+    #[test]
     fn enums_and_cidrs_parse() {
         let c = Config::parse(
             "[receiver]\nmodel = \"nmea-only\"\ntiming-mode = \"off\"\n[ntp]\nrefid = \"GNSS\"\nallow = [\"10.0.0.0/8\", \"::1\"]\ndeny-action = \"drop\"\n[leap]\noverride = 37\nmode = \"smear\"\n",
