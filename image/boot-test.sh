@@ -59,8 +59,7 @@ write $1 gnss-timeserver.toml
 cd /etc/systemd/system
 rm gts-boot-test.service
 write $here/test/gts-boot-test.service gts-boot-test.service
-mkdir multi-user.target.wants
-cd multi-user.target.wants
+cd /etc/systemd/system/multi-user.target.wants
 rm gts-boot-test.service
 symlink gts-boot-test.service /etc/systemd/system/gts-boot-test.service
 cd /usr/lib
@@ -92,7 +91,7 @@ boot() { # $1 = boot number
         -append "root=LABEL=gts-root ro rootwait console=ttyAMA0 net.ifnames=0 panic=10" \
         -drive "if=none,id=d0,file=$disk,format=raw" -device virtio-blk-pci,drive=d0 \
         -netdev "user,id=n0,hostfwd=udp:127.0.0.1:$ntp_port-:123,hostfwd=tcp:127.0.0.1:$http_port-:8080" \
-        -device virtio-net-pci,netdev=n0 \
+        -device virtio-net-pci,netdev=n0,romfile= \
         -no-reboot &
     qemu_pid=$!
 }

@@ -9,7 +9,8 @@
 #   OUT=DIR            output directory (default target/image)
 #   PPS_GPIO=N         GPIO of the receiver's 1PPS (default 18)
 #   GTS_BIN=FILE       use this aarch64 daemon binary instead of building it
-#   GTS_APT_CACHE=DIR  .deb cache kept between builds (default ~/.cache/gnss-timeserver/apt)
+#   GTS_CACHE=DIR      .debs and the last Debian root (keyed by the package
+#                      list and hooks), kept between builds (default ~/.cache/gnss-timeserver)
 #   MIRROR=URL         Debian mirror (default http://deb.debian.org/debian)
 set -euo pipefail
 started=$(date +%s)
@@ -18,7 +19,7 @@ repo=$(cd "$here/.." && pwd)
 OUT=${OUT:-$repo/target/image}
 PPS_GPIO=${PPS_GPIO:-18}
 MIRROR=${MIRROR:-http://deb.debian.org/debian}
-GTS_APT_CACHE=${GTS_APT_CACHE:-${HOME:-/root}/.cache/gnss-timeserver/apt}
+GTS_CACHE=${GTS_CACHE:-${HOME:-/root}/.cache/gnss-timeserver}
 TARGET=aarch64-unknown-linux-gnu
 
 die() { echo "image/build.sh: error: $*" >&2; exit 1; }
@@ -61,36 +62,50 @@ fi
 file_out=$(od -An -tx1 -j18 -N2 "$GTS_BIN" | tr -d ' ')
 [ "$file_out" = "b700" ] || die "$GTS_BIN is not an aarch64 ELF binary"
 
-# 2. The Debian root, with the daemon and our board files, through mmdebstrap hooks.
-work="$OUT/work"
-rm -rf "$work"
-mkdir -p "$work" "$GTS_APT_CACHE"
-root="$work/root"
+# 2. The Debian root (packages, one trimmed initramfs, the daemon's user),
+# built by mmdebstrap or reused from the cache when nothing it depends on changed.
 packages=(
     systemd systemd-sysv udev dbus kmod
     linux-image-arm64 raspi-firmware initramfs-tools zstd
     snmpd openssh-server
     e2fsprogs fdisk tzdata iproute2 procps
 )
-step "mmdebstrap: Debian 12 arm64 minbase + ${#packages[@]} packages"
-export GTS_BIN PPS_GPIO repo
-nice -n 10 mmdebstrap \
-    --variant=minbase --architectures=arm64 --mode=root \
-    --include="$(IFS=,; echo "${packages[*]}")" \
-    --aptopt='APT::Install-Recommends "false"' \
-    --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-include=/usr/share/doc/*/copyright' \
-    --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/locale/*' \
-    --dpkgopt='path-exclude=/usr/share/info/*' \
-    --skip=download/empty \
-    --setup-hook='mkdir -p "$1"/var/cache/apt/archives' \
-    --setup-hook="sync-in $GTS_APT_CACHE /var/cache/apt/archives" \
-    --essential-hook="$here/hooks/divert-initramfs.sh \"\$1\"" \
-    --customize-hook="sync-out /var/cache/apt/archives $GTS_APT_CACHE" \
-    --customize-hook="$here/hooks/customize.sh \"\$1\"" \
-    bookworm "$root" \
-    "deb $MIRROR bookworm main non-free-firmware" \
-    "deb $MIRROR bookworm-updates main non-free-firmware" \
-    "deb ${MIRROR%/debian}/debian-security bookworm-security main non-free-firmware"
+key=$( (echo "${packages[*]}" "$MIRROR"; cat "$here/hooks/"*.sh) | sha256sum | cut -c1-16)
+base="$GTS_CACHE/base-$key"
+apt_cache="$GTS_CACHE/apt"
+mkdir -p "$apt_cache"
+if [ -d "$base" ]; then
+    step "Debian root: reusing $base"
+else
+    step "mmdebstrap: Debian 12 arm64 minbase + ${#packages[@]} packages"
+    rm -rf "$GTS_CACHE"/base-*
+    nice -n 10 mmdebstrap \
+        --variant=minbase --architectures=arm64 --mode=root \
+        --include="$(IFS=,; echo "${packages[*]}")" \
+        --aptopt='APT::Install-Recommends "false"' \
+        --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-include=/usr/share/doc/*/copyright' \
+        --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/locale/*' \
+        --dpkgopt='path-exclude=/usr/share/info/*' \
+        --skip=download/empty \
+        --setup-hook='mkdir -p "$1"/var/cache/apt/archives' \
+        --setup-hook="sync-in $apt_cache /var/cache/apt/archives" \
+        --essential-hook="$here/hooks/divert-initramfs.sh \"\$1\"" \
+        --customize-hook="sync-out /var/cache/apt/archives $apt_cache" \
+        --customize-hook="$here/hooks/customize.sh \"\$1\"" \
+        bookworm "$base.tmp" \
+        "deb $MIRROR bookworm main non-free-firmware" \
+        "deb $MIRROR bookworm-updates main non-free-firmware" \
+        "deb ${MIRROR%/debian}/debian-security bookworm-security main non-free-firmware" \
+        || die "mmdebstrap failed (see above)"
+    mv "$base.tmp" "$base"
+fi
+work="$OUT/work"
+rm -rf "$work"
+mkdir -p "$work"
+root="$work/root"
+step "the project's files"
+cp -a "$base" "$root"
+"$here/install-files.sh" "$root" "$GTS_BIN"
 
 # 3. Boot partition: Pi 4 firmware, kernel, initramfs, patched device trees.
 step "boot partition"
@@ -111,7 +126,7 @@ cp "$here/boot/config.txt" "$boot/config.txt"
 cp "$repo/board/cmdline.txt" "$boot/cmdline.txt"
 # The image's own kernel and initramfs stay out of the read-only root's /boot
 # copies' way: the boot partition is what the firmware reads.
-rm -f "$root"/boot/vmlinuz-* "$root"/boot/initrd.img-* "$root"/boot/System.map-* "$root"/boot/config-*
+rm -rf "$root"/boot/vmlinuz-* "$root"/boot/initrd.img-* "$root"/boot/System.map-* "$root"/boot/config-* "$root"/boot/firmware/*
 
 # 4. Filesystems from directories, then one partitioned file.
 step "filesystems"

@@ -10,9 +10,9 @@ set -euo pipefail
 dtb=$1
 pin=$2
 die() { echo "dt-patch.sh: $dtb: $*" >&2; exit 1; }
-alias_path() { fdtget -t s "$dtb" /aliases "$1" 2>/dev/null || die "no alias $1"; }
 
-gpio=$(alias_path gpio 2>/dev/null || echo /soc/gpio@7e200000)
+# BCM2711 peripherals, same addresses on the Pi 4 and the CM4.
+gpio=/soc/gpio@7e200000
 uart0=/soc/serial@7e201000
 uart1=/soc/serial@7e215040
 fdtget "$dtb" "$uart0" compatible >/dev/null 2>&1 || die "no PL011 at $uart0"
@@ -20,12 +20,11 @@ fdtget "$dtb" "$gpio" compatible >/dev/null 2>&1 || die "no GPIO controller at $
 
 # Highest phandle in the tree, to give new phandles to nodes that need one.
 next_phandle() {
-    local max=0 p
-    while read -r p; do
-        [ -n "$p" ] && [ "$p" -gt "$max" ] && max=$p
-    done < <(dtc -I dtb -O dts "$dtb" 2>/dev/null \
-        | sed -n 's/.*phandle = <\(0x[0-9a-f]*\)>;.*/\1/p' | while read -r h; do echo $((h)); done)
-    echo $((max + 1))
+    local max
+    max=$(dtc -I dtb -O dts "$dtb" 2>/dev/null \
+        | sed -n 's/.*phandle = <\(0x[0-9a-f]*\)>;.*/\1/p' \
+        | while read -r h; do echo $((h)); done | sort -n | tail -1)
+    echo $((${max:-0} + 1))
 }
 phandle_of() {
     local node=$1 ph
