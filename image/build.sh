@@ -145,7 +145,7 @@ truncate -s "${root_mib}M" "$work/root.fs"
 mkfs.ext4 -q -L gts-root -m 0 -d "$root" "$work/root.fs"
 truncate -s "${data_mib}M" "$work/data.fs"
 mkfs.ext4 -q -L gts-data -m 1 -d "$data" "$work/data.fs"
-e2fsck -fn "$work/root.fs" >/dev/null || die "root filesystem check failed"
+e2fsck -fn "$work/root.fs" > "$work/fsck.log" 2>&1 || die "root filesystem check failed: $(cat "$work/fsck.log")"
 total_mib=$(( 1 + boot_mib + root_mib + data_mib ))
 truncate -s "${total_mib}M" "$img"
 sfdisk -q "$img" <<PARTS
