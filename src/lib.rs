@@ -12,6 +12,7 @@ pub mod app;
 pub mod clock;
 pub mod config;
 pub mod discipline;
+pub mod events;
 pub mod gnss;
 pub mod ntp;
 pub mod pps;

@@ -155,7 +155,7 @@ fn demo_serves_status_and_stops_on_sigterm() {
 
     let store = gnss_timeserver::store::Store::open(&data.join("store.redb")).unwrap();
     let evs = store.recent_events(100, None).unwrap();
-    let kinds: Vec<&str> = evs.iter().map(|e| e.event.kind.as_str()).collect();
+    let kinds: Vec<&str> = evs.iter().map(|e| e.event.name()).collect();
     assert!(kinds.contains(&"daemon.start"), "{kinds:?}");
     assert_eq!(kinds.last(), Some(&"daemon.stop"), "{kinds:?}");
 }
@@ -218,7 +218,7 @@ fn run_with_config_serves_status_and_stops_on_sigterm() {
         .recent_events(10, None)
         .unwrap()
         .into_iter()
-        .map(|e| e.event.kind)
+        .map(|e| e.event.name().to_string())
         .collect();
     assert_eq!(kinds.first().map(String::as_str), Some("daemon.start"));
     assert_eq!(kinds.last().map(String::as_str), Some("daemon.stop"));

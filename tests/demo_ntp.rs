@@ -175,9 +175,10 @@ fn demo_time_jump_waits_for_the_operator() {
     let steps = request(&sock, "events 100 clock.step").expect("events");
     let steps = steps["events"].as_array().cloned().unwrap_or_default();
     assert!(
-        steps
-            .iter()
-            .all(|e| !e["details"].as_str().unwrap_or("").contains("time_jump")),
+        steps.iter().all(|e| !e["data"]["reason"]
+            .as_str()
+            .unwrap_or("")
+            .contains("time_jump")),
         "{steps:?}"
     );
 

@@ -311,9 +311,9 @@ fn unplug_and_replug_on_the_same_path_is_exactly_one_outage() {
     let _second = FakeReceiver::spawn_with(opts).expect("fake again"); // replug
     let restored = r.wait_event("serial.restored");
     assert!(
-        restored.details.contains("open again after"),
+        restored.message().contains("open again after"),
         "{}",
-        restored.details
+        restored.message()
     );
     let up = r.wait_status("reconnected", |s| s.connected && s.reopens == 1);
     // Fresh data from the new receiver, through the same path.
@@ -336,7 +336,7 @@ fn missing_device_at_start_is_retried_with_backoff_and_reported() {
     let link = dir.path().join("not-yet");
     let mut r = rig(&link, Some(configure()));
     let ev = r.wait_event("serial.outage");
-    assert!(ev.details.contains("at start"), "{}", ev.details);
+    assert!(ev.message().contains("at start"), "{}", ev.message());
     let s = r.wait_status("several failed opens", |s| s.open_failures >= 3);
     assert!(!s.connected);
     assert!(s.last_error.is_some());
@@ -415,7 +415,7 @@ fn nmea_only_receiver_still_works_after_configuration_gives_up() {
     });
     assert!(s.connected);
     let ev = r.wait_event("gnss.configure_failed");
-    assert!(ev.details.contains("NMEA only"), "{}", ev.details);
+    assert!(ev.message().contains("NMEA only"), "{}", ev.message());
     r.wait_message("GSV after giving up", |_, m| match m {
         Message::Gsv(_) => Some(()),
         _ => None,

@@ -113,7 +113,7 @@ fn silence_on_an_open_port_is_reported_once_and_cleared() {
     r.wait_epoch("first epoch", |_, _| Some(()));
     fake.set_transmitting(false);
     let ev = r.wait_event("serial.silent");
-    assert!(ev.details.contains("no data"), "{}", ev.details);
+    assert!(ev.message().contains("no data"), "{}", ev.message());
     let s = r.wait_status("silent flag", |s| s.silent);
     assert!(s.connected, "silence is not a lost device");
     assert_eq!(s.outages, 0);
@@ -314,7 +314,7 @@ fn receiver_at_another_baud_is_found_and_moved_to_the_configured_one() {
         seen: Vec::new(),
     };
     let ev = r.wait_event("serial.baud_detected");
-    assert!(ev.details.contains("9600"), "{}", ev.details);
+    assert!(ev.message().contains("9600"), "{}", ev.message());
     // Then the receiver is moved to the configured rate and the link follows.
     r.wait_event("gnss.baud_switch");
     let s = r.wait_status("configured at 115200", |s| {

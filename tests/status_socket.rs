@@ -1,9 +1,10 @@
 //! Control socket round trip: the server from `status::control` and the
 //! client behind `gnss-timeserver status`, over a real Unix socket.
 
+use gnss_timeserver::events::{Event, EventKind};
 use gnss_timeserver::status::client::{request, ClientError};
 use gnss_timeserver::status::control::{bind_control_socket, serve_control, ControlContext};
-use gnss_timeserver::store::{Event, Severity, StoreHandle};
+use gnss_timeserver::store::StoreHandle;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
@@ -22,11 +23,17 @@ async fn status_events_and_scenario_round_trip() {
     let sock = dir.path().join("control.sock");
     let store = StoreHandle::open(&dir.path().join("s.redb")).unwrap();
     for i in 0..5 {
-        let kind = if i == 3 { "lock.transition" } else { "misc" };
-        store
-            .append(Event::new(i, kind, Severity::Notice, format!("e{i}")))
-            .await
-            .unwrap();
+        let reason = format!("e{i}");
+        let kind = if i == 3 {
+            EventKind::LockTransition {
+                from: "acquiring".into(),
+                to: "locked".into(),
+                reason,
+            }
+        } else {
+            EventKind::ServoRestart { reason }
+        };
+        store.append(Event::new(i, kind)).await.unwrap();
     }
     let (snap_tx, snap_rx) = gnss_timeserver::status::channel();
     snap_tx.send_modify(|s| s.generated_at_ns = 1_234_567_890);
@@ -62,7 +69,7 @@ async fn status_events_and_scenario_round_trip() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|e| e["details"].as_str().unwrap())
+        .map(|e| e["data"]["reason"].as_str().unwrap())
         .collect();
     assert_eq!(details, vec!["e3", "e4"]);
     let ev = ask(&sock, "events 10 lock.transition").await;

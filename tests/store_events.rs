@@ -1,17 +1,29 @@
 //! Store: batched vs durable commits, event order, queries, state, reopen.
 
-use gnss_timeserver::store::{run_store_task, Event, EventSink, Severity, Store, StoreHandle};
+use gnss_timeserver::events::{Event, EventKind, EventSink};
+use gnss_timeserver::store::{run_store_task, EventQuery, Store, StoreHandle};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::time::Duration;
 
+/// A batched event of one of two kinds (`servo.restart` for "a"/"odd"/...,
+/// `gnss.reconfigure` for "even"), or a durable `clock.step` ("durable");
+/// the payload says `n={i}`.
 fn ev(i: i64, kind: &str) -> Event {
-    Event::new(
-        1_700_000_000_000_000_000 + i,
-        kind,
-        Severity::Info,
-        format!("n={i}"),
-    )
+    let reason = format!("n={i}");
+    let k = match kind {
+        "even" => EventKind::GnssReconfigure { reason },
+        "durable" => EventKind::ClockStep {
+            delta_ns: i,
+            reason,
+        },
+        _ => EventKind::ServoRestart { reason },
+    };
+    Event::new(1_700_000_000_000_000_000 + i, k)
+}
+
+fn reason(e: &Event) -> String {
+    e.data()["reason"].as_str().unwrap_or_default().to_string()
 }
 
 #[test]
@@ -25,7 +37,7 @@ fn batched_events_wait_durable_events_commit_everything_in_order() {
     let st = s.status();
     assert_eq!((st.pending, st.events_stored, st.commits), (2, 0, 0));
 
-    let c = s.append(ev(3, "c").durable()).unwrap();
+    let c = s.append(ev(3, "durable")).unwrap();
     let st = s.status();
     assert_eq!((st.pending, st.events_stored, st.commits), (0, 3, 1));
 
@@ -50,12 +62,12 @@ fn recent_events_filters_by_kind_and_includes_queued() {
     // 10 committed, 10 queued.
     assert_eq!(s.status().pending, 10);
     let last3 = s.recent_events(3, None).unwrap();
-    let details: Vec<&str> = last3.iter().map(|e| e.event.details.as_str()).collect();
+    let details: Vec<String> = last3.iter().map(|e| reason(&e.event)).collect();
     assert_eq!(details, vec!["n=17", "n=18", "n=19"]);
     assert!(last3.iter().all(|e| !e.committed));
 
-    let odd = s.recent_events(7, Some("odd")).unwrap();
-    let details: Vec<&str> = odd.iter().map(|e| e.event.details.as_str()).collect();
+    let odd = s.recent_events(7, Some("servo.restart")).unwrap();
+    let details: Vec<String> = odd.iter().map(|e| reason(&e.event)).collect();
     assert_eq!(
         details,
         vec!["n=7", "n=9", "n=11", "n=13", "n=15", "n=17", "n=19"]
@@ -119,7 +131,7 @@ async fn store_task_drains_sink_and_flushes_on_shutdown() {
     for i in 0..5 {
         sink.emit(ev(i, "batched"));
     }
-    sink.emit(ev(5, "alarm").durable());
+    sink.emit(ev(5, "durable"));
     sink.emit(ev(6, "batched"));
     // Wait (bounded) until the task has seen all seven.
     for _ in 0..500 {
@@ -137,7 +149,7 @@ async fn store_task_drains_sink_and_flushes_on_shutdown() {
     let st = handle.status();
     assert_eq!((st.events_stored, st.pending), (7, 0), "{st:?}");
     let all = handle.recent_events(100, None).await.unwrap();
-    let details: Vec<String> = all.iter().map(|e| e.event.details.clone()).collect();
+    let details: Vec<String> = all.iter().map(|e| reason(&e.event)).collect();
     let want: Vec<String> = (0..7).map(|i| format!("n={i}")).collect();
     assert_eq!(details, want);
     assert_eq!(sink.dropped(), 0);
@@ -155,9 +167,12 @@ fn corrupt_file_is_moved_aside_and_a_fresh_store_opened() {
     );
     let (mut s, aside) = Store::open_or_recover(&path).unwrap();
     let aside = aside.expect("corrupt file moved aside");
-    assert!(aside.exists());
-    assert_eq!(std::fs::read(&aside).unwrap(), vec![0x5au8; 64 * 1024]);
-    assert_eq!(s.append(ev(1, "x").durable()).unwrap(), 1);
+    assert!(aside.moved_to.exists());
+    assert_eq!(
+        std::fs::read(&aside.moved_to).unwrap(),
+        vec![0x5au8; 64 * 1024]
+    );
+    assert_eq!(s.append(ev(1, "durable")).unwrap(), 1);
     // A healthy store is opened as it is.
     drop(s);
     let (s, aside) = Store::open_or_recover(&path).unwrap();
@@ -177,16 +192,84 @@ fn retention_deletes_the_oldest_events() {
         }
         s.commit().unwrap();
         assert_eq!(s.status().events_stored, 5);
-        s.append(ev(8, "r").durable()).unwrap();
+        s.append(ev(8, "durable")).unwrap();
         let kept: Vec<String> = s
             .recent_events(100, None)
             .unwrap()
             .into_iter()
-            .map(|e| e.event.details)
+            .map(|e| reason(&e.event))
             .collect();
         assert_eq!(kept, vec!["n=4", "n=5", "n=6", "n=7", "n=8"]);
     }
     // The count on disk agrees after a reopen.
     let s = Store::open(&path).unwrap();
     assert_eq!(s.status().events_stored, 5);
+}
+
+#[test]
+fn pages_newest_first_by_time_kind_severity_with_a_cursor() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = Store::open(&dir.path().join("s.redb")).unwrap();
+    for i in 0..30 {
+        let kind = match i % 3 {
+            0 => "even",
+            1 => "odd",
+            _ => "durable",
+        };
+        s.append(ev(i, kind)).unwrap();
+        if i == 14 {
+            s.commit().unwrap();
+        }
+    }
+    let t0 = 1_700_000_000_000_000_000;
+    // Two kinds, a time window, pages of 4 across the commit boundary.
+    let mut q = EventQuery {
+        kinds: vec!["gnss.reconfigure".into(), "clock.step".into()],
+        from_ns: Some(t0 + 5),
+        to_ns: Some(t0 + 25),
+        limit: 4,
+        ..Default::default()
+    };
+    let mut got = Vec::new();
+    loop {
+        let page = s.query_events(&q).unwrap();
+        assert!(page.events.len() <= 4);
+        got.extend(page.events.iter().map(|e| reason(&e.event)));
+        match page.next_before_id {
+            Some(b) => q.before_id = Some(b),
+            None => break,
+        }
+    }
+    let want: Vec<String> = (5..25)
+        .rev()
+        .filter(|i| i % 3 != 1)
+        .map(|i| format!("n={i}"))
+        .collect();
+    assert_eq!(got, want);
+    // Minimum severity: clock.step and gnss.reconfigure are notice, servo.restart info.
+    let q = EventQuery {
+        min_severity: Some(gnss_timeserver::events::Severity::Notice),
+        limit: 100,
+        ..Default::default()
+    };
+    let page = s.query_events(&q).unwrap();
+    assert_eq!(page.events.len(), 20);
+    assert!(page.events.iter().all(|e| e.event.kind != "servo.restart"));
+    assert_eq!(page.next_before_id, None);
+}
+
+#[test]
+fn sink_ids_are_the_stored_ids() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.redb");
+    let mut s = Store::open(&path).unwrap();
+    s.append(ev(0, "durable")).unwrap();
+    let (sink, mut rx) = EventSink::channel(8);
+    sink.start_ids_at(s.next_id());
+    let mut live = sink.live().subscribe();
+    sink.emit(ev(1, "a"));
+    let queued = rx.try_recv().unwrap();
+    let id = s.append(queued).unwrap();
+    assert_eq!(Some(id), live.try_recv().unwrap().id);
+    assert_eq!(id, 2);
 }

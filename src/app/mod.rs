@@ -1,6 +1,7 @@
 //! Daemon wiring: starts the tasks for `run` and `demo` and supervises them.
 
 pub mod gnss;
+pub mod history;
 pub mod notify;
 pub mod ntp;
 pub mod services;
@@ -14,12 +15,12 @@ pub use timing::{start_timing, PpsInput, ServedClock, TimingParams, TimingPart};
 
 use crate::clock::Clock;
 use crate::discipline::engine::EngineConfig;
+use crate::events::{Event, EventKind};
 use crate::gnss::configure::{ConfigureParams, TimingMode};
 use crate::gnss::serial::SerialParams;
 use crate::pps::sim::PpsNoise;
 use crate::sim::receiver::{FakeOptions, FakeReceiver, Model, StartupOutput};
 use crate::sim::scenario::Scenario;
-use crate::store::Severity;
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -145,14 +146,11 @@ async fn run(cfg: crate::config::Config) -> anyhow::Result<ExitCode> {
     let mut signals = Signals::install()?;
     let mut svc = Services::new(&cfg.store.path, &cfg.status.socket)?;
     svc.store.lock().set_max_events(cfg.store.max_events);
-    svc.events.emit(
-        Services::stamp(
-            "daemon.start",
-            Severity::Notice,
-            format!("run, version {}", env!("CARGO_PKG_VERSION")),
-        )
-        .durable(),
-    );
+    svc.events.emit(Event::now(EventKind::DaemonStart {
+        mode: "run".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        scenario: None,
+    }));
     svc.start_core_tasks(Duration::from_secs(u64::from(cfg.store.commit_interval_s)))?;
     // A missing device is not fatal: the serial thread retries with backoff
     // and reports the outage in the status and as an event.
@@ -195,9 +193,9 @@ async fn run(cfg: crate::config::Config) -> anyhow::Result<ExitCode> {
     ) {
         Ok(h) => Some(h),
         Err(e) => {
-            svc.events.emit(
-                Services::stamp("ntp.bind_failed", Severity::Critical, format!("{e:#}")).durable(),
-            );
+            svc.events.emit(Event::now(EventKind::NtpBindFailed {
+                error: format!("{e:#}"),
+            }));
             None
         }
     };
@@ -230,14 +228,11 @@ async fn demo(opts: DemoOptions) -> anyhow::Result<ExitCode> {
         }
     };
     let mut svc = Services::new(&store_path, &socket)?;
-    svc.events.emit(
-        Services::stamp(
-            "daemon.start",
-            Severity::Notice,
-            format!("demo, scenario {}", opts.scenario),
-        )
-        .durable(),
-    );
+    svc.events.emit(Event::now(EventKind::DaemonStart {
+        mode: "demo".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        scenario: Some(opts.scenario.clone()),
+    }));
 
     // The fake receiver starts with factory output, so the demo exercises
     // the real configuration path (identify, enable messages, survey-in).
@@ -337,11 +332,12 @@ async fn demo(opts: DemoOptions) -> anyhow::Result<ExitCode> {
 async fn stop(svc: Services, gnss: GnssPart) {
     // The serial thread first: no new input while the tasks wind down.
     let _ = tokio::task::spawn_blocking(move || gnss.stop()).await;
-    svc.events
-        .emit(Services::stamp("daemon.stop", Severity::Notice, "signal").durable());
+    svc.events.emit(Event::now(EventKind::DaemonStop {
+        reason: "signal".into(),
+    }));
     // Stop tasks first; the store task commits what is queued on its way out.
     svc.supervisor.shutdown(SHUTDOWN_GRACE).await;
-    if let Err(e) = svc.store.commit().await {
+    if let Err(e) = svc.store.flush().await {
         tracing::warn!(error = %e, "final store commit failed");
     }
 }

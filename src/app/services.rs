@@ -2,9 +2,10 @@
 //! a few lines: clone what it needs from `Services` and `supervisor.spawn` it.
 
 use super::supervisor::{Shutdown, Supervisor};
+use crate::events::{EventSink, LiveEvents};
 use crate::status::control::{self, ControlContext, ScenarioHook, TimingRequest};
 use crate::status::{ServerFieldsCell, SnapshotRx, SnapshotTx};
-use crate::store::{Event, EventSink, Severity, SharedEventRx, StoreHandle};
+use crate::store::{SharedEventRx, StoreHandle};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,6 +21,9 @@ pub struct Services {
     /// What NTP replies advertise; the discipline loop stores, NTP workers load.
     pub server_fields: ServerFieldsCell,
     pub events: EventSink,
+    /// Every event as it is emitted (numbered like the store's rows);
+    /// `events_live.subscribe()` for the panel's stream and SNMP traps.
+    pub events_live: LiveEvents,
     pub store: StoreHandle,
     pub supervisor: Supervisor,
     /// Set by `demo` once the fake receiver runs; used by the control socket.
@@ -35,22 +39,19 @@ pub struct Services {
 impl Services {
     /// Open the store and create the channels. Nothing runs yet.
     pub fn new(store_path: &Path, control_socket: &Path) -> anyhow::Result<Self> {
-        let (store, moved_aside) = crate::store::Store::open_or_recover(store_path)?;
+        // Never fails and never waits long: a damaged file is replaced, an
+        // unopenable one leaves the store unavailable (retried) while time
+        // serving starts.
+        let (mut store, recovery) =
+            crate::store::Store::open_resilient(store_path, crate::store::OPEN_TIMEOUT);
+        if let Some(r) = &recovery {
+            store.note_recovery(r);
+        }
         let store = StoreHandle::new(store);
         let (events, rx) = EventSink::channel(EVENT_QUEUE);
-        if let Some(aside) = moved_aside {
-            events.emit(
-                Self::stamp(
-                    "store.corrupt",
-                    Severity::Critical,
-                    format!(
-                        "{} was corrupt; moved to {} and started a new database",
-                        store_path.display(),
-                        aside.display()
-                    ),
-                )
-                .durable(),
-            );
+        events.start_ids_at(store.lock().next_id());
+        for ev in store.lock().take_events() {
+            events.emit(ev);
         }
         let (snapshot, _) = crate::status::channel();
         let (timing_tx, timing_rx) = tokio::sync::mpsc::channel(4);
@@ -58,6 +59,7 @@ impl Services {
             snapshot,
             server_fields: ServerFieldsCell::default(),
             supervisor: Supervisor::new(events.clone()),
+            events_live: events.live(),
             events,
             store,
             scenario_hook: None,
@@ -76,11 +78,6 @@ impl Services {
         self.supervisor.shutdown_signal()
     }
 
-    /// An event stamped with the system clock, ready for `self.events.emit`.
-    pub fn stamp(kind: &str, severity: Severity, details: impl Into<String>) -> Event {
-        Event::new(crate::time::system_realtime_ns(), kind, severity, details)
-    }
-
     /// Start the parts every mode has: store writer, snapshot publisher,
     /// control socket. The socket is bound here so a second daemon fails at
     /// once with a clear error.
@@ -96,6 +93,12 @@ impl Services {
         let sink = self.events.clone();
         self.supervisor.spawn("publish", move |shutdown| {
             publish_loop(store.clone(), tx.clone(), sink.clone(), shutdown)
+        });
+
+        let store = self.store.clone();
+        let rx = self.snapshot_rx();
+        self.supervisor.spawn("history", move |shutdown| {
+            super::history::history_loop(store.clone(), rx.clone(), shutdown)
         });
 
         let listener = control::bind_control_socket(&self.control_socket)?;
@@ -133,7 +136,14 @@ async fn publish_loop(
             _ = tick.tick() => {}
             _ = super::supervisor::wait_true(&mut shutdown) => return Ok(()),
         }
-        let mut st = store.status();
+        // The store's own events (degraded, restored, corrupt) go out here.
+        let (mut st, own) = {
+            let mut s = store.lock();
+            (s.status(), s.take_events())
+        };
+        for ev in own {
+            sink.emit(ev);
+        }
         st.dropped_events += sink.dropped();
         tx.send_modify(|s| {
             s.store = st;

@@ -2,7 +2,7 @@
 //! one failing part never takes down the others. Shutdown is a `watch<bool>`
 //! every task receives; a task returning `Ok(())` is finished for good.
 
-use crate::store::{Event, EventSink, Severity};
+use crate::events::{Event, EventKind, EventSink};
 use std::future::Future;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -99,15 +99,12 @@ impl Supervisor {
                 let d = backoff.next_delay(delay, started.elapsed());
                 delay = Some(d);
                 restarts += 1;
-                events.emit(Event::new(
-                    crate::time::system_realtime_ns(),
-                    "task.restart",
-                    Severity::Warning,
-                    format!(
-                        "task `{name}` failed ({failure}); restart {restarts} in {} ms",
-                        d.as_millis()
-                    ),
-                ));
+                events.emit(Event::now(EventKind::PartRestart {
+                    part: name.to_string(),
+                    error: failure.to_string(),
+                    restarts,
+                    delay_ms: u64::try_from(d.as_millis()).unwrap_or(u64::MAX),
+                }));
                 tokio::select! {
                     _ = tokio::time::sleep(d) => {}
                     _ = wait_true(&mut shutdown) => return,
@@ -204,9 +201,9 @@ mod tests {
                 .unwrap();
             restarts.push(ev);
         }
-        assert!(restarts.iter().all(|e| e.kind == "task.restart"));
-        assert!(restarts[0].details.contains("first failure"));
-        assert!(restarts[1].details.contains("panicked"));
+        assert!(restarts.iter().all(|e| e.kind == "part.restart"));
+        assert!(restarts[0].message().contains("first failure"));
+        assert!(restarts[1].message().contains("panicked"));
         // The third run succeeds right after the second backoff.
         for _ in 0..1000 {
             if runs.load(Ordering::SeqCst) == 3 {

@@ -13,11 +13,12 @@ use crate::clock::{Clock, TimeSource};
 use crate::discipline::engine::{Engine, EngineConfig, JumpAcceptance};
 use crate::discipline::holdover::{read_thermal_zone, HoldoverModel};
 use crate::discipline::leap::{self, LeapMode, PendingLeap};
+use crate::events::{Event, EventKind};
 use crate::pps::monitor::{EdgeVerdict, MonitorConfig, PulseMonitor};
 use crate::pps::sim::{PpsNoise, SimPpsHandle};
 use crate::pps::{PpsEvent, PpsReader, PpsSourceKind, PpsSourceSpec};
 use crate::status::control::TimingRequest;
-use crate::store::{keys, Event, Severity};
+use crate::store::keys;
 use arc_swap::ArcSwapOption;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -135,15 +136,10 @@ pub fn start_timing(
                 Err(e) => {
                     // No PPS is not fatal: the engine stays in Acquiring /
                     // Holdover and says why; time serving reports stratum 16.
-                    svc.events.emit(
-                        Event::new(
-                            crate::time::system_realtime_ns(),
-                            "pps.unavailable",
-                            Severity::Error,
-                            format!("{device}: {e}"),
-                        )
-                        .durable(),
-                    );
+                    svc.events.emit(Event::now(EventKind::PpsUnavailable {
+                        device: device.clone(),
+                        error: e.to_string(),
+                    }));
                     (spec.kind(), device, PpsHandle::None)
                 }
             }
@@ -201,9 +197,10 @@ pub fn start_timing(
                     Ok(list) => engine.leap_schedule_mut().set_file(list),
                     Err(e) => sink.emit(Event::new(
                         clock.now_ns(),
-                        "leap.file_error",
-                        Severity::Warning,
-                        format!("{}: {e}", path.display()),
+                        EventKind::LeapFileError {
+                            path: path.display().to_string(),
+                            error: e.to_string(),
+                        },
                     )),
                 }
             }

@@ -15,10 +15,10 @@ use super::pairing::{Pairing, PairingConfig, PairingStatus};
 use super::servo::{Servo, ServoConfig, UpdateOutcome};
 use super::DisciplineStatus;
 use crate::clock::ClockCommand;
+use crate::events::{Event, EventKind};
 use crate::gnss::{AntennaStatus, GnssEpoch, JammingState, SpoofingState};
 use crate::pps::PpsEdge;
 use crate::status::{LeapIndicator, ServerFields};
-use crate::store::{Event, Severity};
 use crate::time::NS_PER_SEC;
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
@@ -579,9 +579,9 @@ impl Engine {
                         self.servo_time = None;
                         self.events.push(Event::new(
                             self.utc_of(now),
-                            "servo.restart",
-                            Severity::Info,
-                            "acquisition restarted after consecutive outliers",
+                            EventKind::ServoRestart {
+                                reason: "acquisition restarted after consecutive outliers".into(),
+                            },
                         ));
                     }
                 }
@@ -695,15 +695,13 @@ impl Engine {
         self.stepped = true;
         self.steps += 1;
         let utc = self.now_local;
-        self.events.push(
-            Event::new(
-                utc,
-                "clock.step",
-                Severity::Notice,
-                format!("{{\"delta_ns\":{delta},\"reason\":\"{reason}\"}}"),
-            )
-            .durable(),
-        );
+        self.events.push(Event::new(
+            utc,
+            EventKind::ClockStep {
+                delta_ns: delta,
+                reason: reason.to_string(),
+            },
+        ));
     }
 
     fn steer(&mut self, now: i64) {
@@ -744,26 +742,14 @@ impl Engine {
     }
 
     fn record_transition(&mut self, t: Transition) {
-        let sev = match t.to {
-            LockState::Locked => Severity::Notice,
-            LockState::Holdover => Severity::Warning,
-            LockState::Unsynchronized => Severity::Error,
-            LockState::Acquiring => Severity::Info,
-        };
-        self.events.push(
-            Event::new(
-                self.utc_of(t.at_ns),
-                "lock.transition",
-                sev,
-                format!(
-                    "{{\"from\":\"{}\",\"to\":\"{}\",\"reason\":\"{}\"}}",
-                    t.from.as_str(),
-                    t.to.as_str(),
-                    t.reason.as_str()
-                ),
-            )
-            .durable(),
-        );
+        self.events.push(Event::new(
+            self.utc_of(t.at_ns),
+            EventKind::LockTransition {
+                from: t.from.as_str().into(),
+                to: t.to.as_str().into(),
+                reason: t.reason.as_str().into(),
+            },
+        ));
         self.transitions.push(t);
     }
 
@@ -934,7 +920,7 @@ mod tests {
         let ev = e.drain_events();
         assert!(ev
             .iter()
-            .any(|ev| ev.kind == "clock.step" && ev.details.contains("time_jump_operator")));
+            .any(|ev| ev.kind == "clock.step" && ev.message().contains("time_jump_operator")));
     }
 
     #[test]
@@ -1035,7 +1021,7 @@ mod tests {
         let ev = e.drain_events();
         assert!(ev
             .iter()
-            .any(|ev| ev.kind == "lock.transition" && ev.details.contains("locked")));
+            .any(|ev| ev.kind == "lock.transition" && ev.message().contains("locked")));
         assert!(e.take_model().is_some(), "model handed out when locked");
         // PPS gone: holdover, still stratum 1, dispersion grows.
         for k in 60..200 {

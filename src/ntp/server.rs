@@ -15,8 +15,8 @@ use super::socket::{drain_tx_timestamps, ErrQueue, NtpSocket, RxTimestamping};
 use super::timestamp::NtpTimestamp;
 use super::NtpStatus;
 use crate::clock::TimeSource;
+use crate::events::{Event, EventKind, EventSink};
 use crate::status::ServerFieldsCell;
-use crate::store::{Event, EventSink, Severity};
 use serde::{Deserialize, Serialize};
 use std::io;
 use std::net::SocketAddr;
@@ -559,24 +559,18 @@ impl Worker {
                 bound_ns,
             } => Event::new(
                 now,
-                "ntp.client_offset",
-                Severity::Warning,
-                serde_json::json!({
-                    "client": reply.addr.to_string(),
-                    "offset_ns": offset_ns,
-                    "bound_ns": bound_ns,
-                })
-                .to_string(),
+                EventKind::NtpClientOffset {
+                    client: reply.addr.to_string(),
+                    offset_ns,
+                    bound_ns,
+                },
             ),
             AlarmChange::Cleared { offset_ns } => Event::new(
                 now,
-                "ntp.client_offset_cleared",
-                Severity::Info,
-                serde_json::json!({
-                    "client": reply.addr.to_string(),
-                    "offset_ns": offset_ns,
-                })
-                .to_string(),
+                EventKind::NtpClientOffsetCleared {
+                    client: reply.addr.to_string(),
+                    offset_ns,
+                },
             ),
         };
         self.events.emit(ev);

@@ -3,6 +3,9 @@
 //!
 //! - `status` → the snapshot
 //! - `events N [KIND]` → `{"events": [...]}` (last N, oldest first)
+//! - `events-page [limit=N] [kind=K1,K2] [severity=S] [since=NS] [until=NS]
+//!   [before=ID]` → `{"events": [...], "next_before_id": ID|null}` (newest
+//!   first; pass `before=` the returned id for the next page)
 //! - `scenario NAME` → switches the fake receiver's scenario (demo only)
 //! - `accept-time-jump` → steps the clock onto a pending receiver time jump
 //!   (`{"ok": true, "step_ns": N}`), refused with the reason when there is
@@ -168,6 +171,7 @@ pub async fn handle_request(line: &str, ctx: &ControlContext) -> String {
             serde_json::to_value(&snap).unwrap_or_else(|e| json!({ "error": e.to_string() }))
         }
         (Some("events"), n, kind) => events(ctx, n, kind).await,
+        (Some("events-page"), _, _) => events_page(ctx, line).await,
         (Some("scenario"), Some(name), None) => match &ctx.scenario {
             None => json!({ "error": "scenario switching is only available in demo" }),
             Some(hook) => match hook(name) {
@@ -178,7 +182,7 @@ pub async fn handle_request(line: &str, ctx: &ControlContext) -> String {
         (Some("accept-time-jump"), None, None) => accept_time_jump(ctx).await,
         _ => json!({
             "error": format!(
-                "unknown request `{}`; try `status`, `events N [KIND]`, `scenario NAME` or `accept-time-jump`",
+                "unknown request `{}`; try `status`, `events N [KIND]`, `events-page [key=value ...]`, `scenario NAME` or `accept-time-jump`",
                 line.trim().chars().take(64).collect::<String>()
             )
         }),
@@ -197,6 +201,47 @@ async fn events(ctx: &ControlContext, n: Option<&str>, kind: Option<&str>) -> se
     };
     match store.recent_events(n, kind.map(str::to_string)).await {
         Ok(evs) => json!({ "events": evs }),
+        Err(e) => json!({ "error": e.to_string() }),
+    }
+}
+
+/// `events-page key=value ...`: a page of events, newest first.
+async fn events_page(ctx: &ControlContext, line: &str) -> serde_json::Value {
+    let mut q = crate::store::EventQuery {
+        limit: 20,
+        ..Default::default()
+    };
+    for word in line.split_whitespace().skip(1) {
+        let Some((k, v)) = word.split_once('=') else {
+            return json!({ "error": format!("`{word}`: expected key=value") });
+        };
+        let bad = |what: &str| json!({ "error": format!("`{k}`: {what}") });
+        match k {
+            "limit" => match v.parse::<usize>() {
+                Ok(n) => q.limit = n.min(crate::store::MAX_PAGE),
+                Err(_) => return bad("expected a count"),
+            },
+            "kind" => q.kinds = v.split(',').map(str::to_string).collect(),
+            "severity" => match v.parse() {
+                Ok(s) => q.min_severity = Some(s),
+                Err(e) => return bad(&e),
+            },
+            "since" | "until" | "before" => match v.parse::<i64>() {
+                Ok(n) if k == "since" => q.from_ns = Some(n),
+                Ok(n) if k == "until" => q.to_ns = Some(n),
+                Ok(n) => q.before_id = u64::try_from(n).ok(),
+                Err(_) => return bad("expected an integer"),
+            },
+            _ => return bad("unknown key (limit, kind, severity, since, until, before)"),
+        }
+    }
+    let Some(store) = &ctx.store else {
+        return json!({ "error": "no store" });
+    };
+    match store.query_events(q).await {
+        Ok(page) => {
+            serde_json::to_value(&page).unwrap_or_else(|e| json!({ "error": e.to_string() }))
+        }
         Err(e) => json!({ "error": e.to_string() }),
     }
 }

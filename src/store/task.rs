@@ -2,8 +2,9 @@
 //! runs on tokio's blocking pool) and the task that drains the `EventSink`.
 
 use super::db::{Store, StoreError, StoredEvent};
-use super::event::Event;
-use super::StoreStatus;
+use super::history::Series;
+use super::{EventPage, EventQuery, HistoryPoint, SatTrack, SkyCell, StoreStatus};
+use crate::events::Event;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::path::Path;
@@ -39,6 +40,7 @@ impl StoreHandle {
         f: impl FnOnce(&mut Store) -> R + Send + 'static,
     ) -> anyhow::Result<R> {
         let h = self.clone();
+        // A panic here (inside redb) fails this call, not the caller's task.
         Ok(tokio::task::spawn_blocking(move || f(&mut h.lock())).await?)
     }
 
@@ -48,6 +50,11 @@ impl StoreHandle {
 
     pub async fn commit(&self) -> anyhow::Result<()> {
         Ok(self.blocking(|s| s.commit()).await??)
+    }
+
+    /// Everything queued, history included (shutdown).
+    pub async fn flush(&self) -> anyhow::Result<()> {
+        Ok(self.blocking(|s| s.flush()).await??)
     }
 
     pub async fn recent_events(
@@ -75,6 +82,41 @@ impl StoreHandle {
     ) -> anyhow::Result<Option<T>> {
         let key = key.to_string();
         Ok(self.blocking(move |s| s.load_state(&key)).await??)
+    }
+
+    /// Feed one history sample (in memory until the next commit).
+    pub async fn record_history(&self, s: super::history::HistorySample) -> anyhow::Result<()> {
+        self.blocking(move |st| st.record_history(&s)).await
+    }
+
+    /// A page of events, newest first.
+    pub async fn query_events(&self, q: EventQuery) -> anyhow::Result<EventPage> {
+        Ok(self.blocking(move |s| s.query_events(&q)).await??)
+    }
+
+    /// One history series in buckets of `step_ns` (see `Store::history`).
+    pub async fn history(
+        &self,
+        series: Series,
+        from_ns: i64,
+        to_ns: i64,
+        step_ns: i64,
+    ) -> anyhow::Result<Vec<HistoryPoint>> {
+        Ok(self
+            .blocking(move |s| s.history(series, from_ns, to_ns, step_ns))
+            .await??)
+    }
+
+    pub async fn sky_cells(&self, from_ns: i64, to_ns: i64) -> anyhow::Result<Vec<SkyCell>> {
+        Ok(self
+            .blocking(move |s| s.sky_cells(from_ns, to_ns))
+            .await??)
+    }
+
+    pub async fn sky_tracks(&self, from_ns: i64, to_ns: i64) -> anyhow::Result<Vec<SatTrack>> {
+        Ok(self
+            .blocking(move |s| s.sky_tracks(from_ns, to_ns))
+            .await??)
     }
 
     pub fn status(&self) -> StoreStatus {
@@ -139,5 +181,5 @@ pub async fn run_store_task(
     while let Ok(e) = rx.try_recv() {
         store.append(e).await.ok();
     }
-    store.commit().await
+    store.flush().await
 }

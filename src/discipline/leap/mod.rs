@@ -54,9 +54,9 @@ pub use served::{leap_indicator_at, served_at, smear_offset_ns, ServedTime, UtcL
 
 use serde::Serialize;
 
+use crate::events::{Event, EventKind};
 use crate::gnss::{LeapInfo, TimeOrigin};
 use crate::status::LeapIndicator;
-use crate::store::{Event, Severity};
 use crate::time::{format_rfc3339, NS_PER_SEC, SECS_PER_DAY};
 
 /// GPS − UTC + 19 = TAI − UTC.
@@ -280,9 +280,7 @@ impl LeapSchedule {
                     self.receiver_rejected += 1;
                     self.events.push(Event::new(
                         epoch_utc_ns,
-                        "leap.receiver_rejected",
-                        Severity::Warning,
-                        why,
+                        EventKind::LeapReceiverRejected { reason: why },
                     ));
                 }
             }
@@ -292,9 +290,10 @@ impl LeapSchedule {
             if let Some(l) = announces {
                 self.events.push(Event::new(
                     epoch_utc_ns,
-                    "leap.receiver_announced",
-                    Severity::Notice,
-                    describe(&l),
+                    EventKind::LeapReceiverAnnounced {
+                        at_utc_ns: l.at_utc_ns,
+                        direction: if l.insert { 1 } else { -1 },
+                    },
                 ));
             }
         }
@@ -378,29 +377,35 @@ impl LeapSchedule {
     pub fn evaluate(&mut self, now_utc_ns: i64) -> LeapState {
         let st = self.state(now_utc_ns);
         if self.last_agreement.as_ref() != Some(&st.agreement) {
-            let (sev, kind) = match &st.agreement {
-                Agreement::Disagreement(_) => (Severity::Warning, "leap.disagreement"),
-                _ => (Severity::Info, "leap.agreement"),
+            let kind = match &st.agreement {
+                Agreement::Disagreement(why) => EventKind::LeapDisagreement {
+                    reason: why.clone(),
+                },
+                Agreement::NoSources => EventKind::LeapAgreement {
+                    agreement: "no_sources".into(),
+                },
+                Agreement::NoLeap => EventKind::LeapAgreement {
+                    agreement: "no_leap".into(),
+                },
+                Agreement::Agreed => EventKind::LeapAgreement {
+                    agreement: "agreed".into(),
+                },
             };
-            self.events.push(Event::new(
-                now_utc_ns,
-                kind,
-                sev,
-                serde_json::to_string(&st.agreement).unwrap_or_default(),
-            ));
+            self.events.push(Event::new(now_utc_ns, kind));
             self.last_agreement = Some(st.agreement.clone());
         }
         if st.file_expiry_warning != self.last_expiry {
-            let sev = match st.file_expiry_warning {
-                FileExpiry::Expired => Severity::Error,
-                FileExpiry::ExpiresSoon => Severity::Warning,
-                _ => Severity::Info,
+            let state = match st.file_expiry_warning {
+                FileExpiry::NoFile => "no_file",
+                FileExpiry::Valid => "valid",
+                FileExpiry::ExpiresSoon => "expires_soon",
+                FileExpiry::Expired => "expired",
             };
             self.events.push(Event::new(
                 now_utc_ns,
-                "leap.file_expiry",
-                sev,
-                format!("{:?}", st.file_expiry_warning),
+                EventKind::LeapFileExpiry {
+                    state: state.into(),
+                },
             ));
             self.last_expiry = st.file_expiry_warning;
         }

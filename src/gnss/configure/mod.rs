@@ -8,7 +8,7 @@
 //! the caller to persist through a [`SurveyStore`]. A receiver that never
 //! answers UBX (NMEA-only) ends in [`ConfigState::NmeaOnly`]: reading goes on.
 
-use crate::store::{Event, Severity};
+use crate::events::{Event, EventKind};
 use crate::time::NS_PER_SEC;
 use serde::Serialize;
 use std::collections::VecDeque;
@@ -163,9 +163,10 @@ impl Configurator {
                 self.baud_switch_tried = None;
                 self.events.push(Event::new(
                     now_ns,
-                    "gnss.baud_switch_failed",
-                    Severity::Warning,
-                    format!("receiver did not move to {tried} baud; staying at {baud}"),
+                    EventKind::GnssBaudSwitchFailed {
+                        tried,
+                        staying_at: baud,
+                    },
                 ));
             }
         }
@@ -242,16 +243,18 @@ impl Configurator {
         if self.report.failed.is_empty() {
             self.events.push(Event::new(
                 now_ns,
-                "gnss.configured",
-                Severity::Info,
-                format!("{who}: {} commands acknowledged", self.report.acked.len()),
+                EventKind::GnssConfigured {
+                    module: who,
+                    acked: u32::try_from(self.report.acked.len()).unwrap_or(u32::MAX),
+                },
             ));
         } else {
             self.events.push(Event::new(
                 now_ns,
-                "gnss.configure_failed",
-                Severity::Warning,
-                format!("{who}: failed: {}", self.report.failed.join("; ")),
+                EventKind::GnssConfigureFailed {
+                    module: Some(who),
+                    failures: self.report.failed.clone(),
+                },
             ));
         }
     }
@@ -294,15 +297,12 @@ impl Configurator {
         };
         self.events.push(Event::new(
             now_ns,
-            "gnss.identified",
-            Severity::Info,
-            format!(
-                "{} ({:?}-class), {}, {}",
-                identity.module.as_deref().unwrap_or("unknown module"),
-                identity.class,
-                identity.software,
-                identity.extensions.join(", ")
-            ),
+            EventKind::GnssIdentified {
+                module: identity.module.clone(),
+                class: format!("{:?}", identity.class),
+                software: identity.software.clone(),
+                extensions: identity.extensions.clone(),
+            },
         ));
         self.queue = self.plan(identity.class).into();
         self.report.identity = Some(identity);
@@ -327,18 +327,15 @@ impl Configurator {
             self.report.survey = SurveyState::Fixed;
             self.survey_result = Some(pos);
             self.stored = Some(pos);
-            self.events.push(
-                Event::new(
-                    now_ns,
-                    "gnss.survey_complete",
-                    Severity::Notice,
-                    format!(
-                        "ECEF ({}, {}, {}) cm, accuracy {} mm",
-                        pos.ecef_x_cm, pos.ecef_y_cm, pos.ecef_z_cm, pos.accuracy_mm
-                    ),
-                )
-                .durable(),
-            );
+            self.events.push(Event::new(
+                now_ns,
+                EventKind::GnssSurveyComplete {
+                    ecef_x_cm: pos.ecef_x_cm,
+                    ecef_y_cm: pos.ecef_y_cm,
+                    ecef_z_cm: pos.ecef_z_cm,
+                    accuracy_mm: pos.accuracy_mm,
+                },
+            ));
         }
     }
 
@@ -359,9 +356,12 @@ impl Configurator {
             self.report.state = ConfigState::NmeaOnly;
             self.events.push(Event::new(
                 now_ns,
-                "gnss.configure_failed",
-                Severity::Warning,
-                format!("no reply to MON-VER after {attempts} attempts: NMEA only, not configured"),
+                EventKind::GnssConfigureFailed {
+                    module: None,
+                    failures: vec![format!(
+                        "no reply to MON-VER after {attempts} attempts: NMEA only, not configured"
+                    )],
+                },
             ));
             return Vec::new();
         }

@@ -84,14 +84,12 @@ impl Configurator {
         };
         self.baud_request = Some(target);
         self.baud_switch_tried = Some(target);
-        self.events.push(crate::store::Event::new(
+        self.events.push(crate::events::Event::new(
             now_ns,
-            "gnss.baud_switch",
-            crate::store::Severity::Notice,
-            format!(
-                "moving the receiver from {} to {target} baud",
-                self.params.baud
-            ),
+            crate::events::EventKind::GnssBaudSwitch {
+                from: self.params.baud,
+                to: target,
+            },
         ));
         bytes
     }

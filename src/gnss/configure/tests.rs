@@ -152,7 +152,7 @@ fn silent_receiver_ends_nmea_only_after_retries() {
     let evs = c.take_events();
     assert_eq!(evs.len(), 1);
     assert!(evs[0]
-        .details
+        .message()
         .contains(&format!("{} attempts", params.retries + 1)));
 }
 

@@ -3,13 +3,13 @@
 //! [`spawn_gnss_input`], the whole GNSS input in one call.
 
 use super::{spawn, LinkHandler, SerialParams, SerialTask};
+use crate::events::{Event, EventKind, EventSink};
 use crate::gnss::configure::{
     ConfigState, Configurator, ConfigureParams, ConfigureReport, SurveyStore,
 };
 use crate::gnss::framer::{Frame, Framer};
 use crate::gnss::message::{decode_frame, Message};
 use crate::gnss::{DecodeError, GnssEpoch, Receiver, ReceiverStatus};
-use crate::store::{Event, EventSink, Severity};
 use crate::time::{system_realtime_ns, NS_PER_SEC};
 use std::time::Duration;
 use tokio::sync::watch;
@@ -193,9 +193,7 @@ impl<S: MessageSink> Ingest<S> {
             if let Err(e) = self.survey_store.save(&pos) {
                 self.events.emit(Event::new(
                     system_realtime_ns(),
-                    "gnss.survey_store_failed",
-                    Severity::Error,
-                    e,
+                    EventKind::GnssSurveyStoreFailed { error: e },
                 ));
             }
         }
@@ -280,9 +278,9 @@ impl<S: MessageSink> LinkHandler for Ingest<S> {
             self.last_watchdog_ns = Some(now_ns);
             self.events.emit(Event::new(
                 now_ns,
-                "gnss.reconfigure",
-                Severity::Notice,
-                "UBX navigation stopped while NMEA continues: configuring again",
+                EventKind::GnssReconfigure {
+                    reason: "UBX navigation stopped while NMEA continues".into(),
+                },
             ));
             out.extend(self.restart_configuration(now_ns));
         }

@@ -22,7 +22,7 @@ pub use ingest::{spawn_gnss_input, EpochSink, GnssInput, Ingest, MessageSink};
 
 use super::configure::ConfigureReport;
 use super::SerialStatus;
-use crate::store::{Event, EventSink, Severity};
+use crate::events::{Event, EventKind, EventSink};
 use crate::time::{system_realtime_ns, NS_PER_SEC};
 use std::io::{Read, Write};
 use std::path::PathBuf;
@@ -233,14 +233,10 @@ impl<H: LinkHandler> Link<H> {
             let dur_ms = (now - since) / 1_000_000;
             self.events.emit(Event::new(
                 now,
-                "serial.restored",
-                Severity::Notice,
-                format!(
-                    "{} open again after {}.{:03} s",
-                    self.params.device.display(),
-                    dur_ms / 1000,
-                    dur_ms % 1000
-                ),
+                EventKind::SerialRestored {
+                    device: self.params.device.display().to_string(),
+                    outage_ms: dur_ms,
+                },
             ));
         }
         self.status.send_modify(|s| {
@@ -263,9 +259,10 @@ impl<H: LinkHandler> Link<H> {
         self.outage_since_ns = Some(now);
         self.events.emit(Event::new(
             now,
-            "serial.outage",
-            Severity::Warning,
-            format!("{}: {why}", self.params.device.display()),
+            EventKind::SerialOutage {
+                device: self.params.device.display().to_string(),
+                reason: why,
+            },
         ));
         self.status.send_modify(|s| {
             s.outages += 1;
@@ -354,13 +351,10 @@ impl<H: LinkHandler> Link<H> {
                     if let Some(since) = silent_since.take() {
                         self.events.emit(Event::new(
                             arrival,
-                            "serial.data_resumed",
-                            Severity::Notice,
-                            format!(
-                                "{}: data again after {} ms of silence",
-                                self.params.device.display(),
-                                (arrival - since) / 1_000_000
-                            ),
+                            EventKind::SerialDataResumed {
+                                device: self.params.device.display().to_string(),
+                                silent_ms: (arrival - since) / 1_000_000,
+                            },
                         ));
                     }
                     self.status.send_modify(|s| {
@@ -382,13 +376,10 @@ impl<H: LinkHandler> Link<H> {
                 silent_since = Some(last_data);
                 self.events.emit(Event::new(
                     now,
-                    "serial.silent",
-                    Severity::Warning,
-                    format!(
-                        "{}: open but no data for {} ms",
-                        self.params.device.display(),
-                        (now - last_data) / 1_000_000
-                    ),
+                    EventKind::SerialSilent {
+                        device: self.params.device.display().to_string(),
+                        silent_ms: (now - last_data) / 1_000_000,
+                    },
                 ));
                 self.status.send_modify(|s| s.silent = true);
             }
@@ -420,13 +411,11 @@ impl<H: LinkHandler> Link<H> {
                         if baud != self.params.baud {
                             self.events.emit(Event::new(
                                 now,
-                                "serial.baud_detected",
-                                Severity::Warning,
-                                format!(
-                                    "{}: receiver talks at {baud} baud, not the configured {}",
-                                    self.params.device.display(),
-                                    self.params.baud
-                                ),
+                                EventKind::SerialBaudDetected {
+                                    device: self.params.device.display().to_string(),
+                                    baud,
+                                    configured: self.params.baud,
+                                },
                             ));
                         }
                     }
