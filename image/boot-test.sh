@@ -145,8 +145,13 @@ wait_report 1 600
 conf="$t/chrony.conf"
 printf 'server 127.0.0.1 port %s iburst minpoll -4 maxpoll -4\npidfile %s/chronyd.pid\ndriftfile %s/drift\ncmdport 0\nport 0\nlogdir %s\nlog measurements\n' \
     "$ntp_port" "$t" "$t" "$t" > "$conf"
-rm -f "$t/measurements.log"
-chronyd -Q -f "$conf" -t 30 -u root > "$t/chronyd.out" 2>&1 || true
+# A loaded host can make one run select no source: up to 3 runs.
+for try in 1 2 3; do
+    rm -f "$t/measurements.log"
+    chronyd -Q -f "$conf" -t 30 -u root > "$t/chronyd.out" 2>&1 || true
+    grep -q "System clock wrong by" "$t/chronyd.out" && break
+    echo "chronyd -Q run $try: $(tail -2 "$t/chronyd.out" | head -1)"
+done
 # measurements.log: date time address LI stratum ...
 st=$(awk '/^[0-9]/ { print $4, $5 }' "$t/measurements.log" 2>/dev/null | tail -1)
 check "chronyd -Q measurement (LI stratum)" "$st" "N 1"
