@@ -31,7 +31,8 @@ systemctl --root="$r" disable --quiet systemd-networkd-wait-online.service
 # Read-only root: what is written lives on the data partition (bind mounts
 # in fstab) or in RAM; the hostname is made at first boot.
 ln -sf /data/hostname "$r/etc/hostname"
-mkdir -p "$r/data" "$r/var/lib/gnss-timeserver"
+# /var/agentx: snmpd's AgentX socket (board/snmpd.conf), a tmpfs on the read-only root.
+mkdir -p "$r/data" "$r/var/lib/gnss-timeserver" "$r/var/agentx"
 t="$r/data-template"
 rm -rf "$t"
 mkdir -p "$t/gnss-timeserver" "$t/systemd" "$t/snmp" "$t/ssh"

@@ -17,6 +17,7 @@ pub mod gnss;
 pub mod ntp;
 pub mod pps;
 pub mod sim;
+pub mod snmp;
 pub mod status;
 pub mod store;
 pub mod time;

@@ -1,6 +1,7 @@
 //! UBX and NMEA decoders on hand-built frames (built with our own encoders;
 //! no fixture bytes are copied into the repository).
 
+use gnss_timeserver::gnss::dispatch::decode_frame;
 use gnss_timeserver::gnss::framer::Framer;
 use gnss_timeserver::gnss::message::*;
 use gnss_timeserver::gnss::nmea::{self, sentence, NmeaPath};
@@ -130,6 +131,94 @@ fn nav_sat_flags_and_unknown_elevation() {
         roundtrip_ubx(0x01, 0x35, &short),
         Err(DecodeError::TooShort { .. })
     ));
+}
+
+fn nav_sig_block(
+    w: PayloadWriter,
+    gnss: u8,
+    sv: u8,
+    sig: u8,
+    cno: u8,
+    flags: u16,
+) -> PayloadWriter {
+    w.u8(gnss)
+        .u8(sv)
+        .u8(sig)
+        .u8(if gnss == 6 { 9 } else { 0 }) // freqId
+        .i16(-12) // prRes
+        .u8(cno)
+        .u8(7) // qualityInd
+        .u8(0)
+        .u8(0)
+        .u16(flags)
+        .zeros(4)
+}
+
+fn nav_sig_payload(blocks: u8) -> PayloadWriter {
+    PayloadWriter::new()
+        .u32(86_400_000)
+        .u8(0)
+        .u8(blocks)
+        .zeros(2)
+}
+
+#[test]
+fn nav_sig_signals_flags_and_truncation() {
+    let mut w = nav_sig_payload(4);
+    w = nav_sig_block(w, 0, 7, 0, 44, 0x01 | 0x08); // GPS L1C/A, healthy, prUsed
+    w = nav_sig_block(w, 0, 7, 3, 39, 0x01); // GPS L2CL, not used
+    w = nav_sig_block(w, 9, 1, 0, 30, 0x08); // unknown gnssId: skipped
+    w = nav_sig_block(w, 6, 2, 2, 35, 0x02); // GLONASS L2OF, unhealthy
+    let payload = w.finish();
+    let Ok(Message::NavSig(s)) = roundtrip_ubx(0x01, 0x43, &payload) else {
+        panic!("NAV-SIG did not decode");
+    };
+    assert_eq!(s.itow_ms, 86_400_000);
+    assert_eq!(s.sigs.len(), 3);
+    let a = &s.sigs[0];
+    assert_eq!(
+        (
+            a.gnss,
+            a.svid,
+            a.sig_id,
+            a.cn0_dbhz,
+            a.quality_ind,
+            a.used,
+            a.healthy
+        ),
+        (Constellation::Gps, 7, 0, 44, 7, true, Some(true))
+    );
+    assert_eq!((s.sigs[1].sig_id, s.sigs[1].used), (3, false));
+    let g = &s.sigs[2];
+    assert_eq!(
+        (g.gnss, g.sig_id, g.freq_id, g.healthy),
+        (Constellation::Glonass, 2, 9, Some(false))
+    );
+    // Truncated: the count promises more blocks than the payload holds.
+    for cut in [payload.len() - 1, 8 + 16 * 3 + 5, 7, 0] {
+        assert!(
+            matches!(
+                ubx::decode(0x01, 0x43, &payload[..cut]),
+                Err(DecodeError::TooShort { msg: "NAV-SIG", .. })
+            ),
+            "cut at {cut}"
+        );
+    }
+    // An unknown version is refused, not guessed.
+    let mut v1 = payload.clone();
+    v1[4] = 1;
+    assert_eq!(
+        ubx::decode(0x01, 0x43, &v1),
+        Err(DecodeError::Version {
+            msg: "NAV-SIG",
+            version: 1
+        })
+    );
+    // No signals is a valid, empty list.
+    let Ok(Message::NavSig(empty)) = ubx::decode(0x01, 0x43, &nav_sig_payload(0).finish()) else {
+        panic!("empty NAV-SIG");
+    };
+    assert!(empty.sigs.is_empty());
 }
 
 #[test]
@@ -436,8 +525,8 @@ fn ack_cfg_and_unknown() {
         Ok(Message::Other { class: 6, id: 0 })
     );
     assert_eq!(
-        roundtrip_ubx(0x01, 0x43, &[0; 8]),
-        Ok(Message::Other { class: 1, id: 0x43 })
+        roundtrip_ubx(0x01, 0x12, &[0; 36]),
+        Ok(Message::Other { class: 1, id: 0x12 })
     );
     assert_eq!(
         roundtrip_ubx(0x77, 0x01, &[]),
@@ -452,6 +541,7 @@ fn ubx_decoder_survives_every_length() {
         (1, 7),
         (1, 6),
         (1, 0x35),
+        (1, 0x43),
         (1, 0x30),
         (1, 3),
         (1, 4),

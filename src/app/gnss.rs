@@ -1,13 +1,17 @@
 //! The GNSS part of the daemon: `serial::spawn_gnss_input` (serial thread
 //! that reopens with backoff → framer/decoders/configuration → receiver
 //! model) plus supervised tasks that publish `snapshot.receiver` /
-//! `snapshot.serial` and broadcast assembled epochs to the timing part.
+//! `snapshot.serial`, broadcast assembled epochs to the timing part and emit
+//! the receiver model's changes as events (`antenna.state`, `jamming.state`,
+//! `spoofing.state`, `fix.state`, `survey.state`).
 
 use super::services::Services;
 use super::supervisor::{wait_true, Shutdown};
 use crate::config::{ReceiverConfig, ReceiverModel};
+use crate::events::{Event, EventKind, EventSink};
 use crate::gnss::configure::{ConfigureParams, SurveyPosition, SurveyStore, TimingMode};
-use crate::gnss::serial::{self, SerialParams, SerialTask};
+use crate::gnss::receiver::ReceiverChange;
+use crate::gnss::serial::{self, SerialParams, SerialTask, TimedChange};
 use crate::gnss::{GnssEpoch, ReceiverStatus, SerialStatus};
 use crate::status::SnapshotTx;
 use crate::store::StoreHandle;
@@ -122,6 +126,12 @@ pub fn start_gnss(svc: &mut Services, params: GnssParams) -> anyhow::Result<Gnss
         forward_epochs(rx.clone(), tx.clone(), shutdown)
     });
 
+    let changes = Arc::new(tokio::sync::Mutex::new(input.changes));
+    let events = svc.events.clone();
+    svc.supervisor.spawn("gnss-changes", move |shutdown| {
+        emit_changes(changes.clone(), events.clone(), shutdown)
+    });
+
     let receiver_status = input.receiver_status;
     let serial_status = input.task.status();
     let snapshot = svc.snapshot.clone();
@@ -154,6 +164,58 @@ async fn forward_epochs(
                 let Some((epoch, arrival_ns)) = e else { return Ok(()) };
                 // No subscriber yet is fine.
                 let _ = tx.send(TimedEpoch { arrival_ns, epoch });
+            }
+            _ = wait_true(&mut shutdown) => return Ok(()),
+        }
+    }
+}
+
+/// The event for one receiver change (severity and durability are the
+/// kind's, decided in `events`). States use the snapshot's spellings.
+pub fn change_event(c: &TimedChange) -> Event {
+    fn spelling<T: serde::Serialize>(v: &T) -> String {
+        match serde_json::to_value(v) {
+            Ok(serde_json::Value::String(s)) => s,
+            _ => "unknown".to_string(),
+        }
+    }
+    let kind = match &c.change {
+        ReceiverChange::Antenna { to, power, .. } => EventKind::AntennaState {
+            status: spelling(to),
+            power: spelling(power),
+        },
+        ReceiverChange::Jamming { to, indicator, .. } => EventKind::JammingState {
+            state: spelling(to),
+            indicator: indicator.map(u32::from),
+        },
+        ReceiverChange::Spoofing { to, .. } => EventKind::SpoofingState {
+            state: spelling(to),
+        },
+        ReceiverChange::Fix { to, sats_used, .. } => EventKind::FixState {
+            fix: spelling(to),
+            sats_used: *sats_used,
+        },
+        ReceiverChange::Survey {
+            to, accuracy_mm, ..
+        } => EventKind::SurveyState {
+            state: spelling(to),
+            accuracy_mm: *accuracy_mm,
+        },
+    };
+    Event::new(c.arrival_ns, kind)
+}
+
+async fn emit_changes(
+    rx: Arc<tokio::sync::Mutex<mpsc::Receiver<TimedChange>>>,
+    events: EventSink,
+    mut shutdown: Shutdown,
+) -> anyhow::Result<()> {
+    let mut rx = rx.lock().await;
+    loop {
+        tokio::select! {
+            c = rx.recv() => {
+                let Some(c) = c else { return Ok(()) };
+                events.emit(change_event(&c));
             }
             _ = wait_true(&mut shutdown) => return Ok(()),
         }

@@ -5,6 +5,7 @@ pub mod history;
 pub mod notify;
 pub mod ntp;
 pub mod services;
+pub mod snmp;
 pub mod supervisor;
 pub mod timing;
 
@@ -44,6 +45,13 @@ pub struct DemoOptions {
     /// Fake receiver scenario (switchable while running).
     #[arg(long, default_value = "healthy")]
     pub scenario: String,
+    /// snmpd's AgentX master socket (path or tcp:HOST:PORT): run the SNMP subagent.
+    #[arg(long)]
+    pub agentx: Option<String>,
+    /// Holdover limit (time-error bound, ns) instead of the default, e.g. to
+    /// watch holdover end within a minute.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(100..=10_000_000_000))]
+    pub holdover_limit_ns: Option<u64>,
 }
 
 /// PPS capture noise of the demo's simulated pulse, ns RMS (kernel PPS class).
@@ -199,6 +207,12 @@ async fn run(cfg: crate::config::Config) -> anyhow::Result<ExitCode> {
             None
         }
     };
+    if let Some(a) = &cfg.snmp.agentx {
+        // Validated with the config: an error here is a bug, reported as such.
+        let addr =
+            crate::snmp::AgentxAddr::parse(a).map_err(|e| anyhow::anyhow!("snmp.agentx: {e}"))?;
+        snmp::start_snmp(&mut svc, addr, cfg.snmp.heartbeat_interval_s);
+    }
     tracing::info!(socket = %cfg.status.socket.display(), store = %cfg.store.path.display(), "running");
     let notify = notify::start(&mut svc);
     signals.wait().await;
@@ -208,6 +222,15 @@ async fn run(cfg: crate::config::Config) -> anyhow::Result<ExitCode> {
     stop(svc, gnss).await;
     drop(fake);
     Ok(ExitCode::SUCCESS)
+}
+
+/// The configuration `demo` runs: the defaults, with its options applied.
+fn demo_config(opts: &DemoOptions) -> crate::config::Config {
+    let mut cfg = crate::config::Config::default();
+    if let Some(limit) = opts.holdover_limit_ns {
+        cfg.discipline.holdover_limit_ns = limit;
+    }
+    cfg
 }
 
 /// `demo`: everything with no hardware and no root.
@@ -224,6 +247,14 @@ async fn demo(opts: DemoOptions) -> anyhow::Result<ExitCode> {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: --scenario: {e}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let agentx = match opts.agentx.as_deref().map(crate::snmp::AgentxAddr::parse) {
+        None => None,
+        Some(Ok(a)) => Some(a),
+        Some(Err(e)) => {
+            eprintln!("error: --agentx: {e}");
             return Ok(ExitCode::from(2));
         }
     };
@@ -273,7 +304,7 @@ async fn demo(opts: DemoOptions) -> anyhow::Result<ExitCode> {
         clock,
         TimingParams {
             // The daemon's defaults, as `run` maps them and `simulate` measures them.
-            engine: engine_config(&crate::config::Config::default()),
+            engine: engine_config(&demo_config(&opts)),
             pps: PpsInput::Simulated {
                 noise: PpsNoise {
                     white_rms_ns: DEMO_PPS_NOISE_NS,
@@ -293,6 +324,9 @@ async fn demo(opts: DemoOptions) -> anyhow::Result<ExitCode> {
         ..crate::ntp::NtpServerConfig::default()
     };
     let ntp = ntp::start_ntp(&mut svc, ntp_cfg, timing.served.clone())?;
+    if let Some(a) = &agentx {
+        snmp::start_snmp(&mut svc, a.clone(), 0);
+    }
 
     let banner = |out: &mut dyn Write| -> std::io::Result<()> {
         writeln!(out, "gnss-timeserver demo {}", env!("CARGO_PKG_VERSION"))?;
@@ -309,6 +343,9 @@ async fn demo(opts: DemoOptions) -> anyhow::Result<ExitCode> {
             writeln!(out, "  ntp:            {a} (udp)")?;
         }
         writeln!(out, "  http:           {} (not available yet)", opts.http)?;
+        if let Some(a) = &agentx {
+            writeln!(out, "  agentx:         {a}")?;
+        }
         writeln!(
             out,
             "status: gnss-timeserver status --socket {}",

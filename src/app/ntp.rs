@@ -36,6 +36,7 @@ pub fn server_config(n: &NtpConfig) -> NtpServerConfig {
         interleaved: n.interleaved,
         client_table_size: n.monitor_size as usize,
         client_offset_alarm_ms: n.client_offset_alarm_ms.round() as u64,
+        control_allow: n.control_allow.clone(),
         ..NtpServerConfig::default()
     }
 }
@@ -61,6 +62,8 @@ pub fn start_ntp(
         let tx = tx.clone();
         async move {
             let mut tick = tokio::time::interval(PUBLISH_INTERVAL);
+            let view = h.control_view();
+            let mut reach = ReachRegister::default();
             loop {
                 tokio::select! {
                     _ = tick.tick() => {}
@@ -68,8 +71,37 @@ pub fn start_ntp(
                 }
                 let st = h.status();
                 tx.send_modify(|s| s.ntp = st);
+                view.store(Arc::new(control_view(&tx.borrow(), &mut reach)));
             }
         }
     });
     Ok(handle)
+}
+
+/// ntpd's reach register for the reference: one bit per publication
+/// (once a second), set when a new servo update arrived since the last.
+#[derive(Debug, Default)]
+struct ReachRegister {
+    bits: u8,
+    last_update_ns: Option<i64>,
+}
+
+/// What NTP control replies (mode 6) show, from the snapshot.
+fn control_view(s: &crate::status::Snapshot, reach: &mut ReachRegister) -> ntp::mode6::ControlView {
+    let d = &s.discipline;
+    let fresh = d.last_update_ns.is_some() && d.last_update_ns != reach.last_update_ns;
+    reach.bits = reach.bits << 1 | u8::from(fresh);
+    reach.last_update_ns = d.last_update_ns;
+    let sampled = d.samples > 0;
+    ntp::mode6::ControlView {
+        version: format!("gnss-timeserver {}", s.version),
+        offset_ns: sampled.then_some(d.offset_ns),
+        jitter_ns: sampled.then_some(d.noise_ns),
+        frequency_ppm: sampled.then_some(d.frequency_ppm),
+        tai_utc: d.leap.as_ref().and_then(|l| l.tai_utc),
+        leap_at_ns: d.leap.as_ref().and_then(|l| l.pending.map(|p| p.at_utc_ns)),
+        last_sample_ns: d.last_update_ns,
+        reach: reach.bits,
+        state: d.state.as_str().to_string(),
+    }
 }

@@ -25,6 +25,7 @@ pub struct Config {
     pub store: StoreConfig,
     pub http: HttpConfig,
     pub status: StatusConfig,
+    pub snmp: SnmpConfig,
 }
 
 // ---------------------------------------------------------------- receiver
@@ -228,6 +229,9 @@ pub struct NtpConfig {
     pub client_offset_alarm_ms: f64,
     pub kernel_timestamps: bool,
     pub interleaved: bool,
+    /// NTP control messages (mode 6, read-only: `ntpq`, monitoring plugins)
+    /// are answered only to these prefixes.
+    pub control_allow: Vec<Cidr>,
 }
 
 impl Default for NtpConfig {
@@ -249,6 +253,10 @@ impl Default for NtpConfig {
             client_offset_alarm_ms: 100.0,
             kernel_timestamps: true,
             interleaved: true,
+            control_allow: vec![
+                Cidr::new([127, 0, 0, 0].into(), 8).expect("valid prefix"),
+                Cidr::new(std::net::Ipv6Addr::LOCALHOST.into(), 128).expect("valid prefix"),
+            ],
         }
     }
 }
@@ -352,6 +360,15 @@ impl Default for StatusConfig {
             socket: PathBuf::from("/run/gnss-timeserver/control.sock"),
         }
     }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct SnmpConfig {
+    /// snmpd's AgentX master socket: a path, or `tcp:HOST:PORT`; unset = off.
+    pub agentx: Option<String>,
+    /// NTPv4-MIB heartbeat notification interval, s (0 = none).
+    pub heartbeat_interval_s: u32,
 }
 
 // ---------------------------------------------------------------- errors
@@ -565,6 +582,17 @@ impl Config {
             3600.0,
         )?;
         range("ntp.rate-limit.burst", n.rate_limit.burst, 1, 10_000)?;
+        if let Some(a) = &self.snmp.agentx {
+            if let Err(e) = crate::snmp::AgentxAddr::parse(a) {
+                return bad("snmp.agentx", e);
+            }
+        }
+        range(
+            "snmp.heartbeat-interval-s",
+            self.snmp.heartbeat_interval_s,
+            0,
+            86_400,
+        )?;
         if n.require_auth && n.keys_file.is_none() {
             return bad("ntp.require-auth", "needs `ntp.keys-file`");
         }

@@ -11,6 +11,7 @@ pub enum Message {
     NavSol(NavSol),
     NavSat(NavSat),
     NavSvInfo(NavSat),
+    NavSig(NavSig),
     NavStatus(NavStatus),
     NavDop(NavDop),
     NavTimeUtc(NavTimeUtc),
@@ -35,7 +36,7 @@ pub enum Message {
         class: u8,
         id: u8,
     },
-    /// A known UBX class (CFG replies, NAV-SIG, RXM, ...) that we do not decode.
+    /// A known UBX class (CFG replies, RXM, ...) that we do not decode.
     Other {
         class: u8,
         id: u8,
@@ -70,6 +71,7 @@ impl Message {
             Message::NavSol(_) => "NAV-SOL",
             Message::NavSat(_) => "NAV-SAT",
             Message::NavSvInfo(_) => "NAV-SVINFO",
+            Message::NavSig(_) => "NAV-SIG",
             Message::NavStatus(_) => "NAV-STATUS",
             Message::NavDop(_) => "NAV-DOP",
             Message::NavTimeUtc(_) => "NAV-TIMEUTC",
@@ -166,6 +168,30 @@ pub struct SatView {
 pub struct NavSat {
     pub itow_ms: u32,
     pub sats: Vec<SatView>,
+}
+
+/// One signal from NAV-SIG.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SigView {
+    pub gnss: Constellation,
+    pub svid: u16,
+    /// u-blox signal id (per gnssId), see `gnss::signal::ubx_signal`.
+    pub sig_id: u8,
+    /// GLONASS frequency slot + 7; 0 for other systems.
+    pub freq_id: u8,
+    pub cn0_dbhz: u8,
+    /// qualityInd 0..7.
+    pub quality_ind: u8,
+    /// Pseudorange used in the navigation solution (sigFlags prUsed).
+    pub used: bool,
+    pub healthy: Option<bool>,
+}
+
+/// NAV-SIG (protocol 27+): one entry per tracked signal.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NavSig {
+    pub itow_ms: u32,
+    pub sigs: Vec<SigView>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -464,16 +490,4 @@ pub enum Pubx {
     Other {
         msg_id: u8,
     },
-}
-
-/// Decode one validated frame. RTCM3 frames carry nothing the model uses: `None`.
-pub fn decode_frame(
-    frame: &super::framer::Frame<'_>,
-) -> Option<Result<Message, super::DecodeError>> {
-    use super::framer::Frame;
-    match frame {
-        Frame::Ubx(u) => Some(super::ubx::decode(u.class, u.id, u.payload)),
-        Frame::Nmea(s) => Some(super::nmea::decode(s)),
-        Frame::Rtcm3(_) => None,
-    }
 }

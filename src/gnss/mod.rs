@@ -3,12 +3,15 @@
 
 pub mod configure;
 pub mod decode;
+pub mod dispatch;
 mod error;
 pub mod framer;
+pub mod identity;
 pub mod message;
 pub mod nmea;
 pub mod receiver;
 pub mod serial;
+pub mod signal;
 mod types;
 pub mod ubx;
 

@@ -78,11 +78,64 @@ pub struct SatInfo {
     pub svid: u16,
     pub az_deg: Option<f64>,
     pub el_deg: Option<f64>,
-    /// C/N0 in dB-Hz (0 when not tracked).
+    /// C/N0 in dB-Hz (0 when not tracked): the best of `signals` when the
+    /// receiver reported signals with a C/N0, else what its sky message said.
     pub cn0_dbhz: Option<f64>,
     pub used: bool,
     /// None when the receiver did not say.
     pub healthy: Option<bool>,
+    /// One entry per tracked signal (NAV-SIG, or GSV with NMEA 4.10+
+    /// signal ids); empty when the receiver reports satellites only.
+    pub signals: Vec<SignalInfo>,
+}
+
+/// One signal of a satellite.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SignalInfo {
+    /// Frequency band, e.g. "L1", "L2", "L5", "E1", "E5b", "B1I", "B2I";
+    /// `None` for an id we have no name for.
+    pub band: Option<&'static str>,
+    /// Signal name, e.g. "L1C/A", "L2CL", "E1C", "E5bI", "B1I D1".
+    pub signal: Option<&'static str>,
+    pub cn0_dbhz: Option<f64>,
+    /// Used in the navigation solution (NAV-SIG prUsed); `None` from GSV.
+    pub used: Option<bool>,
+    /// Tracking state (NAV-SIG qualityInd); `None` from GSV.
+    pub quality: Option<SignalQuality>,
+}
+
+/// u-blox signal quality indicator (NAV-SAT/NAV-SIG qualityInd 0..7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SignalQuality {
+    NoSignal,
+    Searching,
+    Acquired,
+    Unusable,
+    CodeLocked,
+    /// Code and carrier locked, time synchronized (qualityInd 5..7).
+    CarrierLocked,
+}
+
+impl SignalQuality {
+    pub fn from_ind(q: u8) -> Self {
+        match q {
+            0 => Self::NoSignal,
+            1 => Self::Searching,
+            2 => Self::Acquired,
+            3 => Self::Unusable,
+            4 => Self::CodeLocked,
+            _ => Self::CarrierLocked,
+        }
+    }
+}
+
+/// Satellites of one constellation in the latest sky.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct ConstellationCount {
+    pub gnss: Constellation,
+    pub visible: u32,
+    pub used: u32,
 }
 
 /// Where a time or leap value came from.
@@ -223,11 +276,37 @@ pub struct GnssEpoch {
     pub time: Option<EpochTime>,
     pub gps_time: Option<GpsTime>,
     pub fix: Fix,
-    /// Empty when the epoch carried no sky message.
+    /// Empty when the epoch carried no sky message (see `sky_reported`).
     pub satellites: Vec<SatInfo>,
+    /// The epoch carried a sky message (NAV-SAT, NAV-SVINFO, NAV-SIG, GSV,
+    /// PUBX,03), even one listing no satellite: an empty sky then means
+    /// "none in view", not "not reported".
+    pub sky_reported: bool,
     pub leap: Option<LeapInfo>,
     pub time_pulse: Option<TimePulse>,
     pub antenna: Option<AntennaInfo>,
     pub security: Option<Security>,
     pub clock: Option<ReceiverClock>,
+}
+
+/// Survey-in: what the configuration set up, and what the receiver reports
+/// (TIM-SVIN).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum SurveyState {
+    #[default]
+    Off,
+    InProgress,
+    /// Fixed position from a completed survey (this run or a stored one).
+    Fixed,
+}
+
+/// Antenna reference point position, ECEF, as the receiver reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct SurveyPosition {
+    pub ecef_x_cm: i32,
+    pub ecef_y_cm: i32,
+    pub ecef_z_cm: i32,
+    /// 3D accuracy of the position, mm.
+    pub accuracy_mm: u32,
 }

@@ -6,6 +6,7 @@
 //! - [`access`]: CIDR allow/deny lists.
 //! - [`clients`]: bounded per-client table (rate limit, interleaved mode, monitor).
 //! - [`handler`]: the sans-IO request handler.
+//! - [`mode6`]: read-only NTP control messages (ntpq, monitoring plugins).
 //! - [`server`]: worker threads (`spawn`), the only part doing I/O, with `socket`.
 
 pub mod access;
@@ -14,6 +15,7 @@ mod batch;
 pub mod clients;
 pub mod counters;
 pub mod handler;
+pub mod mode6;
 pub mod packet;
 pub mod server;
 mod socket;

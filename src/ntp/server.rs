@@ -11,6 +11,7 @@ use super::batch::Batch;
 use super::clients::{AlarmChange, ClientTable, RateLimit};
 use super::counters::{Counters, NtpCounters};
 use super::handler::{AuthFailureAction, DenyAction, Handler, HandlerConfig, Outcome, Reply};
+use super::mode6::{self, ControlService, ControlView, ControlViewCell};
 use super::socket::{drain_tx_timestamps, ErrQueue, NtpSocket, RxTimestamping};
 use super::timestamp::NtpTimestamp;
 use super::NtpStatus;
@@ -67,6 +68,8 @@ pub struct NtpServerConfig {
     pub batch_size: usize,
     /// Clients listed in the status snapshot.
     pub top_clients: usize,
+    /// Sources whose control queries (mode 6, read-only) are answered.
+    pub control_allow: Vec<Cidr>,
 }
 
 impl Default for NtpServerConfig {
@@ -95,6 +98,10 @@ impl Default for NtpServerConfig {
             client_offset_alarm_ms: 1000,
             batch_size: 32,
             top_clients: 20,
+            control_allow: vec![
+                Cidr::new([127, 0, 0, 0].into(), 8).expect("valid prefix"),
+                Cidr::new(std::net::Ipv6Addr::LOCALHOST.into(), 128).expect("valid prefix"),
+            ],
         }
     }
 }
@@ -149,6 +156,8 @@ pub struct NtpServerHandle {
     precision: i8,
     workers: usize,
     top: usize,
+    control: Arc<ControlService>,
+    control_view: ControlViewCell,
 }
 
 impl std::fmt::Debug for NtpServerHandle {
@@ -171,6 +180,15 @@ impl NtpServerHandle {
             total.add(c);
         }
         total
+    }
+
+    /// Where the daemon stores what control replies show (once a second).
+    pub fn control_view(&self) -> ControlViewCell {
+        self.control_view.clone()
+    }
+
+    pub fn control_counters(&self) -> mode6::ControlCounters {
+        self.control.counters()
     }
 
     pub fn status(&self) -> NtpStatus {
@@ -251,6 +269,11 @@ pub fn spawn(
             .saturating_mul(1_000_000)
     });
     let clients = Arc::new(ClientTable::new(cfg.client_table_size, rate, alarm));
+    let control = Arc::new(ControlService::new(cfg.control_allow.clone(), precision));
+    let control_view: ControlViewCell = Arc::new(arc_swap::ArcSwap::from_pointee(ControlView {
+        version: format!("gnss-timeserver {}", env!("CARGO_PKG_VERSION")),
+        ..ControlView::default()
+    }));
     let keys = Arc::new(keys);
     let workers = if cfg.workers == 0 {
         std::thread::available_parallelism()
@@ -312,6 +335,9 @@ pub fn spawn(
             next_tx_id: 0,
             errq: ErrQueue::default(),
             tx_outstanding: 0,
+            control: control.clone(),
+            control_view: control_view.clone(),
+            control_buf: vec![0u8; mode6::MAX_REPLY].into_boxed_slice(),
         };
         let t = std::thread::Builder::new()
             .name(format!("ntp-worker-{i}"))
@@ -346,6 +372,8 @@ pub fn spawn(
         precision,
         workers,
         top: cfg.top_clients,
+        control,
+        control_view,
     })
 }
 
@@ -377,6 +405,9 @@ struct Worker {
     /// TX timestamps asked for and not read yet: the error queue is read
     /// only while this is non-zero.
     tx_outstanding: usize,
+    control: Arc<ControlService>,
+    control_view: ControlViewCell,
+    control_buf: Box<[u8]>,
 }
 
 impl Worker {
@@ -432,6 +463,33 @@ impl Worker {
             let Some((req, out)) = self.batch.request_and_reply_buf(i) else {
                 continue;
             };
+            // Control queries (mode 6, rare) are answered on their own,
+            // outside the batch: their replies do not fit its buffers.
+            if let Some(&b0) = req.first().filter(|b| *b & 7 == mode6::MODE_CONTROL) {
+                // Counted as requests of their mode and version like any
+                // other; one the control service drops counts as drop_mode.
+                Counters::inc(&counters.requests);
+                if let Some(m) = counters.by_mode.get(usize::from(mode6::MODE_CONTROL)) {
+                    Counters::inc(m);
+                }
+                if let Some(v) = counters.by_version.get(usize::from((b0 >> 3) & 7)) {
+                    Counters::inc(v);
+                }
+                let view = self.control_view.load();
+                let buf = &mut self.control_buf[..];
+                match self
+                    .control
+                    .answer(req, from.ip(), rx_ns, &fields, &view, buf)
+                {
+                    mode6::Outcome::Reply(n) => {
+                        if self.sock.send_to(&buf[..n], from).is_err() {
+                            Counters::inc(&counters.tx_errors);
+                        }
+                    }
+                    mode6::Outcome::Drop => Counters::inc(&counters.drop_mode),
+                }
+                continue;
+            }
             match self.handler.prepare(req, from.ip(), rx_ns, &fields, out) {
                 Outcome::Reply(reply) => {
                     let stamp = self.sock.tx_ts && reply.kernel_tx;

@@ -228,6 +228,26 @@ impl NtpSocket {
         )
     }
 
+    /// One datagram to `to` (control replies, outside the batches).
+    pub fn send_to(&self, buf: &[u8], to: SocketAddr) -> io::Result<()> {
+        let (ss, len) = to_sockaddr(&to);
+        // SAFETY: buf and ss outlive the call; len is ss's valid length.
+        let r = unsafe {
+            libc::sendto(
+                self.fd.as_raw_fd(),
+                buf.as_ptr().cast(),
+                buf.len(),
+                0,
+                (&ss as *const libc::sockaddr_storage).cast(),
+                len,
+            )
+        };
+        if r < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(())
+    }
+
     pub(super) fn raw(&self) -> RawFd {
         self.fd.as_raw_fd()
     }

@@ -76,9 +76,10 @@ pub const TMODE_SVIN_MIN_DUR: u32 = 0x4003_0010;
 pub const TMODE_SVIN_ACC_LIMIT: u32 = 0x4003_0011;
 
 /// CFG-MSGOUT-UBX_*_UART1 keys and the (class, id) they enable.
-pub const MSGOUT_UART1: [(u32, (u8, u8)); 12] = [
+pub const MSGOUT_UART1: [(u32, (u8, u8)); 13] = [
     (0x2091_0007, (0x01, 0x07)), // NAV-PVT
     (0x2091_0016, (0x01, 0x35)), // NAV-SAT
+    (0x2091_0346, (0x01, 0x43)), // NAV-SIG
     (0x2091_005c, (0x01, 0x21)), // NAV-TIMEUTC
     (0x2091_0061, (0x01, 0x26)), // NAV-TIMELS
     (0x2091_0066, (0x01, 0x22)), // NAV-CLOCK

@@ -3,7 +3,8 @@
 //! (+ CFG-TMODE3) on M8-class receivers, CFG-VALSET on F9-class ones — checking
 //! ACK/NAK for each command with a timeout and a few retries.
 //!
-//! Inputs: decoded UBX frames (`class`, `id`, payload) and the time as a value.
+//! Inputs: the decoded messages (the same values the receiver model gets:
+//! the stream is decoded once) and the time as a value.
 //! Outputs: bytes to write to the receiver, events, and a survey-in result for
 //! the caller to persist through a [`SurveyStore`]. A receiver that never
 //! answers UBX (NMEA-only) ends in [`ConfigState::NmeaOnly`]: reading goes on.
@@ -13,12 +14,13 @@ use crate::time::NS_PER_SEC;
 use serde::Serialize;
 use std::collections::VecDeque;
 
-mod identity;
 pub mod keys;
 mod plan;
 mod survey;
 
-pub use identity::{parse_mon_ver, Identity, ReceiverClass};
+pub use crate::gnss::identity::{ReceiverClass, ReceiverIdentity};
+use crate::gnss::message::{Message, TimSvin};
+pub use crate::gnss::SurveyState;
 pub use survey::{MemorySurveyStore, SurveyPosition, SurveyStore};
 
 /// Optional timing mode of the receiver.
@@ -68,7 +70,7 @@ impl Default for ConfigureParams {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
-#[serde(rename_all = "kebab-case")]
+#[serde(rename_all = "snake_case")]
 pub enum ConfigState {
     #[default]
     Idle,
@@ -80,21 +82,13 @@ pub enum ConfigState {
     NmeaOnly,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
-#[serde(rename_all = "kebab-case")]
-pub enum SurveyState {
-    #[default]
-    Off,
-    InProgress,
-    /// Fixed position from a completed survey (this run or a stored one).
-    Fixed,
-}
-
 /// Outcome of the configuration, for the status snapshot.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ConfigureReport {
     pub state: ConfigState,
-    pub identity: Option<Identity>,
+    /// Which interface the plan used (the identity itself is shown once,
+    /// in the receiver view).
+    pub class: Option<ReceiverClass>,
     /// Commands the receiver acknowledged (e.g. "CFG-MSG NAV-PVT").
     pub acked: Vec<String>,
     /// Commands refused (NAK) or unanswered, with the reason.
@@ -126,6 +120,7 @@ pub struct Configurator {
     queue: VecDeque<Step>,
     pending: Option<Pending>,
     report: ConfigureReport,
+    identity: Option<ReceiverIdentity>,
     events: Vec<Event>,
     survey_result: Option<SurveyPosition>,
     /// Rate the receiver was just told to switch to: the shell follows.
@@ -134,7 +129,7 @@ pub struct Configurator {
     baud_switch_tried: Option<u32>,
 }
 
-const MON_VER: (u8, u8) = (0x0A, 0x04);
+const MON_VER: (u8, u8) = crate::gnss::ubx::id::MON_VER;
 
 impl Configurator {
     /// `stored`: the position from a previous survey, if any (from a [`SurveyStore`]).
@@ -145,6 +140,7 @@ impl Configurator {
             queue: VecDeque::new(),
             pending: None,
             report: ConfigureReport::default(),
+            identity: None,
             events: Vec::new(),
             survey_result: None,
             baud_request: None,
@@ -180,6 +176,11 @@ impl Configurator {
 
     pub fn report(&self) -> &ConfigureReport {
         &self.report
+    }
+
+    /// The receiver as identified by the last MON-VER reply.
+    pub fn identity(&self) -> Option<&ReceiverIdentity> {
+        self.identity.as_ref()
     }
 
     /// Events produced since the last call (the shell hands them to an `EventSink`).
@@ -235,10 +236,9 @@ impl Configurator {
     fn finish(&mut self, now_ns: i64) {
         self.report.state = ConfigState::Done;
         let who = self
-            .report
             .identity
             .as_ref()
-            .and_then(|i| i.module.clone())
+            .and_then(|i| i.model.clone())
             .unwrap_or_else(|| "receiver".into());
         if self.report.failed.is_empty() {
             self.events.push(Event::new(
@@ -259,70 +259,69 @@ impl Configurator {
         }
     }
 
-    /// Feed one decoded UBX frame from the receiver.
-    pub fn on_ubx(&mut self, class: u8, id: u8, payload: &[u8], now_ns: i64) -> Vec<u8> {
-        match (class, id) {
-            (0x0A, 0x04) => self.on_mon_ver(payload, now_ns),
-            (0x05, ack @ (0x00 | 0x01)) => {
-                let Some(pending) = &self.pending else {
-                    return Vec::new();
-                };
-                if payload.get(..2) != Some(&[pending.step.class, pending.step.id][..])
-                    || self.report.state != ConfigState::Configuring
-                {
-                    return Vec::new();
-                }
-                let name = pending.step.name.clone();
-                if ack == 0x01 {
-                    self.report.acked.push(name);
-                } else {
-                    self.report.failed.push(format!("{name}: NAK"));
-                }
-                self.next(now_ns)
-            }
-            (0x0D, 0x04) => {
-                self.on_tim_svin(payload, now_ns);
+    /// Feed one decoded message from the receiver (others than MON-VER,
+    /// ACK/NAK and TIM-SVIN are ignored).
+    pub fn on_message(&mut self, msg: &Message, now_ns: i64) -> Vec<u8> {
+        match msg {
+            Message::MonVer(v) => self.on_mon_ver(ReceiverIdentity::from_mon_ver(v), now_ns),
+            Message::AckAck { class, id } => self.on_ack(*class, *id, true, now_ns),
+            Message::AckNak { class, id } => self.on_ack(*class, *id, false, now_ns),
+            Message::TimSvin(s) => {
+                self.on_tim_svin(s, now_ns);
                 Vec::new()
             }
             _ => Vec::new(),
         }
     }
 
-    fn on_mon_ver(&mut self, payload: &[u8], now_ns: i64) -> Vec<u8> {
+    fn on_ack(&mut self, class: u8, id: u8, ack: bool, now_ns: i64) -> Vec<u8> {
+        let Some(pending) = &self.pending else {
+            return Vec::new();
+        };
+        if (pending.step.class, pending.step.id) != (class, id)
+            || self.report.state != ConfigState::Configuring
+        {
+            return Vec::new();
+        }
+        let name = pending.step.name.clone();
+        if ack {
+            self.report.acked.push(name);
+        } else {
+            self.report.failed.push(format!("{name}: NAK"));
+        }
+        self.next(now_ns)
+    }
+
+    fn on_mon_ver(&mut self, identity: ReceiverIdentity, now_ns: i64) -> Vec<u8> {
         if self.report.state != ConfigState::Identifying {
             return Vec::new();
         }
-        let Some(identity) = parse_mon_ver(payload) else {
-            return Vec::new();
-        };
         self.events.push(Event::new(
             now_ns,
             EventKind::GnssIdentified {
-                module: identity.module.clone(),
+                module: identity.model.clone(),
                 class: format!("{:?}", identity.class),
                 software: identity.software.clone(),
                 extensions: identity.extensions.clone(),
             },
         ));
         self.queue = self.plan(identity.class).into();
-        self.report.identity = Some(identity);
+        self.report.class = Some(identity.class);
+        self.identity = Some(identity);
         self.report.state = ConfigState::Configuring;
         self.next(now_ns)
     }
 
-    fn on_tim_svin(&mut self, p: &[u8], now_ns: i64) {
-        if self.report.survey != SurveyState::InProgress || p.len() < 28 {
+    fn on_tim_svin(&mut self, s: &TimSvin, now_ns: i64) {
+        if self.report.survey != SurveyState::InProgress {
             return;
         }
-        let i4 = |o: usize| i32::from_le_bytes([p[o], p[o + 1], p[o + 2], p[o + 3]]);
-        let mean_v = u32::from_le_bytes([p[16], p[17], p[18], p[19]]);
-        let (valid, active) = (p[24], p[25]);
-        if valid == 1 && active == 0 {
+        if s.valid && !s.active {
             let pos = SurveyPosition {
-                ecef_x_cm: i4(4),
-                ecef_y_cm: i4(8),
-                ecef_z_cm: i4(12),
-                accuracy_mm: f64::from(mean_v).sqrt().round() as u32,
+                ecef_x_cm: s.mean_x_cm,
+                ecef_y_cm: s.mean_y_cm,
+                ecef_z_cm: s.mean_z_cm,
+                accuracy_mm: f64::from(s.mean_v_mm2).sqrt().round() as u32,
             };
             self.report.survey = SurveyState::Fixed;
             self.survey_result = Some(pos);
@@ -337,6 +336,13 @@ impl Configurator {
                 },
             ));
         }
+    }
+
+    /// The fixed antenna position in use: this run's survey or the stored one.
+    pub fn fixed_position(&self) -> Option<SurveyPosition> {
+        (self.report.survey == SurveyState::Fixed)
+            .then_some(self.stored)
+            .flatten()
     }
 
     /// Handle timeouts: retry, or give up on the command.

@@ -7,6 +7,7 @@ fn msg_name(id: (u8, u8)) -> &'static str {
     match id {
         (0x01, 0x07) => "NAV-PVT",
         (0x01, 0x35) => "NAV-SAT",
+        (0x01, 0x43) => "NAV-SIG",
         (0x01, 0x21) => "NAV-TIMEUTC",
         (0x01, 0x26) => "NAV-TIMELS",
         (0x01, 0x22) => "NAV-CLOCK",
@@ -34,7 +35,8 @@ impl Configurator {
         ];
         match class {
             ReceiverClass::M8 => v.push((0x0A, 0x09)),
-            ReceiverClass::F9 => v.extend([(0x0A, 0x38), (0x27, 0x09)]),
+            // NAV-SIG: per-signal C/N0 and use for the sky view (protocol 27+).
+            ReceiverClass::F9 => v.extend([(0x01, 0x43), (0x0A, 0x38), (0x27, 0x09)]),
         }
         if self.params.timing != TimingMode::Off {
             v.push((0x0D, 0x04));
@@ -59,7 +61,7 @@ impl Configurator {
             return Vec::new();
         };
         let port = self.params.port.unwrap_or_default();
-        let Some(class) = self.report.identity.as_ref().map(|i| i.class) else {
+        let Some(class) = self.report.class else {
             return Vec::new();
         };
         if target == self.params.baud || port == keys::Port::Usb {

@@ -1,16 +1,6 @@
 //! Surveyed antenna position and where it is kept between restarts.
 
-use serde::Serialize;
-
-/// Antenna reference point position, ECEF, as the receiver reports it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
-pub struct SurveyPosition {
-    pub ecef_x_cm: i32,
-    pub ecef_y_cm: i32,
-    pub ecef_z_cm: i32,
-    /// 3D accuracy of the position, mm.
-    pub accuracy_mm: u32,
-}
+pub use crate::gnss::SurveyPosition;
 
 /// Where the surveyed position lives between restarts (the store on the
 /// appliance; memory in tests).

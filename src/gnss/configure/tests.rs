@@ -5,6 +5,27 @@ use crate::sim::scenario::Scenario;
 
 const T0: i64 = 1_763_700_000 * NS_PER_SEC;
 
+/// Frames the way the serial shell hands them over: decoded once, then fed.
+trait FeedUbx {
+    fn on_ubx(&mut self, class: u8, id: u8, payload: &[u8], now_ns: i64) -> Vec<u8>;
+}
+
+impl FeedUbx for Configurator {
+    fn on_ubx(&mut self, class: u8, id: u8, payload: &[u8], now_ns: i64) -> Vec<u8> {
+        match crate::gnss::ubx::decode(class, id, payload) {
+            Ok(m) => self.on_message(&m, now_ns),
+            Err(_) => Vec::new(),
+        }
+    }
+}
+
+fn identify(payload: &[u8]) -> Option<ReceiverIdentity> {
+    match crate::gnss::ubx::decode(0x0A, 0x04, payload) {
+        Ok(Message::MonVer(v)) => Some(ReceiverIdentity::from_mon_ver(&v)),
+        _ => None,
+    }
+}
+
 /// Run the configurator against the fake receiver's core, sans-IO: bytes
 /// go back and forth through the real framer, time advances 1 s per epoch.
 fn converse(
@@ -51,10 +72,11 @@ fn m8t_is_identified_and_configured_with_cfg_msg() {
     let seen = converse(&mut c, &mut rx, 3, true);
     let r = c.report();
     assert_eq!(r.state, ConfigState::Done, "{r:?}");
-    let id = r.identity.as_ref().unwrap();
+    assert_eq!(r.class, Some(ReceiverClass::M8));
+    let id = c.identity().unwrap();
     assert_eq!(id.class, ReceiverClass::M8);
-    assert_eq!(id.protocol, Some((22, 0)));
-    assert_eq!(id.module.as_deref(), Some("NEO-M8T-0"));
+    assert_eq!(id.protocol_version(), Some((22, 0)));
+    assert_eq!(id.model.as_deref(), Some("NEO-M8T-0"));
     assert!(r.failed.is_empty(), "{:?}", r.failed);
     assert!(r.acked.iter().any(|a| a == "CFG-MSG TIM-TP"));
     assert!(r.acked.iter().any(|a| a == "CFG-TP5 1Hz UTC"));
@@ -82,7 +104,7 @@ fn f9t_is_configured_with_valset() {
     converse(&mut c, &mut rx, 3, true);
     let r = c.report();
     assert_eq!(r.state, ConfigState::Done);
-    assert_eq!(r.identity.as_ref().unwrap().class, ReceiverClass::F9);
+    assert_eq!(r.class, Some(ReceiverClass::F9));
     assert_eq!(
         r.acked,
         vec!["CFG-VALSET messages", "CFG-VALSET time pulse"]
@@ -183,16 +205,16 @@ fn nak_and_missing_ack_are_reported_per_command() {
 
 #[test]
 fn mon_ver_parsing_handles_short_and_odd_payloads() {
-    assert!(parse_mon_ver(&[0u8; 39]).is_none());
-    let id = parse_mon_ver(&crate::sim::receiver::messages::mon_ver(Model::F9T)).unwrap();
-    assert_eq!(id.protocol, Some((29, 20)));
+    assert!(identify(&[0u8; 39]).is_none());
+    let id = identify(&crate::sim::receiver::messages::mon_ver(Model::F9T)).unwrap();
+    assert_eq!(id.protocol_version(), Some((29, 20)));
     assert_eq!(id.class, ReceiverClass::F9);
     // Old firmware without PROTVER: hardware generation decides.
     let mut p = vec![0u8; 40];
     p[30..38].copy_from_slice(b"00190000");
-    assert_eq!(parse_mon_ver(&p).unwrap().class, ReceiverClass::F9);
+    assert_eq!(identify(&p).unwrap().class, ReceiverClass::F9);
     p[30..38].copy_from_slice(b"00070000");
-    assert_eq!(parse_mon_ver(&p).unwrap().class, ReceiverClass::M8);
+    assert_eq!(identify(&p).unwrap().class, ReceiverClass::M8);
 }
 
 proptest::proptest! {

@@ -385,7 +385,10 @@ fn gsv(talker: &str, f: &Fields) -> Result<Message, DecodeError> {
     let sats_in_view: u16 = f.num(2).unwrap_or(0);
     // 4.10 appends a signal id after the groups of four.
     let rest = f.len().saturating_sub(3);
-    let signal_id = (rest % 4 == 1).then(|| f.num(f.len() - 1)).flatten();
+    // The signal id is one hex digit (BeiDou B2I is "B").
+    let signal_id = (rest % 4 == 1)
+        .then(|| u8::from_str_radix(f.get(f.len() - 1).trim(), 16).ok())
+        .flatten();
     let system = system_from_talker(talker);
     let mut sats = Vec::new();
     for g in 0..rest / 4 {

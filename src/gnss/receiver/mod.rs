@@ -12,15 +12,21 @@
 //!   few NMEA seconds, NMEA drives the boundaries again.
 
 mod assemble;
+mod change;
 mod status;
 
+use crate::gnss::dispatch::decode_frame;
 use crate::gnss::error::DecodeError;
 use crate::gnss::framer::Frame;
 use crate::gnss::message::*;
 use crate::gnss::GnssEpoch;
 
 pub use assemble::{gps_to_unix_ns, resolve_week, GPS_EPOCH_UNIX_S};
-pub use status::{ReceiverCounters, ReceiverIdentity, ReceiverStatus};
+pub use change::{survey_state, ReceiverChange};
+pub use status::{
+    constellation_counts, ReceiverCounters, ReceiverIdentity, ReceiverStatus, SurveyIn, SurveyView,
+    SKY_STALE_EPOCHS,
+};
 
 use assemble::Pending;
 
@@ -60,6 +66,8 @@ pub struct Receiver {
     nmea_ticks_since_ubx: u32,
     last_nmea_ms: Option<u32>,
     status: ReceiverStatus,
+    tracker: change::Tracker,
+    changes: Vec<ReceiverChange>,
 }
 
 impl Default for Receiver {
@@ -86,11 +94,19 @@ impl Receiver {
             nmea_ticks_since_ubx: 0,
             last_nmea_ms: None,
             status: ReceiverStatus::default(),
+            tracker: change::Tracker::default(),
+            changes: Vec::new(),
         }
     }
 
     pub fn status(&self) -> ReceiverStatus {
         self.status.clone()
+    }
+
+    /// Receiver changes observed since the last call (antenna, jamming,
+    /// spoofing, fix, survey-in), oldest first.
+    pub fn drain_changes(&mut self) -> Vec<ReceiverChange> {
+        std::mem::take(&mut self.changes)
     }
 
     /// Count a frame that failed to decode (the caller decoded it).
@@ -183,8 +199,10 @@ impl Receiver {
         if pending.is_empty() {
             return None;
         }
+        let fix_reported = pending.has_fix_source();
         let epoch = pending.assemble(&mut self.mem, &mut self.status.counters);
         self.status.record_epoch(&epoch);
+        self.tracker.epoch(&epoch, fix_reported, &mut self.changes);
         Some(epoch)
     }
 
@@ -198,7 +216,11 @@ impl Receiver {
                 c.naks += 1;
                 self.status.last_nak = Some([*class, *id]);
             }
-            Message::TimSvin(s) => self.status.survey_in = Some(s.into()),
+            Message::TimSvin(s) => {
+                let progress = SurveyIn::from(s);
+                self.tracker.survey(&progress, &mut self.changes);
+                self.status.survey.progress = Some(progress);
+            }
             Message::Txt(t) => {
                 let mut text = t.text.clone();
                 text.truncate(120);
@@ -217,6 +239,7 @@ fn epoch_itow(msg: &Message) -> Option<u32> {
         Message::NavPvt(m) => m.itow_ms,
         Message::NavSol(m) => m.itow_ms,
         Message::NavSat(m) | Message::NavSvInfo(m) => m.itow_ms,
+        Message::NavSig(m) => m.itow_ms,
         Message::NavStatus(m) => m.itow_ms,
         Message::NavDop(m) => m.itow_ms,
         Message::NavTimeUtc(m) => m.itow_ms,

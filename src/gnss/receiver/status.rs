@@ -2,10 +2,17 @@
 
 use serde::Serialize;
 
-use crate::gnss::message::{MonVer, TimSvin};
+use crate::gnss::message::TimSvin;
 use crate::gnss::*;
 
+pub use crate::gnss::identity::ReceiverIdentity;
+
+/// Epochs without a sky message after which the last sky is dropped.
+pub const SKY_STALE_EPOCHS: u32 = 5;
+
 /// Receiver view in the status snapshot: counters and the latest state.
+/// Unknown is `null`: nothing is shown as current that the latest epoch
+/// did not say (the sky may lag by at most `SKY_STALE_EPOCHS`, with its age).
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct ReceiverStatus {
     pub identity: Option<ReceiverIdentity>,
@@ -13,18 +20,42 @@ pub struct ReceiverStatus {
     /// UTC of the last epoch, ns since the Unix epoch.
     pub last_epoch_utc_ns: Option<i64>,
     pub fix: Fix,
-    pub sats_visible: u32,
-    pub sats_used: u32,
+    /// Satellites in the latest epoch's sky; `null` when that epoch had none
+    /// (0 means the receiver said "none in view").
+    pub sats_visible: Option<u32>,
+    /// Satellites used: the latest sky's count, else the fix's; `null` when
+    /// neither was reported.
+    pub sats_used: Option<u32>,
+    /// Per satellite, per signal (see [`SatInfo`]).
+    pub sky: Vec<SatInfo>,
+    /// Epochs since `sky` was reported (0: by the latest epoch); `null` with no sky.
+    pub sky_age_epochs: Option<u32>,
+    pub constellations: Vec<ConstellationCount>,
+    /// Time of the latest epoch: tAcc (`tacc_ns`) and the validity flags.
+    pub time: Option<EpochTime>,
+    /// NAV-CLOCK of the latest epoch: receiver clock bias and drift.
+    pub clock: Option<ReceiverClock>,
     /// Latest values seen (they persist across epochs that do not carry them).
     pub antenna: Option<AntennaInfo>,
     pub security: Option<Security>,
     pub leap: Option<LeapInfo>,
     pub time_pulse: Option<TimePulse>,
-    pub survey_in: Option<SurveyIn>,
+    pub survey: SurveyView,
     /// Last ACK-NAK (class, id).
     pub last_nak: Option<[u8; 2]>,
     /// Last TXT sentence (truncated).
     pub last_text: Option<String>,
+}
+
+/// Survey-in and the fixed antenna position.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct SurveyView {
+    /// What the configuration set up (`null` when it does not configure).
+    pub state: Option<SurveyState>,
+    /// Latest TIM-SVIN progress.
+    pub progress: Option<SurveyIn>,
+    /// Position the receiver holds fixed (this run's survey or the stored one).
+    pub fixed_position: Option<SurveyPosition>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -38,39 +69,6 @@ pub struct ReceiverCounters {
     pub naks: u64,
     /// GSV groups that closed with parts missing.
     pub gsv_incomplete: u64,
-}
-
-/// From MON-VER.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct ReceiverIdentity {
-    pub sw_version: String,
-    pub hw_version: String,
-    /// `MOD=` extension, e.g. "ZED-F9T".
-    pub model: Option<String>,
-    /// `FWVER=` extension, e.g. "TIM 2.20".
-    pub firmware: Option<String>,
-    /// `PROTVER=` extension, e.g. "29.20".
-    pub protocol: Option<String>,
-    pub extensions: Vec<String>,
-}
-
-impl ReceiverIdentity {
-    pub fn from_mon_ver(v: &MonVer) -> Self {
-        let ext = |key: &str| {
-            v.extensions
-                .iter()
-                .find_map(|e| e.strip_prefix(key))
-                .map(|s| s.trim().to_string())
-        };
-        Self {
-            sw_version: v.sw_version.clone(),
-            hw_version: v.hw_version.clone(),
-            model: ext("MOD="),
-            firmware: ext("FWVER="),
-            protocol: ext("PROTVER=").or_else(|| ext("PROTVER ")),
-            extensions: v.extensions.clone(),
-        }
-    }
 }
 
 /// TIM-SVIN progress.
@@ -102,14 +100,29 @@ impl From<&TimSvin> for SurveyIn {
 impl ReceiverStatus {
     pub(crate) fn record_epoch(&mut self, e: &GnssEpoch) {
         self.counters.epochs += 1;
-        if let Some(t) = e.time {
-            self.last_epoch_utc_ns = Some(t.utc_ns);
-        }
+        self.last_epoch_utc_ns = e.time.map(|t| t.utc_ns).or(self.last_epoch_utc_ns);
         self.fix = e.fix.clone();
-        if !e.satellites.is_empty() {
-            self.sats_visible = e.satellites.len() as u32;
-            self.sats_used = e.satellites.iter().filter(|s| s.used).count() as u32;
+        self.time = e.time;
+        self.clock = e.clock;
+        if e.sky_reported {
+            self.sky = e.satellites.clone();
+            self.sky_age_epochs = Some(0);
+        } else if let Some(age) = self.sky_age_epochs {
+            if age + 1 > SKY_STALE_EPOCHS {
+                self.sky.clear();
+                self.sky_age_epochs = None;
+            } else {
+                self.sky_age_epochs = Some(age + 1);
+            }
         }
+        self.constellations = constellation_counts(&self.sky);
+        let fresh = self.sky_age_epochs == Some(0);
+        self.sats_visible = fresh.then_some(self.sky.len() as u32);
+        self.sats_used = if fresh {
+            Some(self.sky.iter().filter(|s| s.used).count() as u32)
+        } else {
+            e.fix.sats_used
+        };
         if e.antenna.is_some() {
             self.antenna = e.antenna;
         }
@@ -123,4 +136,21 @@ impl ReceiverStatus {
             self.time_pulse = e.time_pulse;
         }
     }
+}
+
+/// Visible and used satellites per constellation, in constellation order.
+pub fn constellation_counts(sky: &[SatInfo]) -> Vec<ConstellationCount> {
+    let mut out: Vec<ConstellationCount> = Vec::new();
+    let mut gnss: Vec<Constellation> = sky.iter().map(|s| s.gnss).collect();
+    gnss.sort();
+    gnss.dedup();
+    for g in gnss {
+        let of = || sky.iter().filter(move |s| s.gnss == g);
+        out.push(ConstellationCount {
+            gnss: g,
+            visible: of().count() as u32,
+            used: of().filter(|s| s.used).count() as u32,
+        });
+    }
+    out
 }

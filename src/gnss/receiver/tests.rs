@@ -423,3 +423,236 @@ fn tim_tp_before_navigation_belongs_to_that_epoch() {
         ]
     );
 }
+
+/// F9P-style NMEA 4.11: a satellite listed for L1 with a C/N0 and again for
+/// L2 without one keeps its L1 C/N0 (the empty entry must not erase it),
+/// and both signals are listed with their band.
+#[test]
+fn gsv_merge_keeps_the_best_signal_cn0() {
+    let mut rx = Receiver::new();
+    for body in [
+        "GNRMC,120000.00,A,4807.038,N,01131.000,E,0.0,0.0,010324,,,A,V",
+        "GNGSA,A,3,05,13,,,,,,,,,,,1.2,0.9,0.8,1",
+        // L1C/A (1): both with C/N0. L2CL (6): 05 not tracked, 13 at 44.
+        "GPGSV,1,1,02,05,40,083,46,13,70,285,40,1",
+        "GPGSV,1,1,02,05,40,083,,13,70,285,44,6",
+        // Galileo E5b (2) sorts before E1 (7): the E1 value must still win.
+        "GAGSV,1,1,01,03,44,149,,2",
+        "GAGSV,1,1,01,03,44,149,38,7",
+        // BeiDou B2I is signal id "B" (hex).
+        "GBGSV,1,1,01,19,60,110,41,1",
+        "GBGSV,1,1,01,19,60,110,37,B",
+    ] {
+        assert_eq!(rx.handle(&nmea(body)), None);
+    }
+    let e = rx.flush().expect("epoch");
+    assert!(e.sky_reported);
+    let sat = |g, n| {
+        e.satellites
+            .iter()
+            .find(|s| s.gnss == g && s.svid == n)
+            .unwrap_or_else(|| panic!("{g:?} {n} missing"))
+    };
+    let g5 = sat(Constellation::Gps, 5);
+    assert_eq!(g5.cn0_dbhz, Some(46.0), "primary C/N0 kept");
+    assert_eq!(
+        (g5.az_deg, g5.el_deg, g5.used),
+        (Some(83.0), Some(40.0), true)
+    );
+    let bands: Vec<_> = g5.signals.iter().map(|s| (s.band, s.cn0_dbhz)).collect();
+    assert_eq!(bands, vec![(Some("L1"), Some(46.0)), (Some("L2"), None)]);
+    assert_eq!(
+        sat(Constellation::Gps, 13).cn0_dbhz,
+        Some(44.0),
+        "best signal"
+    );
+    let e3 = sat(Constellation::Galileo, 3);
+    assert_eq!(e3.cn0_dbhz, Some(38.0));
+    assert_eq!(e3.signals.len(), 2);
+    let b19 = sat(Constellation::BeiDou, 19);
+    assert_eq!(b19.cn0_dbhz, Some(41.0));
+    assert_eq!(b19.signals[1].band, Some("B2I"));
+    assert_eq!(e.satellites.len(), 4, "one entry per satellite");
+}
+
+fn sig(gnss: Constellation, svid: u16, sig_id: u8, cn0: u8, used: bool) -> SigView {
+    SigView {
+        gnss,
+        svid,
+        sig_id,
+        freq_id: 0,
+        cn0_dbhz: cn0,
+        quality_ind: 7,
+        used,
+        healthy: Some(true),
+    }
+}
+
+#[test]
+fn nav_sig_signals_join_nav_sat_satellites() {
+    let mut rx = Receiver::new();
+    rx.handle(&pvt(1000, 0));
+    rx.handle(&Message::NavSat(NavSat {
+        itow_ms: 1000,
+        sats: vec![
+            sat(Constellation::Gps, 3, true),
+            sat(Constellation::Galileo, 11, false),
+        ],
+    }));
+    rx.handle(&Message::NavSig(NavSig {
+        itow_ms: 1000,
+        sigs: vec![
+            sig(Constellation::Gps, 3, 0, 40, true),
+            sig(Constellation::Gps, 3, 3, 43, false),
+            sig(Constellation::Galileo, 11, 5, 30, false),
+            // A signal of a satellite NAV-SAT does not list is not invented.
+            sig(Constellation::BeiDou, 7, 0, 30, true),
+        ],
+    }));
+    let e = rx
+        .handle(&Message::NavEoe { itow_ms: 1000 })
+        .expect("epoch");
+    assert_eq!(e.satellites.len(), 2);
+    let g3 = &e.satellites[0];
+    assert_eq!(g3.cn0_dbhz, Some(43.0), "best signal's C/N0");
+    let names: Vec<_> = g3
+        .signals
+        .iter()
+        .map(|s| (s.band, s.signal, s.used))
+        .collect();
+    assert_eq!(
+        names,
+        vec![
+            (Some("L1"), Some("L1C/A"), Some(true)),
+            (Some("L2"), Some("L2CL"), Some(false))
+        ]
+    );
+    assert_eq!(g3.signals[0].quality, Some(SignalQuality::CarrierLocked));
+    assert_eq!(e.satellites[1].signals[0].band, Some("E5b"));
+    let st = rx.status();
+    assert_eq!((st.sats_visible, st.sats_used), (Some(2), Some(1)));
+    assert_eq!(st.constellations.len(), 2);
+    assert_eq!(
+        (
+            st.constellations[0].gnss,
+            st.constellations[0].visible,
+            st.constellations[0].used
+        ),
+        (Constellation::Gps, 1, 1)
+    );
+}
+
+/// The top-level counts follow the latest epoch: an empty sky is 0, a sky
+/// not reported for `SKY_STALE_EPOCHS` epochs is dropped (null), never a
+/// stale number shown as current.
+#[test]
+fn satellite_counts_are_never_stale() {
+    let mut rx = Receiver::new();
+    let sky = |itow, sats| {
+        Message::NavSat(NavSat {
+            itow_ms: itow,
+            sats,
+        })
+    };
+    rx.handle(&pvt(1000, 0));
+    rx.handle(&sky(1000, vec![sat(Constellation::Gps, 3, true)]));
+    rx.handle(&Message::NavEoe { itow_ms: 1000 });
+    assert_eq!(rx.status().sats_used, Some(1));
+    // Signal lost: the receiver still sends NAV-SAT, with no satellite.
+    let mut lost = pvt(2000, 1);
+    if let Message::NavPvt(p) = &mut lost {
+        p.num_sv = 0;
+        p.flags = 0;
+        p.fix_type = 0;
+    }
+    rx.handle(&lost);
+    rx.handle(&sky(2000, vec![]));
+    rx.handle(&Message::NavEoe { itow_ms: 2000 });
+    let st = rx.status();
+    assert_eq!((st.sats_visible, st.sats_used), (Some(0), Some(0)));
+    assert_eq!(st.fix.sats_used, Some(0));
+    assert!(st.sky.is_empty() && st.constellations.is_empty());
+    // Sky again, then epochs without any sky message.
+    rx.handle(&pvt(3000, 2));
+    rx.handle(&sky(3000, vec![sat(Constellation::Gps, 3, true)]));
+    rx.handle(&Message::NavEoe { itow_ms: 3000 });
+    for k in 0..SKY_STALE_EPOCHS {
+        let itow = 4000 + 1000 * k;
+        rx.handle(&pvt(itow, 3));
+        rx.handle(&Message::NavEoe { itow_ms: itow });
+        let st = rx.status();
+        assert_eq!(st.sky_age_epochs, Some(k + 1));
+        assert_eq!(st.sats_visible, None, "not this epoch's");
+        assert_eq!(st.sats_used, Some(9), "the fix's count");
+    }
+    rx.handle(&pvt(99_000, 9));
+    rx.handle(&Message::NavEoe { itow_ms: 99_000 });
+    let st = rx.status();
+    assert!(st.sky.is_empty() && st.sky_age_epochs.is_none());
+}
+
+#[test]
+fn changes_are_reported_once_per_transition() {
+    let hw = |a_status, jamming_state| {
+        Message::MonHw(MonHw {
+            noise_per_ms: 80,
+            agc_cnt: 3000,
+            a_status,
+            a_power: 1,
+            jamming_state,
+            jam_ind: 9,
+        })
+    };
+    let mut rx = Receiver::new();
+    let mut all = Vec::new();
+    for (k, (ant, jam)) in [(2, 1), (2, 1), (4, 1), (4, 2), (4, 2), (2, 1)]
+        .into_iter()
+        .enumerate()
+    {
+        let itow = 1000 * (k as u32 + 1);
+        rx.handle(&pvt(itow, k as u8));
+        rx.handle(&hw(ant, jam));
+        rx.handle(&Message::NavEoe { itow_ms: itow });
+        all.extend(rx.drain_changes());
+    }
+    let kinds: Vec<_> = all.iter().map(|c| c.kind()).collect();
+    assert_eq!(
+        kinds,
+        vec![
+            "antenna.state",
+            "jamming.state",
+            "fix.state",
+            "antenna.state",
+            "jamming.state",
+            "antenna.state",
+            "jamming.state"
+        ]
+    );
+    assert_eq!(
+        all[3],
+        ReceiverChange::Antenna {
+            from: Some(AntennaStatus::Ok),
+            to: AntennaStatus::Open,
+            power: AntennaPower::On
+        }
+    );
+    assert!(all[3].is_fault() && !all[5].is_fault());
+    let svin = |active, valid| {
+        Message::TimSvin(TimSvin {
+            dur_s: 5,
+            mean_x_cm: 1,
+            mean_y_cm: 2,
+            mean_z_cm: 3,
+            mean_v_mm2: 100,
+            obs: 5,
+            valid,
+            active,
+        })
+    };
+    rx.handle(&svin(true, false));
+    rx.handle(&svin(true, false));
+    rx.handle(&svin(false, true));
+    let survey: Vec<_> = rx.drain_changes().iter().map(|c| c.kind()).collect();
+    assert_eq!(survey, vec!["survey.state", "survey.state"]);
+    assert!(rx.status().survey.progress.is_some_and(|p| p.valid));
+}

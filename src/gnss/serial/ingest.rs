@@ -5,10 +5,13 @@
 use super::{spawn, LinkHandler, SerialParams, SerialTask};
 use crate::events::{Event, EventKind, EventSink};
 use crate::gnss::configure::{
-    ConfigState, Configurator, ConfigureParams, ConfigureReport, SurveyStore,
+    ConfigState, Configurator, ConfigureParams, ConfigureReport, SurveyPosition, SurveyState,
+    SurveyStore,
 };
+use crate::gnss::dispatch::decode_frame;
 use crate::gnss::framer::{Frame, Framer};
-use crate::gnss::message::{decode_frame, Message};
+use crate::gnss::message::Message;
+use crate::gnss::receiver::ReceiverChange;
 use crate::gnss::{DecodeError, GnssEpoch, Receiver, ReceiverStatus};
 use crate::time::{system_realtime_ns, NS_PER_SEC};
 use std::time::Duration;
@@ -21,6 +24,8 @@ pub trait MessageSink: Send + 'static {
     fn decode_error(&mut self, _error: &DecodeError) {}
     /// The link went up (`true`) or down (`false`): epoch assembly should restart.
     fn link(&mut self, _up: bool, _now_ns: i64) {}
+    /// What the configuration set up for survey-in, and the fixed position.
+    fn survey_setup(&mut self, _state: Option<SurveyState>, _fixed: Option<SurveyPosition>) {}
 }
 
 /// Decoded messages to a channel; a full channel drops (the reader never blocks).
@@ -30,14 +35,23 @@ impl MessageSink for tokio::sync::mpsc::Sender<(i64, Message)> {
     }
 }
 
+/// A receiver change and the CLOCK_REALTIME ns of the bytes that showed it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TimedChange {
+    pub arrival_ns: i64,
+    pub change: ReceiverChange,
+}
+
 /// Runs the receiver model (`gnss::Receiver`) on the decoded messages and
 /// sends every assembled epoch with the CLOCK_REALTIME arrival time (ns) of
-/// its first bytes. A full channel drops the epoch (counted) rather than
-/// blocking the reader.
+/// its first bytes, and every receiver change. A full channel drops (counted)
+/// rather than blocking the reader.
 pub struct EpochSink {
     receiver: Receiver,
     tx: tokio::sync::mpsc::Sender<(GnssEpoch, i64)>,
+    changes: Option<tokio::sync::mpsc::Sender<TimedChange>>,
     status: watch::Sender<ReceiverStatus>,
+    survey: (Option<SurveyState>, Option<SurveyPosition>),
     epoch_start_ns: Option<i64>,
     dropped: u64,
 }
@@ -52,7 +66,9 @@ impl EpochSink {
             Self {
                 receiver,
                 tx,
+                changes: None,
                 status,
+                survey: (None, None),
                 epoch_start_ns: None,
                 dropped: 0,
             },
@@ -60,9 +76,33 @@ impl EpochSink {
         )
     }
 
-    /// Epochs lost to a full channel.
+    /// Also send the receiver's changes (antenna, jamming, ...) to `tx`.
+    pub fn with_changes(mut self, tx: tokio::sync::mpsc::Sender<TimedChange>) -> Self {
+        self.changes = Some(tx);
+        self
+    }
+
+    /// Epochs (and changes) lost to a full channel.
     pub fn dropped(&self) -> u64 {
         self.dropped
+    }
+
+    /// The model's view plus what only the configuration knows.
+    fn publish(&mut self) {
+        let mut st = self.receiver.status();
+        st.survey.state = self.survey.0;
+        st.survey.fixed_position = self.survey.1;
+        self.status.send_replace(st);
+    }
+
+    fn send_changes(&mut self, arrival_ns: i64) {
+        let changes = self.receiver.drain_changes();
+        let Some(tx) = &self.changes else { return };
+        for change in changes {
+            if tx.try_send(TimedChange { arrival_ns, change }).is_err() {
+                self.dropped += 1;
+            }
+        }
     }
 }
 
@@ -80,9 +120,15 @@ impl MessageSink for EpochSink {
                 | Message::Other { .. }
                 | Message::UbxUnknown { .. }
         );
-        let Some(epoch) = self.receiver.handle(&message) else {
+        let identifies = matches!(message, Message::MonVer(_));
+        let epoch = self.receiver.handle(&message);
+        self.send_changes(arrival_ns);
+        let Some(epoch) = epoch else {
             if content {
                 self.epoch_start_ns.get_or_insert(arrival_ns);
+            }
+            if identifies {
+                self.publish();
             }
             return;
         };
@@ -100,18 +146,26 @@ impl MessageSink for EpochSink {
         {
             self.dropped += 1;
         }
-        self.status.send_replace(self.receiver.status());
+        self.publish();
     }
 
     fn decode_error(&mut self, error: &DecodeError) {
         self.receiver.note_decode_error(error);
     }
 
-    fn link(&mut self, _up: bool, _now_ns: i64) {
+    fn link(&mut self, _up: bool, now_ns: i64) {
         // Half an epoch from before a reconnect is not worth assembling.
         let _ = self.receiver.flush();
+        self.send_changes(now_ns);
         self.epoch_start_ns = None;
-        self.status.send_replace(self.receiver.status());
+        self.publish();
+    }
+
+    fn survey_setup(&mut self, state: Option<SurveyState>, fixed: Option<SurveyPosition>) {
+        if self.survey != (state, fixed) {
+            self.survey = (state, fixed);
+            self.publish();
+        }
     }
 }
 
@@ -189,6 +243,8 @@ impl<S: MessageSink> Ingest<S> {
         for ev in c.take_events() {
             self.events.emit(ev);
         }
+        self.sink
+            .survey_setup(Some(c.report().survey), c.fixed_position());
         if let Some(pos) = c.take_survey_result() {
             if let Err(e) = self.survey_store.save(&pos) {
                 self.events.emit(Event::new(
@@ -230,19 +286,22 @@ impl<S: MessageSink> LinkHandler for Ingest<S> {
                 Frame::Nmea(_) => self.last_nmea_ns = Some(arrival_ns),
                 _ => {}
             }
-            if let Some(c) = &mut self.configurator {
-                match &frame {
-                    Frame::Ubx(u) => out.extend(c.on_ubx(u.class, u.id, u.payload, arrival_ns)),
-                    Frame::Nmea(s) if is_boot_banner(s) => {
-                        self.last_start_ns = arrival_ns;
-                        self.last_ubx_nav_ns = None;
-                        out.extend(c.start(arrival_ns));
-                    }
-                    _ => {}
+            if let (Some(c), Frame::Nmea(s)) = (&mut self.configurator, &frame) {
+                if is_boot_banner(s) {
+                    self.last_start_ns = arrival_ns;
+                    self.last_ubx_nav_ns = None;
+                    out.extend(c.start(arrival_ns));
                 }
             }
+            // Decoded once: the configuration and the receiver model see the
+            // same message.
             match decode_frame(&frame) {
-                Some(Ok(msg)) => self.sink.message(arrival_ns, msg),
+                Some(Ok(msg)) => {
+                    if let Some(c) = &mut self.configurator {
+                        out.extend(c.on_message(&msg, arrival_ns));
+                    }
+                    self.sink.message(arrival_ns, msg);
+                }
                 Some(Err(e)) => {
                     self.decode_errors += 1;
                     self.sink.decode_error(&e);
@@ -313,6 +372,8 @@ pub struct GnssInput {
     pub task: SerialTask,
     /// Assembled epochs with the CLOCK_REALTIME arrival (ns) of their first bytes.
     pub epochs: tokio::sync::mpsc::Receiver<(GnssEpoch, i64)>,
+    /// Receiver changes (antenna, jamming, spoofing, fix, survey-in).
+    pub changes: tokio::sync::mpsc::Receiver<TimedChange>,
     pub receiver_status: watch::Receiver<ReceiverStatus>,
 }
 
@@ -333,12 +394,15 @@ pub fn spawn_gnss_input(
         ..c
     });
     let (tx, epochs) = tokio::sync::mpsc::channel(64);
+    let (changes_tx, changes) = tokio::sync::mpsc::channel(64);
     let (sink, receiver_status) = EpochSink::new(Receiver::new(), tx);
+    let sink = sink.with_changes(changes_tx);
     let ingest = Ingest::new(configure, survey_store, events.clone(), sink);
     let task = spawn(params, ingest, events)?;
     Ok(GnssInput {
         task,
         epochs,
+        changes,
         receiver_status,
     })
 }

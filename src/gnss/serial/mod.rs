@@ -18,7 +18,7 @@
 
 mod ingest;
 
-pub use ingest::{spawn_gnss_input, EpochSink, GnssInput, Ingest, MessageSink};
+pub use ingest::{spawn_gnss_input, EpochSink, GnssInput, Ingest, MessageSink, TimedChange};
 
 use super::configure::ConfigureReport;
 use super::SerialStatus;

@@ -9,7 +9,7 @@
 //!   (the crate pins one protocol's 92-byte layout; protocol 14 sends 84),
 //!   NAV-SOL, NAV-SAT, NAV-STATUS, NAV-TIMEUTC, NAV-TIMELS, NAV-EOE, TIM-TP, MON-HW
 //!   (two layouts: 60 and 68 bytes), MON-VER, and the ones the crate's
-//!   protocol-23 table lacks: NAV-SVINFO, MON-RF, SEC-SIG.
+//!   protocol-23 table lacks: NAV-SVINFO, NAV-SIG, MON-RF, SEC-SIG.
 //! - CFG replies (whose crate accessors can panic, e.g. CFG-PRT for USB)
 //!   and other known classes become `Message::Other` without being parsed.
 
@@ -37,6 +37,7 @@ pub fn decode(class: u8, id: u8, payload: &[u8]) -> Result<Message, DecodeError>
         id::NAV_SOL => nav_sol(payload),
         id::NAV_SAT => nav_sat(payload),
         id::NAV_SVINFO => nav_svinfo(payload),
+        id::NAV_SIG => nav_sig(payload),
         id::NAV_STATUS => nav_status(payload),
         id::NAV_TIMEUTC => nav_timeutc(payload),
         id::NAV_TIMELS => nav_timels(payload),
@@ -303,6 +304,44 @@ fn nav_svinfo(p: &[u8]) -> Result<Message, DecodeError> {
     Ok(Message::NavSvInfo(NavSat {
         itow_ms: r.u32(0),
         sats,
+    }))
+}
+
+fn nav_sig(p: &[u8]) -> Result<Message, DecodeError> {
+    let r = Reader::new("NAV-SIG", p, 8)?;
+    if r.u8(4) != 0 {
+        return Err(DecodeError::Version {
+            msg: "NAV-SIG",
+            version: r.u8(4),
+        });
+    }
+    let num = r.u8(5) as usize;
+    Reader::new("NAV-SIG", p, 8 + 16 * num)?;
+    let mut sigs = Vec::with_capacity(num);
+    for i in 0..num {
+        let o = 8 + 16 * i;
+        let Some(gnss) = Constellation::from_gnss_id(r.u8(o)) else {
+            continue;
+        };
+        let flags = r.u16(o + 10);
+        sigs.push(SigView {
+            gnss,
+            svid: r.u8(o + 1) as u16,
+            sig_id: r.u8(o + 2),
+            freq_id: r.u8(o + 3),
+            cn0_dbhz: r.u8(o + 6),
+            quality_ind: r.u8(o + 7),
+            used: flags & 0x08 != 0,
+            healthy: match flags & 0x3 {
+                1 => Some(true),
+                2 => Some(false),
+                _ => None,
+            },
+        });
+    }
+    Ok(Message::NavSig(NavSig {
+        itow_ms: r.u32(0),
+        sigs,
     }))
 }
 

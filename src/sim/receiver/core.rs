@@ -18,6 +18,7 @@ pub const NAV_TIMEUTC: MsgId = (0x01, 0x21);
 pub const NAV_TIMELS: MsgId = (0x01, 0x26);
 pub const NAV_CLOCK: MsgId = (0x01, 0x22);
 pub const NAV_SAT: MsgId = (0x01, 0x35);
+pub const NAV_SIG: MsgId = (0x01, 0x43);
 pub const TIM_TP: MsgId = (0x0D, 0x01);
 pub const TIM_SVIN: MsgId = (0x0D, 0x04);
 pub const MON_HW: MsgId = (0x0A, 0x09);
@@ -121,7 +122,7 @@ impl ReceiverCore {
         ];
         match model {
             Model::M8T => v.push(MON_HW),
-            Model::F9T => v.extend([MON_RF, SEC_SIG]),
+            Model::F9T => v.extend([NAV_SIG, MON_RF, SEC_SIG]),
         }
         v
     }
@@ -247,6 +248,9 @@ impl ReceiverCore {
         }
         if on(NAV_SAT) {
             out.extend(ep.nav_sat());
+        }
+        if on(NAV_SIG) && self.model == Model::F9T {
+            out.extend(ep.nav_sig());
         }
         if on(NAV_EOE) {
             out.extend(ep.nav_eoe());

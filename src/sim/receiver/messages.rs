@@ -1,10 +1,10 @@
 //! Message content of one fake-receiver epoch: UBX NAV/TIM/MON/SEC and NMEA,
 //! encoded from `scenario::Conditions` and the reported UTC time.
 
-use super::wire::{nmea, nmea_lat, nmea_lon, ubx, Le};
+use super::wire::{ubx, Le};
 use super::Model;
 use crate::gnss::Constellation;
-use crate::sim::scenario::{Conditions, SimAntenna, SimJamming, GEOID_SEP_M, LEAP_SECONDS};
+use crate::sim::scenario::{Conditions, SimAntenna, SimJamming, SimSat, GEOID_SEP_M, LEAP_SECONDS};
 use crate::time::{civil_from_days, NS_PER_SEC, SECS_PER_DAY};
 
 /// 1980-01-06T00:00:00Z as Unix seconds.
@@ -37,16 +37,16 @@ fn utc_week_tow(utc_s: i64) -> (i64, i64) {
     (s.div_euclid(SECS_PER_WEEK), s.rem_euclid(SECS_PER_WEEK))
 }
 
-struct Civil {
-    year: u16,
-    month: u8,
-    day: u8,
-    hour: u8,
-    min: u8,
-    sec: u8,
+pub(super) struct Civil {
+    pub(super) year: u16,
+    pub(super) month: u8,
+    pub(super) day: u8,
+    pub(super) hour: u8,
+    pub(super) min: u8,
+    pub(super) sec: u8,
 }
 
-fn civil(utc_s: i64) -> Civil {
+pub(super) fn civil(utc_s: i64) -> Civil {
     let days = utc_s.div_euclid(SECS_PER_DAY);
     let sod = utc_s.rem_euclid(SECS_PER_DAY);
     let (y, m, d) = civil_from_days(days);
@@ -61,13 +61,13 @@ fn civil(utc_s: i64) -> Civil {
 }
 
 impl Epoch<'_> {
-    fn utc_s(&self) -> i64 {
+    pub(super) fn utc_s(&self) -> i64 {
         self.utc_ns.div_euclid(NS_PER_SEC)
     }
     fn itow_ms(&self) -> u32 {
         (gps_week_tow(self.utc_s()).1 * 1000) as u32
     }
-    fn fixed(&self) -> bool {
+    pub(super) fn fixed(&self) -> bool {
         self.cond.fix
     }
     fn tacc_ns(&self) -> u32 {
@@ -246,6 +246,65 @@ impl Epoch<'_> {
         ubx(0x01, 0x35, &p.finish())
     }
 
+    /// The signals the model tracks of `s`: (u-blox sigId, NMEA signal id,
+    /// C/N0 or `None` when not tracked). M8T: L1 only; F9T: L1 + L2/E5b/B2I,
+    /// the second 4 dB weaker and lost below 15° elevation.
+    pub fn signals(&self, s: &SimSat) -> Vec<(u8, u8, Option<u8>)> {
+        let (l1, l2) = match s.gnss {
+            Constellation::Gps => ((0, 1), (3, 6)),
+            Constellation::Galileo => ((0, 7), (5, 2)),
+            Constellation::Glonass => ((0, 1), (2, 3)),
+            Constellation::BeiDou => ((0, 1), (2, 0xB)),
+            _ => ((0, 1), (0, 1)),
+        };
+        let cn0 = s.cn0_dbhz.clamp(0.0, 255.0) as u8;
+        let mut v = vec![(l1.0, l1.1, Some(cn0))];
+        if self.model == Model::F9T && l2 != l1 {
+            let tracked = s.el_deg >= 15.0 && cn0 >= 24;
+            v.push((l2.0, l2.1, tracked.then(|| cn0 - 4)));
+        }
+        v
+    }
+
+    /// NAV-SIG (F9-class): one block per tracked signal.
+    pub fn nav_sig(&self) -> Vec<u8> {
+        let mut blocks = Vec::new();
+        for s in &self.cond.sky {
+            for (sig_id, _, cn0) in self.signals(s) {
+                if let Some(cn0) = cn0 {
+                    blocks.push((s, sig_id, cn0));
+                }
+            }
+        }
+        let mut p = Le::with_capacity(8 + 16 * blocks.len());
+        p.u4(self.itow_ms())
+            .u1(0)
+            .u1(blocks.len().min(255) as u8)
+            .zeros(2);
+        for (s, sig_id, cn0) in blocks.into_iter().take(255) {
+            let quality: u8 = if cn0 >= 20 { 7 } else { 4 };
+            // health 1 (healthy), prUsed 0x08 when the satellite is used.
+            let flags: u16 = 0x01 | if s.used { 0x08 } else { 0 };
+            let freq_id = if s.gnss == Constellation::Glonass {
+                7
+            } else {
+                0
+            };
+            p.u1(s.gnss.gnss_id())
+                .u1(s.svid)
+                .u1(sig_id)
+                .u1(freq_id)
+                .i2(if s.used { 3 } else { 0 })
+                .u1(cn0)
+                .u1(quality)
+                .u1(0)
+                .u1(0)
+                .u2(flags)
+                .zeros(4);
+        }
+        ubx(0x01, 0x43, &p.finish())
+    }
+
     /// NAV-EOE: all navigation messages of this epoch have been sent.
     pub fn nav_eoe(&self) -> Vec<u8> {
         ubx(0x01, 0x61, &self.itow_ms().to_le_bytes())
@@ -360,125 +419,6 @@ impl Epoch<'_> {
             .u1(spf_flags)
             .zeros(3);
         ubx(0x27, 0x09, &p.finish())
-    }
-
-    /// NMEA 4.10 sentences of the epoch: RMC, GGA, GSA (per system), GSV (per
-    /// system), ZDA, GNS.
-    pub fn nmea(&self) -> Vec<u8> {
-        let cond = self.cond;
-        let c = civil(self.utc_s());
-        let valid = cond.time_valid;
-        let hms = if valid {
-            format!("{:02}{:02}{:02}.00", c.hour, c.min, c.sec)
-        } else {
-            String::new()
-        };
-        let dmy = if valid {
-            format!("{:02}{:02}{:02}", c.day, c.month, c.year % 100)
-        } else {
-            String::new()
-        };
-        let fix = self.fixed();
-        let (lat, lon) = if fix {
-            (nmea_lat(cond.lat_deg), nmea_lon(cond.lon_deg))
-        } else {
-            (",".to_string(), ",".to_string())
-        };
-        let used = cond.used_count();
-        let mut out = Vec::with_capacity(1200);
-        let (status, mode) = if fix { ('A', 'A') } else { ('V', 'N') };
-        out.extend(nmea(&format!(
-            "GNRMC,{hms},{status},{lat},{lon},0.008,,{dmy},,,{mode},V"
-        )));
-        let (q, alt) = if fix {
-            (1, format!("{:.1},M,{:.1},M", cond.alt_msl_m, GEOID_SEP_M))
-        } else {
-            (0, ",M,,M".to_string())
-        };
-        out.extend(nmea(&format!(
-            "GNGGA,{hms},{lat},{lon},{q},{used:02},{},{alt},,",
-            if fix { "0.71" } else { "99.99" }
-        )));
-        let dops = if fix {
-            "1.28,0.71,1.07"
-        } else {
-            "99.99,99.99,99.99"
-        };
-        for (g, sys_id) in [
-            (Constellation::Gps, 1),
-            (Constellation::Glonass, 2),
-            (Constellation::Galileo, 3),
-            (Constellation::BeiDou, 4),
-        ] {
-            let mut ids: Vec<String> = cond
-                .sky
-                .iter()
-                .filter(|s| s.gnss == g && s.used)
-                .map(|s| nmea_svid(s.gnss, s.svid).to_string())
-                .take(12)
-                .collect();
-            ids.resize(12, String::new());
-            let mode = if fix { 3 } else { 1 };
-            out.extend(nmea(&format!(
-                "GNGSA,A,{mode},{},{dops},{sys_id}",
-                ids.join(",")
-            )));
-        }
-        for (g, talker, signal) in [
-            (Constellation::Gps, "GP", 1),
-            (Constellation::Glonass, "GL", 1),
-            (Constellation::Galileo, "GA", 7),
-            (Constellation::BeiDou, "GB", 1),
-        ] {
-            let sats: Vec<_> = cond.sky.iter().filter(|s| s.gnss == g).collect();
-            if sats.is_empty() {
-                out.extend(nmea(&format!("{talker}GSV,1,1,00,{signal}")));
-                continue;
-            }
-            let pages = sats.len().div_ceil(4);
-            for (i, chunk) in sats.chunks(4).enumerate() {
-                let mut body = format!("{talker}GSV,{pages},{},{:02}", i + 1, sats.len());
-                for s in chunk {
-                    body.push_str(&format!(
-                        ",{:02},{:02},{:03},{:02}",
-                        nmea_svid(s.gnss, s.svid),
-                        s.el_deg as i32,
-                        s.az_deg as i32,
-                        s.cn0_dbhz as i32
-                    ));
-                }
-                body.push_str(&format!(",{signal}"));
-                out.extend(nmea(&body));
-            }
-        }
-        if valid {
-            out.extend(nmea(&format!(
-                "GNZDA,{hms},{:02},{:02},{:04},00,00",
-                c.day, c.month, c.year
-            )));
-        } else {
-            out.extend(nmea("GNZDA,,,,,00,00"));
-        }
-        let modes = if fix { "AAAA" } else { "NNNN" };
-        let gns_alt = if fix {
-            format!("{:.1},{:.1}", cond.alt_msl_m, GEOID_SEP_M)
-        } else {
-            ",".to_string()
-        };
-        out.extend(nmea(&format!(
-            "GNGNS,{hms},{lat},{lon},{modes},{used:02},{},{gns_alt},,,{}",
-            if fix { "0.71" } else { "99.99" },
-            if fix { 'S' } else { 'V' }
-        )));
-        out
-    }
-}
-
-/// Satellite number as u-blox prints it in NMEA 4.10 (GLONASS 65..96, others as is).
-fn nmea_svid(g: Constellation, svid: u8) -> u16 {
-    match g {
-        Constellation::Glonass => 64 + u16::from(svid),
-        _ => u16::from(svid),
     }
 }
 

@@ -15,6 +15,7 @@
 
 pub mod core;
 pub mod messages;
+mod nmea_epoch;
 pub mod wire;
 
 #[cfg(test)]

@@ -5,8 +5,9 @@ use super::core::*;
 use super::messages;
 use super::wire::ubx;
 use super::Model;
+use crate::gnss::dispatch::decode_frame;
 use crate::gnss::framer::Framer;
-use crate::gnss::message::{decode_frame, Message};
+use crate::gnss::message::Message;
 use crate::sim::scenario::Scenario;
 use crate::time::NS_PER_SEC;
 
@@ -243,6 +244,67 @@ fn receiver_model_sees_each_scenario_as_intended() {
         jam.last().and_then(|e| e.security).map(|s| s.jamming),
         Some(JammingState::Warning | JammingState::Critical)
     ));
+}
+
+/// The fault scenarios differ where a receiver shows them: antenna status
+/// and power (MON-HW / MON-RF), jamming state and indicator, no satellites
+/// and no fix; F9T adds per-signal data (NAV-SIG), M8T has none.
+#[test]
+fn fault_scenarios_are_distinct_on_the_receiver_side() {
+    use crate::gnss::{AntennaPower, AntennaStatus, FixMode, JammingState};
+    for model in [Model::M8T, Model::F9T] {
+        let last = |sc| model_epochs(model, sc, 2).pop().expect("epoch");
+        let view = |sc| {
+            let e = last(sc);
+            let a = e.antenna.expect("antenna reported");
+            (
+                a.status,
+                a.power,
+                a.jamming.unwrap_or(0) > 150,
+                e.security.map(|s| s.jamming),
+                e.sky_reported && e.satellites.is_empty(),
+                e.fix.mode == FixMode::None,
+            )
+        };
+        let ok = Some(JammingState::Ok);
+        assert_eq!(
+            view(Scenario::AntennaOpen),
+            (AntennaStatus::Open, AntennaPower::On, false, ok, true, true),
+            "{model:?}"
+        );
+        assert_eq!(
+            view(Scenario::AntennaShort),
+            (
+                AntennaStatus::Short,
+                AntennaPower::Off,
+                false,
+                ok,
+                true,
+                true
+            ),
+            "{model:?}"
+        );
+        assert_eq!(
+            view(Scenario::SignalLoss),
+            (AntennaStatus::Ok, AntennaPower::On, false, ok, true, true),
+            "{model:?}"
+        );
+        let jam = view(Scenario::Jamming);
+        assert_eq!(
+            (jam.0, jam.2, jam.3, jam.4),
+            (AntennaStatus::Ok, true, Some(JammingState::Warning), false),
+            "{model:?}"
+        );
+        let healthy = last(Scenario::Healthy);
+        let signals: usize = healthy.satellites.iter().map(|s| s.signals.len()).sum();
+        match model {
+            Model::M8T => assert_eq!(signals, 0, "M8T sends no NAV-SIG"),
+            Model::F9T => {
+                assert!(signals > 12, "L1 and a second band: {signals}");
+                assert!(healthy.satellites.iter().all(|s| !s.signals.is_empty()));
+            }
+        }
+    }
 }
 
 proptest::proptest! {

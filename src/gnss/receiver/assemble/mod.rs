@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use super::status::ReceiverCounters;
 use super::Memory;
 use crate::gnss::message::*;
+use crate::gnss::signal::{nmea_signal, ubx_signal};
 use crate::gnss::*;
 
 /// GSV sentences of one talker/signal group.
@@ -34,6 +35,7 @@ pub(crate) struct Pending {
     clock: Option<NavClock>,
     nav_sat: Option<Vec<SatView>>,
     svinfo: Option<Vec<SatView>>,
+    nav_sig: Option<Vec<SigView>>,
     tim_tp: Option<TimTp>,
     mon_hw: Option<MonHw>,
     mon_rf: Option<MonRf>,
@@ -53,6 +55,18 @@ pub(crate) struct Pending {
 impl Pending {
     pub fn is_empty(&self) -> bool {
         self.count == 0
+    }
+
+    /// A message that states the fix (or its absence) is in this epoch.
+    pub fn has_fix_source(&self) -> bool {
+        self.pvt.is_some()
+            || self.sol.is_some()
+            || self.status.is_some()
+            || self.gga.is_some()
+            || self.rmc.is_some()
+            || self.gns.is_some()
+            || !self.gsa.is_empty()
+            || self.pubx_pos.is_some()
     }
 
     pub fn has_time_pulse(&self) -> bool {
@@ -81,6 +95,7 @@ impl Pending {
             Message::NavClock(m) => self.clock = Some(m.clone()),
             Message::NavSat(m) => self.nav_sat = Some(m.sats.clone()),
             Message::NavSvInfo(m) => self.svinfo = Some(m.sats.clone()),
+            Message::NavSig(m) => self.nav_sig = Some(m.sigs.clone()),
             Message::NavEoe { itow_ms } => self.itow = self.itow.or(Some(*itow_ms)),
             Message::TimTp(m) => self.tim_tp = Some(m.clone()),
             Message::MonHw(m) => self.mon_hw = Some(m.clone()),
@@ -116,7 +131,13 @@ impl Pending {
         self.leap_and_gps_time(mem, &mut e);
         e.time = self.epoch_time(mem, &e);
         e.fix = self.fix();
-        e.satellites = self.sky(counters);
+        match self.sky(counters) {
+            Some(sky) => {
+                e.satellites = sky;
+                e.sky_reported = true;
+            }
+            None => e.satellites = Vec::new(),
+        }
         if e.fix.sats_used.is_none() {
             let n = e.satellites.iter().filter(|s| s.used).count();
             if n > 0 {
@@ -243,40 +264,74 @@ impl Pending {
         }
     }
 
-    fn sky(&self, counters: &mut ReceiverCounters) -> Vec<SatInfo> {
-        let views: Vec<SatView> = if let Some(s) = self.nav_sat.as_ref().or(self.svinfo.as_ref()) {
-            s.clone()
+    /// The epoch's sky, `None` when it carried no sky message. Satellites
+    /// come from NAV-SAT/NAV-SVINFO, else merged GSV, else PUBX,03, else
+    /// NAV-SIG alone; signals from NAV-SIG, else from GSV signal ids.
+    fn sky(&self, counters: &mut ReceiverCounters) -> Option<Vec<SatInfo>> {
+        let mut sats: Vec<SatInfo> = if let Some(s) = self.nav_sat.as_ref().or(self.svinfo.as_ref())
+        {
+            s.iter().map(sat_from_view).collect()
         } else if !self.gsv.is_empty() {
             self.nmea_sky(counters)
         } else if let Some(s) = &self.pubx_sats {
-            s.clone()
-        } else {
+            s.iter().map(sat_from_view).collect()
+        } else if self.nav_sig.is_some() {
             Vec::new()
+        } else {
+            return None;
         };
-        views
-            .into_iter()
-            .map(|v| SatInfo {
-                gnss: v.gnss,
-                svid: v.svid,
-                az_deg: v.az_deg.map(f64::from),
-                el_deg: v.el_deg.map(f64::from),
-                cn0_dbhz: v.cn0_dbhz.map(f64::from),
-                used: v.used,
-                healthy: v.healthy,
-            })
-            .collect()
+        if let Some(sigs) = &self.nav_sig {
+            let only_signals = sats.is_empty();
+            attach_ubx_signals(&mut sats, sigs, only_signals);
+        }
+        for s in &mut sats {
+            // A satellite's C/N0 is its best signal's.
+            if let Some(best) = s.signals.iter().filter_map(|g| g.cn0_dbhz).reduce(f64::max) {
+                s.cn0_dbhz = Some(best);
+            }
+        }
+        Some(sats)
     }
 
-    /// Merge GSV groups (talkers × signals) into one sky; `used` from GSA.
-    fn nmea_sky(&self, counters: &mut ReceiverCounters) -> Vec<SatView> {
-        let mut by_sat: BTreeMap<(Constellation, u16), SatView> = BTreeMap::new();
-        for g in self.gsv.values() {
+    /// Merge GSV groups (talkers × signals) into one sky: one satellite per
+    /// (gnss, svid) in the receiver's order, one signal per group that
+    /// carries a signal id, position from the first group that knows it,
+    /// C/N0 the best of its signals (a later group without C/N0 must not
+    /// erase an earlier one); `used` from GSA.
+    fn nmea_sky(&self, counters: &mut ReceiverCounters) -> Vec<SatInfo> {
+        let mut order: Vec<(Constellation, u16)> = Vec::new();
+        let mut by_sat: BTreeMap<(Constellation, u16), SatInfo> = BTreeMap::new();
+        for ((_, signal_id), g) in &self.gsv {
             if g.seen < g.expected {
                 counters.gsv_incomplete += 1;
             }
-            for s in &g.sats {
-                // The first signal listed (L1 on u-blox) gives the satellite's values.
-                by_sat.entry((s.gnss, s.svid)).or_insert_with(|| s.clone());
+            for v in &g.sats {
+                let sat = by_sat.entry((v.gnss, v.svid)).or_insert_with(|| {
+                    order.push((v.gnss, v.svid));
+                    SatInfo {
+                        signals: Vec::new(),
+                        cn0_dbhz: None,
+                        ..sat_from_view(v)
+                    }
+                });
+                sat.az_deg = sat.az_deg.or(v.az_deg.map(f64::from));
+                sat.el_deg = sat.el_deg.or(v.el_deg.map(f64::from));
+                let cn0 = v.cn0_dbhz.map(f64::from);
+                sat.cn0_dbhz = match (sat.cn0_dbhz, cn0) {
+                    (Some(a), Some(b)) => Some(a.max(b)),
+                    (a, b) => a.or(b),
+                };
+                // Signal id 0 means "all signals": not one signal.
+                if let Some(id) = signal_id.filter(|id| *id != 0) {
+                    let names = nmea_signal(v.gnss, id);
+                    sat.signals.push(SignalInfo {
+                        band: names.map(|n| n.0),
+                        signal: names.map(|n| n.1),
+                        cn0_dbhz: cn0,
+                        used: None,
+                        quality: None,
+                    });
+                }
             }
         }
         for gsa in &self.gsa {
@@ -286,19 +341,10 @@ impl Pending {
                 }
             }
         }
-        // Keep the receiver's order: by talker group, then as listed.
-        let mut out = Vec::with_capacity(by_sat.len());
-        let mut seen = std::collections::BTreeSet::new();
-        for g in self.gsv.values() {
-            for s in &g.sats {
-                if seen.insert((s.gnss, s.svid)) {
-                    if let Some(v) = by_sat.get(&(s.gnss, s.svid)) {
-                        out.push(v.clone());
-                    }
-                }
-            }
-        }
-        out
+        order
+            .into_iter()
+            .filter_map(|k| by_sat.remove(&k))
+            .collect()
     }
 
     fn antenna(&self) -> Option<AntennaInfo> {
@@ -357,6 +403,56 @@ impl Pending {
             }
         }
         any.then_some(sec)
+    }
+}
+
+fn sat_from_view(v: &SatView) -> SatInfo {
+    SatInfo {
+        gnss: v.gnss,
+        svid: v.svid,
+        az_deg: v.az_deg.map(f64::from),
+        el_deg: v.el_deg.map(f64::from),
+        cn0_dbhz: v.cn0_dbhz.map(f64::from),
+        used: v.used,
+        healthy: v.healthy,
+        signals: Vec::new(),
+    }
+}
+
+/// NAV-SIG signals onto their satellites. `add_missing`: the epoch had no
+/// satellite list, so the signals' satellites make it (without position).
+fn attach_ubx_signals(sats: &mut Vec<SatInfo>, sigs: &[SigView], add_missing: bool) {
+    for g in sigs {
+        let names = ubx_signal(g.gnss, g.sig_id);
+        let signal = SignalInfo {
+            band: names.map(|n| n.0),
+            signal: names.map(|n| n.1),
+            cn0_dbhz: Some(f64::from(g.cn0_dbhz)),
+            used: Some(g.used),
+            quality: Some(SignalQuality::from_ind(g.quality_ind)),
+        };
+        match sats
+            .iter_mut()
+            .find(|s| s.gnss == g.gnss && s.svid == g.svid)
+        {
+            Some(s) => {
+                if add_missing {
+                    s.used |= g.used;
+                }
+                s.signals.push(signal);
+            }
+            None if add_missing => sats.push(SatInfo {
+                gnss: g.gnss,
+                svid: g.svid,
+                az_deg: None,
+                el_deg: None,
+                cn0_dbhz: None,
+                used: g.used,
+                healthy: g.healthy,
+                signals: vec![signal],
+            }),
+            None => {}
+        }
     }
 }
 

@@ -1,0 +1,287 @@
+//! The subagent's I/O shell: connects to snmpd's AgentX master, drives the
+//! sans-IO [`Session`], rebuilds the OID table when the snapshot changes and
+//! sends the notifications the [`Notifier`] finds. When snmpd goes away
+//! (restart, crash, bad PDU) it reconnects with exponential backoff. It runs
+//! as one supervised task and never holds anything another part waits for.
+
+use super::mib::{self, MibContext};
+use super::notify::Notifier;
+use super::session::{Session, SessionConfig, SessionEvent};
+use super::table::MibTable;
+use super::{codec, AgentxAddr};
+use crate::status::{ServerFields, ServerFieldsCell, Snapshot, SnapshotRx};
+use serde_json::{json, Value as Json};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+const MIN_BACKOFF: Duration = Duration::from_millis(500);
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// A master that does not take our bytes within this is treated as dead.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
+const TICK: Duration = Duration::from_secs(1);
+
+#[derive(Debug, Clone)]
+pub struct SubagentParams {
+    pub addr: AgentxAddr,
+    pub heartbeat_interval_s: u32,
+}
+
+trait Conn: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Conn for T {}
+
+async fn connect(addr: &AgentxAddr) -> std::io::Result<Box<dyn Conn>> {
+    let fut = async {
+        Ok::<Box<dyn Conn>, std::io::Error>(match addr {
+            AgentxAddr::Unix(p) => Box::new(tokio::net::UnixStream::connect(p).await?),
+            AgentxAddr::Tcp(hp) => {
+                let s = tokio::net::TcpStream::connect(hp.as_str()).await?;
+                s.set_nodelay(true)?;
+                Box::new(s)
+            }
+        })
+    };
+    tokio::time::timeout(CONNECT_TIMEOUT, fut)
+        .await
+        .unwrap_or_else(|_| Err(std::io::ErrorKind::TimedOut.into()))
+}
+
+/// The snapshot as the MIB mapping reads it. `served` comes from the
+/// snapshot when it has it, else from the server fields NTP answers with.
+pub fn snapshot_json(snap: &Snapshot, fields: &ServerFields) -> Json {
+    let mut j = serde_json::to_value(snap).unwrap_or(Json::Null);
+    if let Some(obj) = j.as_object_mut() {
+        if !obj.contains_key("served") {
+            let synced = fields.synchronized();
+            let refid = String::from_utf8_lossy(&fields.refid)
+                .trim_end_matches('\0')
+                .to_string();
+            obj.insert(
+                "served".into(),
+                json!({
+                    "stratum": if synced { fields.stratum.clamp(1, 15) } else { 16 },
+                    "leap_indicator": if synced { fields.leap as u8 } else { 3 },
+                    "refid": refid,
+                    "root_delay_ns": fields.root_delay_ns,
+                    "root_dispersion_ns": fields.root_dispersion_ns,
+                    "reference_time_ns": fields.reference_time_ns,
+                    "synchronized": synced,
+                }),
+            );
+        }
+    }
+    j
+}
+
+struct View {
+    json: Json,
+    table: MibTable,
+}
+
+struct Subagent {
+    params: SubagentParams,
+    snapshot: SnapshotRx,
+    served: ServerFieldsCell,
+    start: Instant,
+    notifier: Notifier,
+    notifications_sent: u64,
+    started_sent: bool,
+    /// The current connection got as far as an open session.
+    opened: bool,
+    view: View,
+}
+
+impl Subagent {
+    fn now_ns(&self) -> i64 {
+        self.start.elapsed().as_nanos() as i64
+    }
+
+    fn rebuild(&mut self) {
+        let snap = self.snapshot.borrow_and_update().clone();
+        let json = snapshot_json(&snap, &self.served.load());
+        let ctx = MibContext {
+            uptime_ticks: (self.start.elapsed().as_millis() / 10) as u32,
+            notifications_sent: self.notifications_sent,
+            heartbeat_interval_s: self.params.heartbeat_interval_s,
+        };
+        let table = mib::build(&json, &ctx);
+        self.view = View { json, table };
+    }
+
+    fn session_config(&self) -> SessionConfig {
+        SessionConfig {
+            id: mib::gnss_root(),
+            descr: format!("gnss-timeserver {}", env!("CARGO_PKG_VERSION")),
+            timeout_s: 0,
+            priority: 127,
+            subtrees: vec![mib::ntp_root(), mib::gnss_root()],
+            response_timeout_ns: 10_000_000_000,
+            ping_interval_ns: 15_000_000_000,
+        }
+    }
+
+    /// One connection: until it fails (Err) or shutdown (Ok).
+    async fn serve(
+        &mut self,
+        conn: Box<dyn Conn>,
+        shutdown: &mut tokio::sync::watch::Receiver<bool>,
+    ) -> anyhow::Result<()> {
+        let (mut rd, mut wr) = tokio::io::split(conn);
+        let mut session = Session::new(self.session_config(), self.now_ns());
+        write(&mut wr, &session.take_output()).await?;
+        let mut buf = vec![0u8; 16 * 1024];
+        let mut tick = tokio::time::interval(TICK);
+        loop {
+            let step: Result<(), super::session::SessionError> = tokio::select! {
+                n = rd.read(&mut buf) => {
+                    let n = n?;
+                    if n == 0 {
+                        anyhow::bail!("the master closed the connection");
+                    }
+                    // Answers come from the table of the latest snapshot.
+                    if self.snapshot.has_changed().unwrap_or(false) {
+                        self.refresh(&mut session);
+                    }
+                    let now = self.now_ns();
+                    session.on_bytes(&buf[..n], now, &self.view.table)
+                }
+                _ = tick.tick() => session.on_tick(self.now_ns()),
+                r = self.snapshot.changed() => {
+                    if r.is_err() {
+                        return Ok(());
+                    }
+                    self.refresh(&mut session);
+                    Ok(())
+                }
+                _ = stopped(shutdown) => {
+                    let bye = session.close_bytes(codec::close::SHUTDOWN);
+                    let _ = write(&mut wr, &bye).await;
+                    return Ok(());
+                }
+            };
+            if let Err(e) = step {
+                // Tell the master why, then start over with a fresh session.
+                let bye = session.close_bytes(e.close_reason());
+                let _ = write(&mut wr, &bye).await;
+                return Err(e.into());
+            }
+            for ev in session.drain_events() {
+                match ev {
+                    SessionEvent::Opened { session_id } => {
+                        self.opened = true;
+                        tracing::info!(addr = %self.params.addr, session_id, "agentx: session open");
+                        if !self.started_sent {
+                            self.started_sent = true;
+                            let n = self.notifier.daemon_started(&self.view.table);
+                            self.send_notification(&mut session, n);
+                        }
+                    }
+                    SessionEvent::Registered(oid) => tracing::info!(%oid, "agentx: registered"),
+                    SessionEvent::RegistrationRefused { subtree, error } => {
+                        tracing::warn!(%subtree, error, "agentx: registration refused")
+                    }
+                    SessionEvent::NotifyRefused { error } => {
+                        tracing::warn!(error, "agentx: notification refused")
+                    }
+                    SessionEvent::NotifyAccepted => {}
+                }
+            }
+            write(&mut wr, &session.take_output()).await?;
+        }
+    }
+
+    /// A new snapshot: rebuild the table and send what changed.
+    fn refresh(&mut self, session: &mut Session) {
+        self.rebuild();
+        let now = self.now_ns();
+        for n in self
+            .notifier
+            .observe(&self.view.json, &self.view.table, now)
+        {
+            self.send_notification(session, n);
+        }
+    }
+
+    fn send_notification(&mut self, session: &mut Session, varbinds: Vec<codec::VarBind>) {
+        let now = self.now_ns();
+        if session.notify(varbinds, now) {
+            self.notifications_sent += 1;
+        } else {
+            tracing::warn!("agentx: notification dropped (session not open)");
+        }
+    }
+}
+
+/// Resolves once the shutdown flag is true (or its sender is gone).
+async fn stopped(rx: &mut tokio::sync::watch::Receiver<bool>) {
+    while !*rx.borrow_and_update() {
+        if rx.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
+async fn write<W: AsyncWrite + Unpin>(wr: &mut W, bytes: &[u8]) -> anyhow::Result<()> {
+    if bytes.is_empty() {
+        return Ok(());
+    }
+    tokio::time::timeout(WRITE_TIMEOUT, wr.write_all(bytes))
+        .await
+        .map_err(|_| anyhow::anyhow!("the master does not read"))??;
+    Ok(())
+}
+
+/// Run the subagent until `shutdown` turns true; connection failures are
+/// retried here (1 log line per state change), so the supervisor only sees
+/// an error when something is really broken.
+pub async fn run_subagent(
+    params: SubagentParams,
+    snapshot: SnapshotRx,
+    served: ServerFieldsCell,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    let mut a = Subagent {
+        notifier: Notifier::new(params.heartbeat_interval_s),
+        params,
+        snapshot,
+        served,
+        start: Instant::now(),
+        notifications_sent: 0,
+        started_sent: false,
+        opened: false,
+        view: View {
+            json: Json::Null,
+            table: MibTable::default(),
+        },
+    };
+    a.rebuild();
+    let mut backoff = MIN_BACKOFF;
+    let mut last_error = String::new();
+    loop {
+        if *shutdown.borrow() {
+            return Ok(());
+        }
+        a.opened = false;
+        let error = match connect(&a.params.addr).await {
+            Ok(conn) => match a.serve(conn, &mut shutdown).await {
+                Ok(()) => return Ok(()),
+                Err(e) => format!("session ended: {e:#}"),
+            },
+            Err(e) => format!("cannot connect: {e}"),
+        };
+        // A master that accepted a session is alive: come back quickly. One
+        // that refuses connections (snmpd down) is retried ever more slowly.
+        if a.opened {
+            backoff = MIN_BACKOFF;
+        }
+        if error != last_error {
+            tracing::warn!(addr = %a.params.addr, retry_in_ms = backoff.as_millis() as u64, "agentx: {error}");
+            last_error = error;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(backoff) => {}
+            _ = stopped(&mut shutdown) => return Ok(()),
+        }
+        backoff = (backoff * 2).min(MAX_BACKOFF);
+    }
+}
