@@ -3,6 +3,7 @@
 pub mod gnss;
 pub mod history;
 pub mod instance;
+pub mod notify;
 pub mod ntp;
 pub mod services;
 pub mod snmp;
@@ -209,9 +210,10 @@ pub async fn start(mut plan: Plan, web: Option<crate::web::WebParams>) -> anyhow
     };
     let mut svc = Services::new(&plan.store_path, &plan.control_socket)?;
     svc.store.lock().set_max_events(plan.max_events);
-    let (mode, scenario) = match &plan.receiver {
-        ReceiverSource::Device => ("run", None),
-        ReceiverSource::FakeReceiver { scenario } => ("demo", Some(scenario.clone())),
+    let mode = if demo { "demo" } else { "run" };
+    let scenario = match &plan.receiver {
+        ReceiverSource::Device => None,
+        ReceiverSource::FakeReceiver { scenario } => Some(scenario.clone()),
     };
     svc.events.emit(Event::now(EventKind::DaemonStart {
         mode: mode.into(),
@@ -277,7 +279,10 @@ pub async fn start(mut plan: Plan, web: Option<crate::web::WebParams>) -> anyhow
         );
     }
     tracing::info!(socket = %plan.control_socket.display(), store = %plan.store_path.display(), "running");
+    // systemd (Type=notify): READY now, WATCHDOG while the snapshot is fresh.
+    let notify = notify::start(&mut svc);
     signals.wait().await;
+    notify.stopping();
     drop(ntp);
     timing.stop();
     stop(svc, gnss).await;

@@ -41,6 +41,10 @@ pub struct ReceiverConfig {
     pub timing_mode: TimingMode,
     pub survey_min_duration_s: u32,
     pub survey_accuracy_m: f64,
+    /// Read the project's fake u-blox receiver (on a pseudo-terminal, running
+    /// this scenario) instead of `device`: for the image's boot test and
+    /// trials without hardware. `None` (the default) reads the real device.
+    pub simulate: Option<String>,
 }
 
 impl Default for ReceiverConfig {
@@ -53,6 +57,7 @@ impl Default for ReceiverConfig {
             timing_mode: TimingMode::SurveyIn,
             survey_min_duration_s: 3600,
             survey_accuracy_m: 2.0,
+            simulate: None,
         }
     }
 }
@@ -557,6 +562,11 @@ impl Config {
             0.01,
             100.0,
         )?;
+        if let Some(name) = &r.simulate {
+            if let Err(e) = name.parse::<crate::sim::scenario::Scenario>() {
+                return bad("receiver.simulate", e.to_string());
+            }
+        }
 
         let p = &self.pps;
         range(
@@ -735,6 +745,15 @@ mod tests {
         .unwrap_err();
         assert_eq!(e.key(), Some("ntp.rate-limit.burst"), "{e}");
         assert_eq!(e.line(), Some(2), "{e}");
+    }
+
+    #[test]
+    fn simulated_receiver_names_a_known_scenario() {
+        let c = Config::parse("[receiver]\nsimulate = \"healthy\"\n", "t.toml").unwrap();
+        assert_eq!(c.receiver.simulate.as_deref(), Some("healthy"));
+        let e = Config::parse("[receiver]\n\nsimulate = \"sunny\"\n", "t.toml").unwrap_err();
+        assert_eq!(e.key(), Some("receiver.simulate"), "{e}");
+        assert_eq!(e.line(), Some(3), "{e}");
     }
 
     #[test]

@@ -120,7 +120,14 @@ impl Plan {
             control_socket: cfg.status.socket.clone(),
             commit_interval: Duration::from_secs(u64::from(cfg.store.commit_interval_s)),
             max_events: cfg.store.max_events,
-            receiver: ReceiverSource::Device,
+            // `[receiver] simulate`: the fake receiver's pty stands in for the
+            // device (the image's boot test; a bench without hardware).
+            receiver: match &cfg.receiver.simulate {
+                Some(scenario) => ReceiverSource::FakeReceiver {
+                    scenario: scenario.clone(),
+                },
+                None => ReceiverSource::Device,
+            },
             gnss: gnss_params(&cfg.receiver),
             clock: match cfg.discipline.clock {
                 crate::config::ClockKind::Linux => ClockChoice::Linux,
