@@ -104,10 +104,10 @@ fn main() -> ExitCode {
             } else {
                 StatusFormat::Json
             };
-            run_cli(socket, config, http, format)
+            run_cli(socket, config, http, format, &socket_of_config)
         }
         Cmd::AcceptTimeJump { socket, config } => {
-            gnss_timeserver::status::client::accept_time_jump_cli(socket, config)
+            gnss_timeserver::status::client::accept_time_jump_cli(socket, config, &socket_of_config)
         }
         Cmd::SetPassword { data, user, role } => {
             gnss_timeserver::web::auth::users::set_password_cli(&data, &user, &role)
@@ -125,4 +125,11 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The `[status] socket` of a config file (for `status` and `accept-time-jump`).
+fn socket_of_config(path: &std::path::Path) -> Result<std::path::PathBuf, String> {
+    gnss_timeserver::config::Config::load(path)
+        .map(|c| c.status.socket)
+        .map_err(|e| e.to_string())
 }

@@ -41,7 +41,7 @@ impl Backoff {
     }
 }
 
-pub type Shutdown = watch::Receiver<bool>;
+pub use crate::shutdown::{wait_true, Shutdown};
 
 pub struct Supervisor {
     shutdown_tx: watch::Sender<bool>,
@@ -175,18 +175,6 @@ impl<Fut: Future> Future for Beating<Fut> {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         self.hb.beat();
         self.inner.as_mut().poll(cx)
-    }
-}
-
-/// Resolves once the flag is true (or its sender is gone).
-pub async fn wait_true(rx: &mut Shutdown) {
-    loop {
-        if *rx.borrow_and_update() {
-            return;
-        }
-        if rx.changed().await.is_err() {
-            return;
-        }
     }
 }
 

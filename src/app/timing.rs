@@ -215,6 +215,8 @@ pub fn start_timing(
                 let mut requests = requests.lock().await;
                 // False once the PPS channel closed: the loop goes on without it.
                 let mut pps_open = true;
+                // The pulse state last reported, for one `pps.state` event per change.
+                let mut pps_state = crate::pps::PulseState::Waiting;
                 loop {
                     tokio::select! {
                         Some(req) = requests.recv() => match req {
@@ -279,6 +281,20 @@ pub fn start_timing(
                     served.set_pending(status.leap.as_ref().and_then(|l| l.pending));
                     fields.store(engine.server_fields(precision));
                     let pps = monitor.status();
+                    if pps.state != pps_state {
+                        pps_state = pps.state;
+                        let state = serde_json::to_value(pps_state)
+                            .ok()
+                            .and_then(|v| v.as_str().map(str::to_string))
+                            .unwrap_or_default();
+                        sink.emit(Event::new(
+                            clock.now_ns(),
+                            EventKind::PpsState {
+                                state,
+                                reason: pps.last_error.clone(),
+                            },
+                        ));
+                    }
                     snapshot.send_modify(|s| {
                         s.discipline = status;
                         s.pps = pps;

@@ -413,6 +413,21 @@ impl Default for StatusConfig {
     }
 }
 
+/// The fake receiver's scenario names `[receiver] simulate` accepts. Kept
+/// here (the config imports no simulator code); `sim::scenario` checks in a
+/// test that its `Scenario::ALL` spells exactly these.
+pub const FAKE_RECEIVER_SCENARIOS: [&str; 9] = [
+    "healthy",
+    "antenna-open",
+    "antenna-short",
+    "jamming",
+    "signal-loss",
+    "leap-announced",
+    "leap-negative",
+    "time-jump",
+    "position-jump",
+];
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
 pub struct SnmpConfig {
@@ -563,8 +578,14 @@ impl Config {
             100.0,
         )?;
         if let Some(name) = &r.simulate {
-            if let Err(e) = name.parse::<crate::sim::scenario::Scenario>() {
-                return bad("receiver.simulate", e.to_string());
+            if !FAKE_RECEIVER_SCENARIOS.contains(&name.as_str()) {
+                return bad(
+                    "receiver.simulate",
+                    format!(
+                        "unknown scenario {name:?}; valid scenarios: {}",
+                        FAKE_RECEIVER_SCENARIOS.join(", ")
+                    ),
+                );
             }
         }
 

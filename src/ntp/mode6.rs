@@ -14,7 +14,7 @@
 //! table); everyone else, responses, fragments and malformed requests get
 //! nothing. A reply is one datagram of at most [`MAX_DATA`] data bytes.
 
-use crate::config::Cidr;
+use crate::cidr::Cidr;
 use crate::server_fields::ServerFields;
 use std::net::IpAddr;
 use std::sync::Mutex;

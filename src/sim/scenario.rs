@@ -402,3 +402,17 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod names_tests {
+    use super::Scenario;
+
+    /// `[receiver] simulate` is validated against the config's own list.
+    #[test]
+    fn config_accepts_exactly_these_scenarios() {
+        assert_eq!(
+            Scenario::names(),
+            crate::config::FAKE_RECEIVER_SCENARIOS.to_vec()
+        );
+    }
+}

@@ -16,15 +16,20 @@ pub const SYSTEM_CONFIG: &str = "/etc/gnss-timeserver.toml";
 /// Which control socket to ask: `--socket`, else the `[status] socket` of
 /// `--config`, else the demo's in this directory when it exists, else the
 /// one of the appliance's config, else the demo's default.
+///
+/// `socket_of` reads a config file's `[status] socket`: the caller (the CLI)
+/// passes the config loader, so the status module does not depend on the
+/// config module.
 pub fn find_socket(
     socket: Option<PathBuf>,
     config: Option<&Path>,
-) -> Result<PathBuf, crate::config::ConfigError> {
+    socket_of: SocketOfConfig,
+) -> Result<PathBuf, String> {
     if let Some(s) = socket {
         return Ok(s);
     }
     if let Some(c) = config {
-        return Ok(crate::config::Config::load(c)?.status.socket);
+        return socket_of(c);
     }
     let demo = PathBuf::from(DEFAULT_SOCKET);
     if demo.exists() {
@@ -32,12 +37,15 @@ pub fn find_socket(
     }
     let system = Path::new(SYSTEM_CONFIG);
     if system.exists() {
-        if let Ok(cfg) = crate::config::Config::load(system) {
-            return Ok(cfg.status.socket);
+        if let Ok(s) = socket_of(system) {
+            return Ok(s);
         }
     }
     Ok(demo)
 }
+
+/// Reads the control socket's path from a config file.
+pub type SocketOfConfig = &'static dyn Fn(&Path) -> Result<PathBuf, String>;
 
 /// How `status` prints the snapshot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,6 +113,7 @@ pub fn run_cli(
     config: Option<PathBuf>,
     http: Option<SocketAddr>,
     format: StatusFormat,
+    socket_of: SocketOfConfig,
 ) -> anyhow::Result<ExitCode> {
     if let Some(addr) = http {
         eprintln!(
@@ -112,7 +121,7 @@ pub fn run_cli(
         );
         return Ok(ExitCode::from(2));
     }
-    let socket = match find_socket(socket, config.as_deref()) {
+    let socket = match find_socket(socket, config.as_deref(), socket_of) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: {e}");
@@ -143,8 +152,9 @@ pub fn run_cli(
 pub fn accept_time_jump_cli(
     socket: Option<PathBuf>,
     config: Option<PathBuf>,
+    socket_of: SocketOfConfig,
 ) -> anyhow::Result<ExitCode> {
-    let socket = match find_socket(socket, config.as_deref()) {
+    let socket = match find_socket(socket, config.as_deref(), socket_of) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: {e}");

@@ -3,7 +3,7 @@
 //! Events reach the streams straight from `Services::events_live`.
 
 use super::state::WebState;
-use crate::app::supervisor::{wait_true, Shutdown};
+use crate::shutdown::{wait_true, Shutdown};
 use std::sync::Arc;
 use std::time::Duration;
 

@@ -14,7 +14,7 @@ pub mod assets;
 pub mod auth;
 pub mod config_edit;
 mod error;
-mod feed;
+pub mod feed;
 pub mod headers;
 pub mod limit;
 pub mod metrics;
@@ -27,7 +27,6 @@ pub mod tls;
 pub use state::{SurveyHook, WebContext, WebState};
 pub use tls::TlsSource;
 
-use crate::app::Services;
 use error::ApiError;
 use server::Peer;
 use state::lock;
@@ -59,55 +58,6 @@ pub struct WebParams {
 pub struct WebPart {
     pub local_addr: SocketAddr,
     pub state: Arc<WebState>,
-}
-
-/// Bind, then run the server, its redirect and the feed as supervised tasks
-/// (`http`, `http-redirect`, `web-feed`).
-pub fn start_web(svc: &mut Services, params: WebParams) -> anyhow::Result<WebPart> {
-    let ctx = WebContext {
-        snapshot: svc.snapshot_rx(),
-        store: svc.store.clone(),
-        events: svc.events.clone(),
-        events_live: svc.events_live.clone(),
-        timing: Some(svc.timing_tx.clone()),
-        survey_restart: None,
-    };
-    let dir = web_dir(&params.data_dir);
-    auth::users::create_private_dir(&dir)?;
-    let tls = tls::acceptor(&params.tls)?;
-    let state = WebState::new(
-        ctx,
-        params.config.clone(),
-        params.config_path.clone(),
-        dir.clone(),
-        tls.is_some(),
-    );
-    auth::prepare_setup(&state, &dir)?;
-    let listener = server::bind(params.listen)?;
-    let local_addr = listener.local_addr()?;
-    let routes = routes(&state);
-
-    let mut first = Some(listener);
-    let addr = params.listen;
-    svc.supervisor.spawn("http", move |shutdown| {
-        // Bound once up front; rebound only if serving failed.
-        let listener = first.take().map(Ok).unwrap_or_else(|| server::bind(addr));
-        let (tls, routes) = (tls.clone(), routes.clone());
-        async move { server::serve(listener?, tls, routes, shutdown).await }
-    });
-    if let Some(from) = params.redirect_from {
-        let redirect = redirect_routes(local_addr.port());
-        let mut first = Some(server::bind(from)?);
-        svc.supervisor.spawn("http-redirect", move |shutdown| {
-            let listener = first.take().map(Ok).unwrap_or_else(|| server::bind(from));
-            let routes = redirect.clone();
-            async move { server::serve(listener?, None, routes, shutdown).await }
-        });
-    }
-    let st = state.clone();
-    svc.supervisor
-        .spawn("web-feed", move |shutdown| feed::run(st.clone(), shutdown));
-    Ok(WebPart { local_addr, state })
 }
 
 /// Every route, behind the rate limit, with JSON errors and security headers.
@@ -165,7 +115,7 @@ pub fn routes(state: &Arc<WebState>) -> server::Routes {
 }
 
 /// Plain HTTP that only sends browsers to the HTTPS panel.
-fn redirect_routes(https_port: u16) -> server::Routes {
+pub fn redirect_routes(https_port: u16) -> server::Routes {
     let query = warp::query::raw()
         .map(|q: String| format!("?{q}"))
         .or(warp::any().map(String::new))

@@ -3,7 +3,7 @@
 //! Our own loop (rather than `warp::serve`) because warp 0.4 has no TLS and
 //! no connection limit, and because it tells the routes the peer address.
 
-use crate::app::supervisor::{wait_true, Shutdown};
+use crate::shutdown::{wait_true, Shutdown};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use std::net::SocketAddr;
 use std::sync::Arc;

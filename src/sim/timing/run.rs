@@ -24,7 +24,7 @@ pub struct TeRow {
     pub state: LockState,
     pub bound_ns: f64,
     /// Leap indicator the NTP server would advertise (not in the CSV).
-    pub leap: crate::status::LeapIndicator,
+    pub leap: crate::server_fields::LeapIndicator,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -205,7 +205,7 @@ pub fn run(sc: &Scenario, seed: u64) -> RunOutput {
             leap: if has_leap {
                 engine.server_fields(-20).leap
             } else {
-                crate::status::LeapIndicator::NoWarning
+                crate::server_fields::LeapIndicator::NoWarning
             },
         });
 
