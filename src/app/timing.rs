@@ -209,7 +209,11 @@ pub fn start_timing(
                     }
                 }
                 let precision = crate::ntp::server::measure_precision(clock.as_ref());
+                let pps_device = device.clone();
                 let mut monitor = PulseMonitor::new(MonitorConfig::default(), kind, device);
+                // One `pps.unavailable` event per outage of the source, however
+                // many reopen attempts it takes (the status shows each).
+                let mut pps_unavailable = false;
                 let mut tick = tokio::time::interval(Duration::from_secs(1));
                 let mut rx = rx.lock().await;
                 let mut requests = requests.lock().await;
@@ -242,12 +246,27 @@ pub fn start_timing(
                         ev = rx.recv(), if pps_open => match ev {
                             Some(PpsEvent::Assert(mut edge)) => {
                                 edge.local_ns = clock.from_system_ns(edge.local_ns);
+                                pps_unavailable = false;
                                 match monitor.on_assert(edge) {
                                     EdgeVerdict::Double => {}
                                     _ => engine.on_edge(edge),
                                 }
                             }
-                            Some(other) => monitor.on_event(&other),
+                            Some(other) => {
+                                if let PpsEvent::Error { message, .. } = &other {
+                                    if !pps_unavailable {
+                                        pps_unavailable = true;
+                                        sink.emit(Event::new(
+                                            clock.now_ns(),
+                                            EventKind::PpsUnavailable {
+                                                device: pps_device.clone(),
+                                                error: message.clone(),
+                                            },
+                                        ));
+                                    }
+                                }
+                                monitor.on_event(&other)
+                            }
                             // The source is gone for good. Never stop here: the
                             // engine sees no pulses on its ticks (holdover, then
                             // unsynchronized once the bound passes its limit)
