@@ -22,6 +22,7 @@ pub mod server;
 #[allow(unsafe_code)] // setsockopt, error queue, cmsg parsing
 mod socket;
 pub mod timestamp;
+pub mod watch;
 
 #[cfg(test)]
 mod handler_tests;
