@@ -56,4 +56,10 @@ pub struct NtpStatus {
     /// Receive buffer per socket as the kernel granted it (smallest over the
     /// sockets); `counters.kernel_rx_drops` counts what overflowed it.
     pub receive_buffer_bytes: Option<usize>,
+    /// Head-end watch: one row per watched or learned client (watched first).
+    pub watch: Vec<watch::WatchRow>,
+    /// EXE / WARN / FAIL counts over the expected clients.
+    pub watch_summary: watch::WatchSummary,
+    /// Observations the watch lost to a full hand-over channel.
+    pub watch_dropped: u64,
 }

@@ -32,6 +32,8 @@ use std::net::IpAddr;
 /// Addresses one CIDR rule tracks at most (beyond: learned like others), so
 /// a flood of sources inside a watched prefix cannot grow the table.
 pub const MAX_PER_RULE: usize = 64;
+/// Offset tolerance of learned clients when no client offset alarm is set.
+pub const DEFAULT_TOLERANCE_NS: i64 = 100_000_000;
 /// Points of offset / poll-interval history kept per client (for the panel).
 pub const HISTORY_POINTS: usize = 128;
 
