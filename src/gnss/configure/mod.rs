@@ -23,6 +23,17 @@ use crate::gnss::message::{Message, TimSvin};
 pub use crate::gnss::SurveyState;
 pub use survey::{MemorySurveyStore, SurveyPosition, SurveyStore};
 
+/// Why a survey-in restart was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum SurveyRestartRefused {
+    #[error("the receiver's timing mode is off: there is no survey-in to restart")]
+    TimingOff,
+    #[error("the receiver is not configured (not identified yet, or NMEA only)")]
+    NotConfigured,
+    #[error("the receiver is being configured; try again in a few seconds")]
+    Busy,
+}
+
 /// Optional timing mode of the receiver.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum TimingMode {
@@ -343,6 +354,34 @@ impl Configurator {
         (self.report.survey == SurveyState::Fixed)
             .then_some(self.stored)
             .flatten()
+    }
+
+    /// Operator action: survey the antenna position again. Queues the
+    /// timing-mode commands (ACK-checked like the others) and reports the
+    /// survey in progress; the stored position stays on disk until the new
+    /// survey replaces it, but is no longer held fixed.
+    pub fn restart_survey(
+        &mut self,
+        by: Option<String>,
+        now_ns: i64,
+    ) -> Result<Vec<u8>, SurveyRestartRefused> {
+        if self.params.timing == TimingMode::Off {
+            return Err(SurveyRestartRefused::TimingOff);
+        }
+        let Some(class) = self.report.class else {
+            return Err(SurveyRestartRefused::NotConfigured);
+        };
+        if self.report.state != ConfigState::Done || self.pending.is_some() {
+            return Err(SurveyRestartRefused::Busy);
+        }
+        self.stored = None;
+        self.survey_result = None;
+        self.report.survey = SurveyState::InProgress;
+        self.report.state = ConfigState::Configuring;
+        self.queue = self.survey_restart_steps(class).into();
+        self.events
+            .push(Event::new(now_ns, EventKind::GnssSurveyRestarted { by }));
+        Ok(self.next(now_ns))
     }
 
     /// Handle timeouts: retry, or give up on the command.
