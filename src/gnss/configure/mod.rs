@@ -138,6 +138,10 @@ pub struct Configurator {
     baud_request: Option<u32>,
     /// Last switch we asked for (to notice one that did not happen).
     baud_switch_tried: Option<u32>,
+    /// After an operator restart, TIM-SVIN counts only once the receiver
+    /// reports a survey active: replies already in flight still describe
+    /// the old, finished one.
+    await_active_survey: bool,
 }
 
 const MON_VER: (u8, u8) = crate::gnss::ubx::id::MON_VER;
@@ -156,6 +160,7 @@ impl Configurator {
             survey_result: None,
             baud_request: None,
             baud_switch_tried: None,
+            await_active_survey: false,
         }
     }
 
@@ -207,6 +212,7 @@ impl Configurator {
     /// Begin (again) after a connect or a receiver reset: poll MON-VER.
     pub fn start(&mut self, now_ns: i64) -> Vec<u8> {
         self.queue.clear();
+        self.await_active_survey = false;
         self.report = ConfigureReport {
             state: ConfigState::Identifying,
             ..ConfigureReport::default()
@@ -327,6 +333,12 @@ impl Configurator {
         if self.report.survey != SurveyState::InProgress {
             return;
         }
+        if self.await_active_survey {
+            if !s.active {
+                return;
+            }
+            self.await_active_survey = false;
+        }
         if s.valid && !s.active {
             let pos = SurveyPosition {
                 ecef_x_cm: s.mean_x_cm,
@@ -378,6 +390,7 @@ impl Configurator {
         self.survey_result = None;
         self.report.survey = SurveyState::InProgress;
         self.report.state = ConfigState::Configuring;
+        self.await_active_survey = true;
         self.queue = self.survey_restart_steps(class).into();
         self.events
             .push(Event::new(now_ns, EventKind::GnssSurveyRestarted { by }));
