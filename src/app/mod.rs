@@ -255,6 +255,8 @@ pub async fn start(mut plan: Plan, web: Option<crate::web::WebParams>) -> anyhow
         let addr =
             crate::snmp::AgentxAddr::parse(a).map_err(|e| anyhow::anyhow!("snmp.agentx: {e}"))?;
         snmp::start_snmp(&mut svc, addr, plan.snmp.heartbeat_interval_s);
+    } else {
+        svc.snmp_rx = None;
     }
     // The web part failing (port taken, bad certificate) is reported; time
     // serving goes on. A demo without its panel has no point and stops.
