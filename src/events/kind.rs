@@ -128,6 +128,13 @@ pub enum EventKind {
         ecef_z_cm: i32,
         accuracy_mm: u32,
     },
+    /// An operator asked for a new survey-in (the stored position is
+    /// dropped when the new one completes).
+    #[serde(rename = "gnss.survey_restarted")]
+    GnssSurveyRestarted {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        by: Option<String>,
+    },
     #[serde(rename = "gnss.survey_store_failed")]
     GnssSurveyStoreFailed { error: String },
     #[serde(rename = "gnss.identified")]
@@ -283,6 +290,7 @@ impl EventKind {
             K::FixState { .. } => "fix.state",
             K::SurveyState { .. } => "survey.state",
             K::GnssSurveyComplete { .. } => "gnss.survey_complete",
+            K::GnssSurveyRestarted { .. } => "gnss.survey_restarted",
             K::GnssSurveyStoreFailed { .. } => "gnss.survey_store_failed",
             K::GnssIdentified { .. } => "gnss.identified",
             K::GnssConfigured { .. } => "gnss.configured",
@@ -352,7 +360,9 @@ impl EventKind {
                 "none" | "no_fix" => Warning,
                 _ => Info,
             },
-            K::SurveyState { .. } | K::GnssSurveyComplete { .. } => Notice,
+            K::SurveyState { .. }
+            | K::GnssSurveyComplete { .. }
+            | K::GnssSurveyRestarted { .. } => Notice,
             K::GnssSurveyStoreFailed { .. } => Error,
             K::GnssIdentified { .. } | K::GnssConfigured { .. } => Info,
             K::GnssConfigureFailed { .. } | K::GnssBaudSwitchFailed { .. } => Warning,
@@ -405,6 +415,7 @@ impl EventKind {
             | K::AntennaState { .. }
             | K::SpoofingState { .. }
             | K::GnssSurveyComplete { .. }
+            | K::GnssSurveyRestarted { .. }
             | K::PpsUnavailable { .. }
             | K::StoreCorrupt { .. }
             | K::StoreDegraded { .. }

@@ -95,6 +95,10 @@ impl K {
                 Some(a) => format!("survey-in {state}, accuracy {a} mm"),
                 None => format!("survey-in {state}"),
             },
+            K::GnssSurveyRestarted { by } => match by {
+                Some(u) => format!("survey-in restarted by {u}"),
+                None => "survey-in restarted".to_string(),
+            },
             K::GnssSurveyComplete {
                 ecef_x_cm,
                 ecef_y_cm,
