@@ -55,7 +55,7 @@ async fn status_events_and_scenario_round_trip() {
     };
     let listener = bind_control_socket(&sock).unwrap();
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let server = tokio::spawn(serve_control(listener, ctx, stop_rx));
+    let server = tokio::spawn(serve_control(listener, ctx, Default::default(), stop_rx));
 
     let st = ask(&sock, "status").await;
     assert_eq!(st["version"], env!("CARGO_PKG_VERSION"));
@@ -187,7 +187,7 @@ async fn status_answers_while_300_idle_connections_are_open() {
     };
     let listener = bind_control_socket(&sock).unwrap();
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let server = tokio::spawn(serve_control(listener, ctx, stop_rx));
+    let server = tokio::spawn(serve_control(listener, ctx, Default::default(), stop_rx));
 
     let idle: Vec<std::os::unix::net::UnixStream> = (0..300)
         .map(|_| std::os::unix::net::UnixStream::connect(&sock).unwrap())

@@ -88,12 +88,14 @@ pub fn bind_control_socket(path: &Path) -> anyhow::Result<UnixListener> {
 }
 
 /// Accept connections until `shutdown` turns true; removes the socket file then.
+/// Sheds and refusals at the slot table are counted into `sheds`.
 pub async fn serve_control(
     listener: UnixListener,
     ctx: ControlContext,
+    sheds: crate::sheds::Sheds,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
-    let slots = Slots::new(MAX_CONNECTIONS);
+    let slots = Slots::new(MAX_CONNECTIONS, sheds);
     let path = listener
         .local_addr()
         .ok()
