@@ -80,13 +80,13 @@ pub fn routes(state: &Arc<WebState>) -> warp::filters::BoxedFilter<(warp::reply:
                 satellites(&st.snapshot_json(), q.gnss.as_deref()).map(|v| json_reply(&v))
             },
         );
-    let antenna = warp::path!("api" / "v1" / "antenna")
-        .and(get())
-        .and_then(|_: Option<Authed>, st: Arc<WebState>| async move {
+    let antenna = warp::path!("api" / "v1" / "antenna").and(get()).and_then(
+        |_: Option<Authed>, st: Arc<WebState>| async move {
             let mut v = antenna(&st.snapshot_json());
             v["longest_without_fix"] = longest_without_fix(&st).await?;
             Ok::<_, Rejection>(json_reply(&v))
-        });
+        },
+    );
     let events = warp::path!("api" / "v1" / "events")
         .and(get())
         .and(query::<EventsQuery>())
