@@ -255,10 +255,12 @@ pub async fn start(mut plan: Plan, web: Option<crate::web::WebParams>) -> anyhow
         let addr =
             crate::snmp::AgentxAddr::parse(a).map_err(|e| anyhow::anyhow!("snmp.agentx: {e}"))?;
         snmp::start_snmp(&mut svc, addr, plan.snmp.heartbeat_interval_s);
+    } else {
+        svc.snmp_rx = None;
     }
     // The web part failing (port taken, bad certificate) is reported; time
     // serving goes on. A demo without its panel has no point and stops.
-    let web = match web.map(|p| web::start_web(&mut svc, p)) {
+    let web = match web.map(|p| web::start_web(&mut svc, p, Some(gnss.survey_hook()))) {
         None => None,
         Some(Ok(w)) => Some(w),
         Some(Err(e)) if demo => return Err(e),

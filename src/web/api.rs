@@ -82,7 +82,11 @@ pub fn routes(state: &Arc<WebState>) -> warp::filters::BoxedFilter<(warp::reply:
         );
     let antenna = warp::path!("api" / "v1" / "antenna")
         .and(get())
-        .map(|_: Option<Authed>, st: Arc<WebState>| json_reply(&antenna(&st.snapshot_json())));
+        .and_then(|_: Option<Authed>, st: Arc<WebState>| async move {
+            let mut v = antenna(&st.snapshot_json());
+            v["longest_without_fix"] = longest_without_fix(&st).await?;
+            Ok::<_, Rejection>(json_reply(&v))
+        });
     let events = warp::path!("api" / "v1" / "events")
         .and(get())
         .and(query::<EventsQuery>())
@@ -171,13 +175,49 @@ pub fn antenna(s: &Value) -> Value {
     json!({
         "antenna": at(s, "receiver.antenna"),
         "security": at(s, "receiver.security"),
-        "survey_in": at(s, "receiver.survey_in"),
         "survey": at(s, "receiver.survey"),
         "fix": at(s, "receiver.fix"),
         "sats_visible": at(s, "receiver.sats_visible"),
         "sats_used": at(s, "receiver.sats_used"),
         "serial_connected": at(s, "serial.connected"),
     })
+}
+
+/// Window of the antenna page's "longest period without a fix".
+pub const NO_FIX_WINDOW_NS: i64 = 24 * 3600 * 1_000_000_000;
+
+/// `{window_from_ns, period}` from the `fix.state` events of the last 24 h.
+async fn longest_without_fix(st: &WebState) -> Result<Value, Rejection> {
+    let now = crate::time::system_realtime_ns();
+    let from = now - NO_FIX_WINDOW_NS;
+    let page = st
+        .ctx
+        .store
+        .query_events(crate::store::EventQuery {
+            from_ns: Some(from),
+            kinds: vec!["fix.state".into()],
+            limit: crate::store::MAX_PAGE,
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| ApiError::unavailable(format!("store: {e}")).reject())?;
+    let mut changes: Vec<(i64, bool)> = page
+        .events
+        .iter()
+        .filter_map(|e| match &e.event.kind {
+            crate::events::EventKind::FixState { fix, .. } => {
+                Some((e.event.time_ns, !super::fix_gaps::is_no_fix(fix)))
+            }
+            _ => None,
+        })
+        .collect();
+    changes.sort_by_key(|c| c.0);
+    Ok(json!({
+        "window_from_ns": from,
+        // More changes than one page: the oldest are left out, say so.
+        "complete": page.next_before_id.is_none(),
+        "period": super::fix_gaps::longest_without_fix(&changes, now),
+    }))
 }
 
 /// Paged and filtered in the store (`Store::query_events`).

@@ -13,8 +13,13 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
 
-/// Restarts the receiver's survey-in: `Ok(message)` or `Err(reason)`.
-pub type SurveyHook = Arc<dyn Fn() -> Result<String, String> + Send + Sync>;
+/// Asks the receiver part to restart its survey-in (argument: who asked);
+/// the answer, `Ok(message)` or `Err(reason)`, comes on the returned channel.
+pub type SurveyHook = Arc<
+    dyn Fn(Option<String>) -> tokio::sync::oneshot::Receiver<Result<String, String>>
+        + Send
+        + Sync,
+>;
 
 /// The daemon's parts the web part is wired to.
 #[derive(Clone)]
@@ -27,6 +32,8 @@ pub struct WebContext {
     pub timing: Option<tokio::sync::mpsc::Sender<TimingRequest>>,
     /// None until the receiver part offers a survey restart.
     pub survey_restart: Option<SurveyHook>,
+    /// Refused connections and rate-limited requests are counted here.
+    pub sheds: crate::sheds::Sheds,
 }
 
 pub struct WebState {

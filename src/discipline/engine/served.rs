@@ -35,6 +35,8 @@ impl Engine {
             model: self.model(),
             leap: Some(self.leap.status(self.utc_of(self.now_local))),
             pending_time_jump_ns: self.pending_jump_ns().ok().map(|j| -(j.round() as i64)),
+            local_clock_jumps: self.local_jumps,
+            last_local_clock_jump_ns: self.last_local_jump_ns,
         }
     }
 

@@ -319,6 +319,8 @@ fn local_clock_jump_is_stepped_back_at_once() {
     }
     assert_eq!(e.lock_state(), LockState::Locked);
     assert!(e.pending_jump_ns().is_err());
+    assert_eq!(e.status().local_clock_jumps, 1);
+    assert_eq!(e.status().last_local_clock_jump_ns, Some(2 * NS_PER_SEC));
     assert!(e
         .drain_events()
         .iter()
