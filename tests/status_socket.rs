@@ -51,6 +51,7 @@ async fn status_events_and_scenario_round_trip() {
             Ok(format!("switched to {name}"))
         })),
         timing: None,
+        snmp: None,
     };
     let listener = bind_control_socket(&sock).unwrap();
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -155,6 +156,7 @@ async fn scenario_without_hook_is_an_error_not_a_crash() {
         store: None,
         scenario: None,
         timing: None,
+        snmp: None,
     };
     let r: serde_json::Value = serde_json::from_str(
         &gnss_timeserver::status::control::handle_request("scenario healthy", &ctx).await,
@@ -181,6 +183,7 @@ async fn status_answers_while_300_idle_connections_are_open() {
         store: None,
         scenario: None,
         timing: None,
+        snmp: None,
     };
     let listener = bind_control_socket(&sock).unwrap();
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);

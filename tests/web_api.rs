@@ -201,6 +201,17 @@ fn api_contract_bad_input_and_auth() {
         (get(a, "/api/v1/events?kind=%00%ff"), 400),
         (get(a, "/api/v1/events?nonsense=1"), 400),
         (get(a, "/api/v1/satellites?gnss=Mars"), 400),
+        (get(a, "/api/v1/history?series=mars"), 400),
+        (get(a, "/api/v1/history?from=yesterday"), 400),
+        (get(a, "/api/v1/history?from=now&to=-1h"), 400),
+        (get(a, "/api/v1/history?from=-400d"), 400),
+        (get(a, "/api/v1/history?step=5x"), 400),
+        (get(a, "/api/v1/history?step=0"), 400),
+        (get(a, "/api/v1/history?series=agc&bogus=1"), 400),
+        (get(a, "/api/v1/sky/obstruction?from=-2d"), 400),
+        (get(a, "/api/v1/sky/obstruction?step=1m"), 400),
+        (get(a, "/api/v1/sky/tracks?step=10s"), 400),
+        (get(a, "/api/v1/sky/tracks?to=%00"), 400),
         (raw(a, b"GET /assets/../Cargo.toml HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"), 404),
         (raw(a, b"GET /assets/..%2f..%2fCargo.toml HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"), 404),
         (raw(a, b"GET /assets/%2e%2e%2fsrc%2fmain.rs HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"), 404),
@@ -213,6 +224,84 @@ fn api_contract_bad_input_and_auth() {
         assert!(!msg.is_empty(), "case {i}: no message");
         assert!(!r.text().contains("root:"), "case {i} leaked a file");
     }
+    // Per-field refusals name the field.
+    let r = get(a, "/api/v1/history?series=mars&step=5x");
+    let fields = &r.json()["fields"];
+    assert!(
+        fields["series"].is_string() && fields["step"].is_string(),
+        "{fields}"
+    );
+
+    // --- history, obstruction map and tracks hold what the demo recorded.
+    wait_for("history points", Duration::from_secs(20), || {
+        let h = get(a, "/api/v1/history?series=sats_visible&from=-10m").json();
+        h["series"]["sats_visible"].as_array().is_some_and(|p| {
+            p.iter()
+                .any(|p| p["mean"].as_f64().is_some_and(|m| m > 0.0))
+        })
+    });
+    let h = get(
+        a,
+        "/api/v1/history?series=sats_visible,agc&from=-10m&step=1m",
+    )
+    .json();
+    assert_eq!(h["step_ns"], 60_000_000_000i64, "{h}");
+    assert_eq!(h["series"]["agc"].as_array().map(Vec::len), Some(10), "{h}");
+    assert!(
+        h["series"].get("te_bound_ns").is_none(),
+        "only what was asked"
+    );
+    let sky = get(a, "/api/v1/satellites").json();
+    let sats = sky["satellites"].as_array().map_or(0, Vec::len);
+    wait_for("obstruction cells", Duration::from_secs(20), || {
+        get(a, "/api/v1/sky/obstruction").json()["cells"]
+            .as_array()
+            .is_some_and(|c| !c.is_empty())
+    });
+    let o = get(a, "/api/v1/sky/obstruction").json();
+    for c in o["cells"].as_array().unwrap() {
+        let (az, el) = (c["az_deg"].as_f64().unwrap(), c["el_deg"].as_f64().unwrap());
+        assert!(
+            (0.0..360.0).contains(&az) && (-90.0..=90.0).contains(&el),
+            "{c}"
+        );
+        assert!(c["samples"].as_u64().unwrap() > 0 && c["cn0_mean_dbhz"].as_f64().unwrap() > 0.0);
+    }
+    assert!(sats > 0, "{sky}");
+
+    // --- survey-in restart: the fake receiver starts a new survey.
+    let survey = |a| get(a, "/api/v1/antenna").json()["survey"].clone();
+    let mut before = 0;
+    wait_for("survey progress", Duration::from_secs(30), || {
+        before = survey(a)["progress"]["duration_s"].as_u64().unwrap_or(0);
+        before >= 4
+    });
+    let r = request(
+        a,
+        "POST",
+        "/api/v1/actions/restart-survey",
+        Some(&admin_cookie),
+        Some(&admin_csrf),
+        Some("{}"),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    wait_for("survey restarted", Duration::from_secs(10), || {
+        let s = survey(a);
+        s["state"] == "in_progress"
+            && s["progress"]["duration_s"]
+                .as_u64()
+                .is_some_and(|d| d < before)
+    });
+    wait_for("survey restart event", Duration::from_secs(10), || {
+        let e = get(a, "/api/v1/events?kind=gnss.survey_restarted").json();
+        e["events"][0]["data"]["by"] == "admin"
+    });
+    let no_fix = &get(a, "/api/v1/antenna").json()["longest_without_fix"];
+    assert!(
+        no_fix["window_from_ns"].is_i64() && no_fix["complete"].is_boolean(),
+        "{no_fix}"
+    );
+
     // A form post (what a cross-site page could send) is refused.
     let form = raw(a, b"POST /api/v1/login HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 24\r\n\r\nuser=admin&password=xxxx");
     assert!((400..500).contains(&form.status), "{}", form.text());
@@ -336,6 +425,29 @@ fn api_contract_bad_input_and_auth() {
     )
     .json();
     assert_eq!(s["authenticated"], false);
+
+    // --- the CLI's status over HTTP: the same snapshot as the API.
+    let out = std::process::Command::new(BIN)
+        .args(["status", "--http", &a.to_string(), "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).expect("JSON snapshot");
+    assert!(v["discipline"]["state"].is_string(), "{v}");
+    let out = std::process::Command::new(BIN)
+        .args(["status", "--http", &a.to_string(), "--summary"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!out.stdout.is_empty());
 
     // --- repeated wrong passwords are throttled (last: it blocks this address).
     let mut throttled = None;

@@ -284,6 +284,18 @@ fn panel_in_headless_chromium() {
         overflow.as_i64().unwrap_or(99) <= 0,
         "horizontal overflow {overflow}"
     );
+    // The frequency chart starts from the stored history: points older
+    // than this page (the demo has been recording since it started).
+    let loaded_ms = d.script("return performance.timeOrigin").as_f64().unwrap();
+    d.wait("history in the chart", Duration::from_secs(20), |d| {
+        d.script("const c = document.querySelector('#freq-card svg.chart'); return c ? Number(c.dataset.firstMs) : null")
+            .as_f64()
+            .is_some_and(|first| first < loaded_ms)
+    });
+    d.click("#chart-span [data-span='24h']");
+    d.wait("24 h span", Duration::from_secs(10), |d| {
+        d.find("#chart-span button.on[data-span='24h']").is_some()
+    });
     d.screenshot("dashboard");
     // For the report (not a pass/fail number): first contentful paint.
     let fcp = d.script("const e = performance.getEntriesByName('first-contentful-paint')[0]; return e ? e.startTime : null");
@@ -299,10 +311,25 @@ fn panel_in_headless_chromium() {
     d.screenshot("sky");
 
     // Antenna: OK, then SHORT within 5 s of switching the fake receiver.
+    d.click("#track-span [data-span='1h']");
+    d.wait("track span", Duration::from_secs(10), |d| {
+        d.find("#track-span button.on[data-span='1h']").is_some()
+    });
+
     d.go(&format!("{base}/#/antenna"));
     d.wait("antenna OK", Duration::from_secs(20), |d| {
         d.text("#antenna-status") == "OK"
     });
+    // The 24 h obstruction map draws every cell the store has.
+    d.wait("obstruction map", Duration::from_secs(20), |d| {
+        let api = get(demo.http, "/api/v1/sky/obstruction").json()["cells"]
+            .as_array()
+            .map_or(0, Vec::len);
+        let drawn = d.find_all("#obstruction path.cell").len();
+        api > 0 && drawn > 0 && drawn.abs_diff(api) <= 2
+    });
+    assert!(d.text("#survey-state").len() > 1, "survey state shown");
+    d.screenshot("antenna");
     assert_eq!(
         d.script("return document.getElementById('conclusion').dataset.key"),
         "ant.k.ok"

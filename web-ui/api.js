@@ -62,7 +62,7 @@ function accept(snap) {
   live.snapshot = snap;
   live.samples.push({
     t: snap.generated_at_ns / 1e6,
-    freq: snap.discipline?.correction_ppm ?? null,
+    freq: snap.discipline?.frequency_ppm ?? snap.discipline?.correction_ppm ?? null,
     temp: snap.discipline?.temperature_c ?? null,
     bound: snap.discipline?.time_error_bound_ns ?? null,
     agc: snap.receiver?.antenna?.agc_count ?? null,

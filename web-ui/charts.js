@@ -9,8 +9,12 @@ export function svg(tag, attrs = {}) {
 
 // points: [{t (ms), v}] ; draws into a fresh <svg>.
 export function lineChart(points, { width = 320, height = 120, unit = '' } = {}) {
-  const root = svg('svg', { viewBox: `0 0 ${width} ${height}`, class: 'chart', role: 'img' });
   const pts = points.filter((p) => p.v != null && Number.isFinite(p.v));
+  // data-first-ms: the oldest point drawn (the browser test checks history reaches before the page).
+  const root = svg('svg', {
+    viewBox: `0 0 ${width} ${height}`, class: 'chart', role: 'img',
+    'data-points': pts.length, 'data-first-ms': pts.length ? Math.round(pts[0].t) : null,
+  });
   const pad = { l: 44, r: 6, t: 6, b: 16 };
   root.append(svg('line', { class: 'axis', x1: pad.l, y1: height - pad.b, x2: width - pad.r, y2: height - pad.b }));
   if (pts.length < 2) {
@@ -32,7 +36,8 @@ export function lineChart(points, { width = 320, height = 120, unit = '' } = {})
     root.append(t);
   }
   const span = svg('text', { x: width - pad.r - 40, y: height - 3 });
-  span.textContent = `${Math.round((t1 - t0) / 60000)} min`;
+  const mins = (t1 - t0) / 60000;
+  span.textContent = mins < 120 ? `${Math.round(mins)} min` : mins < 2880 ? `${Math.round(mins / 60)} h` : `${Math.round(mins / 1440)} d`;
   root.append(span);
   return root;
 }

@@ -3,6 +3,12 @@
 import { el, fmtNs, fmtNum, fmtTime, live, onSnapshot, get } from './api.js';
 import { t, currentLang } from './i18n.js';
 import { lineChart } from './charts.js';
+import { SPANS, loadHistory, joined } from './history.js';
+
+const CHART_SERIES = ['frequency_ppb', 'temperature_c'];
+let span = '1h';
+let hist = {};
+const livePpm = (p) => p.freq;
 
 let zone = 'UTC';
 let served = 0; // served clock minus browser clock, ms
@@ -97,7 +103,10 @@ function render(root, s) {
   const pps = s.pps || {};
   const r = s.receiver || {};
   const parts = Array.isArray(s.parts) ? s.parts : [];
-  const pts = (k) => live.samples.map((p) => ({ t: p.t, v: p[k] }));
+  const spanPick = el('div', { class: 'spans', id: 'chart-span' }, Object.keys(SPANS).map((k) => el('button', {
+    type: 'button', class: k === span ? 'on' : '', 'data-span': k,
+    onclick: () => { span = k; refresh(root); },
+  }, k)));
   root.replaceChildren(
     banner(d),
     el('div', { class: 'grid' },
@@ -118,11 +127,12 @@ function render(root, s) {
         el('h3', {}, t('dash.sats')),
         el('div', { class: 'big' }, `${r.sats_used ?? '—'} / ${r.sats_visible ?? '—'}`),
         el('div', { class: 'muted' }, `${t('dash.used')} / ${t('dash.visible')}`)),
-      el('div', { class: 'card' },
-        el('h3', {}, t('dash.frequency')), lineChart(pts('freq'), { unit: '' }),
+      el('div', { class: 'card', id: 'freq-card' },
+        el('h3', {}, t('dash.frequency')), spanPick,
+        lineChart(joined((hist.frequency_ppb || []).map((p) => ({ t: p.t, v: p.v / 1000 })), livePpm, span), { unit: '' }),
         el('div', { class: 'muted' }, t('dash.chartnote'))),
-      el('div', { class: 'card' },
-        el('h3', {}, t('dash.temperature')), lineChart(pts('temp'), { unit: '' }),
+      el('div', { class: 'card', id: 'temp-card' },
+        el('h3', {}, t('dash.temperature')), lineChart(joined(hist.temperature_c, (p) => p.temp, span), { unit: '' }),
         el('div', { class: 'muted' }, d.temperature_c == null ? t('common.unknown') : `${fmtNum(d.temperature_c)} °C`)),
       el('div', { class: 'card' },
         el('h3', {}, t('dash.leap')), el('div', { class: 'big', id: 'leap' }, leapText(s))),
@@ -137,13 +147,27 @@ function render(root, s) {
             `${p.name}: ${p.state}${p.restarts ? ` (${p.restarts}↻)` : ''}`)) : '—'))));
 }
 
+let lastSnap = null;
+
+// Load the chosen span (history), then draw with the live samples appended.
+function refresh(root) {
+  loadHistory(CHART_SERIES, span)
+    .then((h) => { hist = h; if (lastSnap) render(root, lastSnap); })
+    .catch((e) => console.warn('history', e.message));
+  if (lastSnap) render(root, lastSnap);
+}
+
 export function mount(root) {
+  hist = {};
+  refresh(root);
+  const reload = setInterval(() => refresh(root), 60e3);
   get('/api/v1/site').then((s) => { zone = s.time_zone || 'UTC'; }).catch(() => {});
   let last = null;
   const draw = () => last && render(root, last);
   const off = onSnapshot((s) => {
     if (s.generated_at_ns) served = s.generated_at_ns / 1e6 - Date.now();
     last = s;
+    lastSnap = s;
     draw();
   });
   if (!live.snapshot) root.replaceChildren(banner(null));
@@ -152,5 +176,5 @@ export function mount(root) {
     const c = root.querySelector('#clock-card');
     if (c) c.replaceWith(clockCard());
   }, 250);
-  return () => { off(); clearInterval(timer); };
+  return () => { off(); clearInterval(timer); clearInterval(reload); };
 }

@@ -2,13 +2,17 @@
 // coloured by C/N0, used vs unused, constellation filter; C/N0 bars per
 // satellite and per signal with a threshold line; a click on a bar
 // highlights the satellite on the plot.
-import { el, onSnapshot, live } from './api.js';
+import { el, onSnapshot, live, get } from './api.js';
 import { t } from './i18n.js';
 import { svg } from './charts.js';
 
 export const THRESHOLD_DBHZ = 30;
 const hidden = new Set();
 let highlighted = null;
+// Tracks over a chosen span (from the store, one point per step).
+const TRACK_SPANS = { off: 0, '1h': 1, '6h': 6, '24h': 24 };
+let trackSpan = 'off';
+let tracks = [];
 
 // C/N0 → colour: red (weak) through amber to green (strong).
 export function cn0Colour(c) {
@@ -19,9 +23,13 @@ export function cn0Colour(c) {
 
 const key = (s) => `${s.gnss}-${s.svid}`;
 
-export function polar(sats, size = 320) {
+export function polar(sats, size = 320, paths = []) {
   const r0 = size / 2 - 18, c = size / 2;
   const root = svg('svg', { viewBox: `0 0 ${size} ${size}`, class: 'polar', id: 'sky-plot', role: 'img' });
+  const xy = (az, elv) => {
+    const rr = (r0 * (90 - Math.max(0, Math.min(90, elv)))) / 90, a = (az * Math.PI) / 180;
+    return `${(c + rr * Math.sin(a)).toFixed(1)},${(c - rr * Math.cos(a)).toFixed(1)}`;
+  };
   for (const el_ of [0, 30, 60]) root.append(svg('circle', { class: 'ring', cx: c, cy: c, r: (r0 * (90 - el_)) / 90 }));
   for (let az = 0; az < 360; az += 45) {
     const a = (az * Math.PI) / 180;
@@ -29,6 +37,14 @@ export function polar(sats, size = 320) {
   }
   for (const [lbl, x, y] of [['N', c - 4, 12], ['E', size - 12, c + 4], ['S', c - 4, size - 3], ['W', 2, c + 4]]) {
     const tx = svg('text', { x, y }); tx.textContent = lbl; root.append(tx);
+  }
+  for (const tr of paths) {
+    const pts = tr.points.filter((p) => p.el_deg >= 0);
+    if (pts.length < 2) continue;
+    root.append(svg('polyline', {
+      class: `track${highlighted === key(tr) ? ' hl' : ''}`, 'data-sat': key(tr),
+      points: pts.map((p) => xy(p.az_deg, p.el_deg)).join(' '),
+    }));
   }
   for (const s of sats) {
     if (s.az_deg == null || s.el_deg == null) continue;
@@ -87,14 +103,33 @@ function render(root, snap) {
     el('input', { type: 'checkbox', ...(hidden.has(g) ? {} : { checked: '' }), 'data-gnss': g,
       onchange: (e) => { if (e.target.checked) hidden.delete(g); else hidden.add(g); redraw(); } }),
     ` ${g} (${sky.filter((s) => s.gnss === g && s.used).length}/${sky.filter((s) => s.gnss === g).length})`)));
+  const spans = el('div', { class: 'spans', id: 'track-span' }, `${t('sky.tracks')}: `, Object.keys(TRACK_SPANS).map((k) => el('button', {
+    type: 'button', class: k === trackSpan ? 'on' : '', 'data-span': k,
+    onclick: () => { trackSpan = k; loadTracks(redraw); },
+  }, k === 'off' ? t('sky.tracks.off') : k)));
+  const paths = tracks.filter((tr) => !hidden.has(tr.gnss));
   root.replaceChildren(el('div', { class: 'grid' },
-    el('div', { class: 'card' }, el('h3', {}, t('sky.title')), legend,
-      shown.some((s) => s.az_deg != null) ? polar(shown) : el('p', { class: 'muted' }, t('sky.none')),
+    el('div', { class: 'card' }, el('h3', {}, t('sky.title')), legend, spans,
+      shown.some((s) => s.az_deg != null) || paths.length ? polar(shown, 320, paths) : el('p', { class: 'muted' }, t('sky.none')),
       el('p', { class: 'muted' }, `● ${t('sky.used')}  ◌ ${t('sky.unused')}`)),
     el('div', { class: 'card' }, el('h3', {}, t('sky.cn0')),
       bars(shown, (k) => { highlighted = highlighted === k ? null : k; redraw(); }))));
 }
 
+function loadTracks(done) {
+  const h = TRACK_SPANS[trackSpan];
+  if (!h) { tracks = []; done(); return; }
+  // About 200 points per track whatever the span.
+  const step = Math.max(60, Math.round((h * 3600) / 200));
+  get(`/api/v1/sky/tracks?from=-${h}h&step=${step}s`)
+    .then((r) => { tracks = Array.isArray(r.tracks) ? r.tracks : []; done(); })
+    .catch((e) => console.warn('tracks', e.message));
+}
+
 export function mount(root) {
-  return onSnapshot((s) => render(root, s));
+  const draw = () => live.snapshot && render(root, live.snapshot);
+  loadTracks(draw);
+  const timer = setInterval(() => loadTracks(draw), 60e3);
+  const off = onSnapshot((s) => render(root, s));
+  return () => { off(); clearInterval(timer); };
 }

@@ -10,7 +10,7 @@ use super::supervisor::{wait_true, Shutdown};
 use crate::events::{Event, EventKind, EventSink};
 use crate::gnss::configure::{SurveyPosition, SurveyStore};
 use crate::gnss::receiver::ReceiverChange;
-use crate::gnss::serial::{self, SerialTask, TimedChange};
+use crate::gnss::serial::{self, ReceiverCommand, SerialTask, TimedChange};
 use crate::gnss::{GnssEpoch, ReceiverStatus, SerialStatus};
 use crate::status::SnapshotTx;
 use crate::store::StoreHandle;
@@ -38,9 +38,29 @@ pub struct GnssPart {
     pub epochs: broadcast::Sender<TimedEpoch>,
     pub device: PathBuf,
     serial: Option<SerialTask>,
+    commands: std::sync::mpsc::SyncSender<ReceiverCommand>,
 }
 
 impl GnssPart {
+    /// The web panel's survey-in restart: a command to the serial thread,
+    /// answered once the configurator queued (or refused) it.
+    pub fn survey_hook(&self) -> crate::web::SurveyHook {
+        let tx = self.commands.clone();
+        std::sync::Arc::new(move |by| {
+            let (reply, rx) = tokio::sync::oneshot::channel();
+            if let Err(e) = tx.try_send(ReceiverCommand::RestartSurvey { by, reply }) {
+                let (reply, rx) = tokio::sync::oneshot::channel();
+                let _ = reply.send(Err(match e {
+                    std::sync::mpsc::TrySendError::Full(_) => "the receiver is busy; try again",
+                    std::sync::mpsc::TrySendError::Disconnected(_) => "the receiver part stopped",
+                }
+                .to_string()));
+                return rx;
+            }
+            rx
+        })
+    }
+
     /// Stop the serial thread (the forwarding tasks stop with the supervisor).
     pub fn stop(mut self) {
         if let Some(s) = self.serial.take() {
@@ -120,6 +140,7 @@ pub fn start_gnss(svc: &mut Services, mut params: GnssParams) -> anyhow::Result<
         epochs,
         device,
         serial: Some(input.task),
+        commands: input.commands,
     })
 }
 

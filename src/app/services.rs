@@ -4,7 +4,7 @@
 use super::supervisor::{Shutdown, Supervisor};
 use crate::events::{EventSink, LiveEvents};
 use crate::sheds::Sheds;
-use crate::status::control::{self, ControlContext, ScenarioHook, TimingRequest};
+use crate::status::control::{self, ControlContext, ScenarioHook, SnmpRequest, TimingRequest};
 use crate::status::{ServerFieldsCell, SnapshotRx, SnapshotTx};
 use crate::store::{SharedEventRx, StoreHandle};
 use std::path::{Path, PathBuf};
@@ -34,6 +34,11 @@ pub struct Services {
     /// (created here because the socket starts before the task).
     pub timing_tx: tokio::sync::mpsc::Sender<TimingRequest>,
     pub timing_rx: Arc<tokio::sync::Mutex<tokio::sync::mpsc::Receiver<TimingRequest>>>,
+    /// Operator requests to the SNMP subagent (created here because the
+    /// socket starts before it); the receiver is taken by the subagent, or
+    /// dropped when SNMP is off so the socket answers "not enabled".
+    pub snmp_tx: tokio::sync::mpsc::Sender<SnmpRequest>,
+    pub snmp_rx: Option<tokio::sync::mpsc::Receiver<SnmpRequest>>,
     events_rx: SharedEventRx,
     pub control_socket: PathBuf,
     /// Work refused at a bound (control slots, HTTP limits); the publisher
@@ -60,6 +65,7 @@ impl Services {
         }
         let (snapshot, _) = crate::status::channel();
         let (timing_tx, timing_rx) = tokio::sync::mpsc::channel(4);
+        let (snmp_tx, snmp_rx) = tokio::sync::mpsc::channel(4);
         let server_fields = ServerFieldsCell::default();
         let supervisor = Supervisor::new(events.clone());
         snapshot.set_context(|c| {
@@ -77,6 +83,8 @@ impl Services {
             scenario_hook: None,
             timing_tx,
             timing_rx: Arc::new(tokio::sync::Mutex::new(timing_rx)),
+            snmp_tx,
+            snmp_rx: Some(snmp_rx),
             events_rx: Arc::new(tokio::sync::Mutex::new(rx)),
             control_socket: control_socket.to_path_buf(),
             sheds: Sheds::default(),
@@ -128,6 +136,7 @@ impl Services {
             store: Some(self.store.clone()),
             scenario: self.scenario_hook.clone(),
             timing: Some(self.timing_tx.clone()),
+            snmp: Some(self.snmp_tx.clone()),
         };
         // The listener is bound once; if serving fails the socket is rebound.
         let path = self.control_socket.clone();

@@ -6,14 +6,19 @@ use crate::web::{WebContext, WebParams, WebPart};
 
 /// Bind, then run the server, its redirect and the feed as supervised tasks
 /// (`http`, `http-redirect`, `web-feed`).
-pub fn start_web(svc: &mut Services, params: WebParams) -> anyhow::Result<WebPart> {
+/// `survey_restart`: the receiver part's hook (`GnssPart::survey_hook`).
+pub fn start_web(
+    svc: &mut Services,
+    params: WebParams,
+    survey_restart: Option<crate::web::SurveyHook>,
+) -> anyhow::Result<WebPart> {
     let ctx = WebContext {
         snapshot: svc.snapshot_rx(),
         store: svc.store.clone(),
         events: svc.events.clone(),
         events_live: svc.events_live.clone(),
         timing: Some(svc.timing_tx.clone()),
-        survey_restart: None,
+        survey_restart,
         sheds: svc.sheds.clone(),
     };
     let dir = crate::web::web_dir(&params.data_dir);

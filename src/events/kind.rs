@@ -128,6 +128,13 @@ pub enum EventKind {
         ecef_z_cm: i32,
         accuracy_mm: u32,
     },
+    /// An operator asked for a new survey-in (the stored position is
+    /// dropped when the new one completes).
+    #[serde(rename = "gnss.survey_restarted")]
+    GnssSurveyRestarted {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        by: Option<String>,
+    },
     #[serde(rename = "gnss.survey_store_failed")]
     GnssSurveyStoreFailed { error: String },
     #[serde(rename = "gnss.identified")]
@@ -217,6 +224,21 @@ pub enum EventKind {
     },
     #[serde(rename = "ntp.client_offset_cleared")]
     NtpClientOffsetCleared { client: String, offset_ns: i64 },
+    /// A watched (expected) client changed EXE / WARN / FAIL, with the
+    /// evidence. States, reasons and method use the snapshot's spellings.
+    #[serde(rename = "ntp.watch_state")]
+    NtpWatchState {
+        name: Option<String>,
+        address: String,
+        from: String,
+        to: String,
+        reasons: Vec<String>,
+        last_seen_ns: Option<i64>,
+        interval_s: Option<f64>,
+        offset_ns: Option<i64>,
+        offset_uncertainty_ns: Option<i64>,
+        offset_method: String,
+    },
 
     // --- operator ---
     #[serde(rename = "config.changed")]
@@ -268,6 +290,7 @@ impl EventKind {
             K::FixState { .. } => "fix.state",
             K::SurveyState { .. } => "survey.state",
             K::GnssSurveyComplete { .. } => "gnss.survey_complete",
+            K::GnssSurveyRestarted { .. } => "gnss.survey_restarted",
             K::GnssSurveyStoreFailed { .. } => "gnss.survey_store_failed",
             K::GnssIdentified { .. } => "gnss.identified",
             K::GnssConfigured { .. } => "gnss.configured",
@@ -289,6 +312,7 @@ impl EventKind {
             K::StoreRestored { .. } => "store.restored",
             K::NtpClientOffset { .. } => "ntp.client_offset",
             K::NtpClientOffsetCleared { .. } => "ntp.client_offset_cleared",
+            K::NtpWatchState { .. } => "ntp.watch_state",
             K::ConfigChanged { .. } => "config.changed",
             K::AuthLogin { .. } => "auth.login",
             K::AuthLoginFailed { .. } => "auth.login_failed",
@@ -336,7 +360,9 @@ impl EventKind {
                 "none" | "no_fix" => Warning,
                 _ => Info,
             },
-            K::SurveyState { .. } | K::GnssSurveyComplete { .. } => Notice,
+            K::SurveyState { .. }
+            | K::GnssSurveyComplete { .. }
+            | K::GnssSurveyRestarted { .. } => Notice,
             K::GnssSurveyStoreFailed { .. } => Error,
             K::GnssIdentified { .. } | K::GnssConfigured { .. } => Info,
             K::GnssConfigureFailed { .. } | K::GnssBaudSwitchFailed { .. } => Warning,
@@ -362,6 +388,11 @@ impl EventKind {
             K::StoreRestored { .. } => Notice,
             K::NtpClientOffset { .. } => Warning,
             K::NtpClientOffsetCleared { .. } => Info,
+            K::NtpWatchState { to, .. } => match to.as_str() {
+                "FAIL" => Error,
+                "WARN" => Warning,
+                _ => Info,
+            },
             K::ConfigChanged { .. } | K::AuthLogin { .. } => Notice,
             K::AuthLoginFailed { .. } => Warning,
             K::Untyped { .. } => Info,
@@ -384,12 +415,14 @@ impl EventKind {
             | K::AntennaState { .. }
             | K::SpoofingState { .. }
             | K::GnssSurveyComplete { .. }
+            | K::GnssSurveyRestarted { .. }
             | K::PpsUnavailable { .. }
             | K::StoreCorrupt { .. }
             | K::StoreDegraded { .. }
             | K::ConfigChanged { .. }
             | K::AuthLogin { .. }
-            | K::AuthLoginFailed { .. } => true,
+            | K::AuthLoginFailed { .. }
+            | K::NtpWatchState { .. } => true,
             K::JammingState { state, .. } => state == "critical",
             K::PartState { state, .. } => state == "failed",
             _ => false,

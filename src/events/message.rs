@@ -95,6 +95,10 @@ impl K {
                 Some(a) => format!("survey-in {state}, accuracy {a} mm"),
                 None => format!("survey-in {state}"),
             },
+            K::GnssSurveyRestarted { by } => match by {
+                Some(u) => format!("survey-in restarted by {u}"),
+                None => "survey-in restarted".to_string(),
+            },
             K::GnssSurveyComplete {
                 ecef_x_cm,
                 ecef_y_cm,
@@ -187,6 +191,24 @@ impl K {
             },
             K::NtpClientOffsetCleared { client, offset_ns } => {
                 format!("client {client} back within bounds ({offset_ns} ns)")
+            }
+            K::NtpWatchState {
+                name,
+                address,
+                from,
+                to,
+                reasons,
+                ..
+            } => {
+                let who = match name {
+                    Some(n) => format!("{n} ({address})"),
+                    None => address.clone(),
+                };
+                if reasons.is_empty() {
+                    format!("head-end client {who}: {from} -> {to}")
+                } else {
+                    format!("head-end client {who}: {from} -> {to} ({})", reasons.join(", "))
+                }
             }
             K::ConfigChanged { keys, by } => match by {
                 Some(b) => format!("configuration changed by {b}: {}", keys.join(", ")),

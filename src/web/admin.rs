@@ -110,6 +110,7 @@ async fn accept_time_jump(
         store: None,
         scenario: None,
         timing: st.ctx.timing.clone(),
+        snmp: None,
     };
     let reply = control::handle_request("accept-time-jump", &ctx).await;
     let v: Value = serde_json::from_str(&reply).unwrap_or(Value::Null);
@@ -126,7 +127,16 @@ async fn restart_survey(a: Authed, st: Arc<WebState>) -> Result<warp::reply::Res
             ApiError::unavailable("this receiver part cannot restart a survey-in yet").reject(),
         );
     };
-    match hook() {
+    // The serial thread answers within a tick (50 ms); a stuck one is a 503.
+    let answer = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        hook(Some(a.session.user.clone())),
+    )
+    .await;
+    let Ok(Ok(answer)) = answer else {
+        return Err(ApiError::unavailable("the receiver part did not answer").reject());
+    };
+    match answer {
         Ok(message) => {
             tracing::info!(user = %a.session.user, "survey-in restarted from the web panel");
             Ok(warp::reply::json(&json!({"ok": true, "message": message})).into_response())

@@ -20,6 +20,7 @@ assets! {
     "api.js" => "text/javascript; charset=utf-8",
     "i18n.js" => "text/javascript; charset=utf-8",
     "charts.js" => "text/javascript; charset=utf-8",
+    "history.js" => "text/javascript; charset=utf-8",
     "dashboard.js" => "text/javascript; charset=utf-8",
     "sky.js" => "text/javascript; charset=utf-8",
     "antenna.js" => "text/javascript; charset=utf-8",

@@ -3,7 +3,8 @@
 //!
 //! Layout: `server` (listening, TLS handshake), `tls` (certificates),
 //! `headers` (security headers), `limit` (request and login throttles),
-//! `auth` (users, sessions, CSRF), `api` (reads), `admin` (writes),
+//! `auth` (users, sessions, CSRF), `api` (reads), `history_api` (history
+//! and sky over time from the store), `admin` (writes),
 //! `config_edit` (per-field config validation), `sse` + `feed` (live
 //! stream), `metrics` (Prometheus text), `assets` (embedded `web-ui/`),
 //! `openapi` (the API document), `error` (JSON refusals).
@@ -15,7 +16,9 @@ pub mod auth;
 pub mod config_edit;
 mod error;
 pub mod feed;
+pub mod fix_gaps;
 pub mod headers;
+pub mod history_api;
 pub mod limit;
 pub mod metrics;
 pub mod openapi;
@@ -92,6 +95,8 @@ pub fn routes(state: &Arc<WebState>) -> server::Routes {
             .into_response()
         });
     let all = api::routes(state)
+        .or(history_api::routes(state))
+        .unify()
         .or(sse::route(state))
         .unify()
         .or(auth::routes(state))

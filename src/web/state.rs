@@ -13,8 +13,11 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
 
-/// Restarts the receiver's survey-in: `Ok(message)` or `Err(reason)`.
-pub type SurveyHook = Arc<dyn Fn() -> Result<String, String> + Send + Sync>;
+/// Asks the receiver part to restart its survey-in (argument: who asked);
+/// the answer, `Ok(message)` or `Err(reason)`, comes on the returned channel.
+pub type SurveyHook = Arc<
+    dyn Fn(Option<String>) -> tokio::sync::oneshot::Receiver<Result<String, String>> + Send + Sync,
+>;
 
 /// The daemon's parts the web part is wired to.
 #[derive(Clone)]

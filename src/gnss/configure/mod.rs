@@ -23,6 +23,17 @@ use crate::gnss::message::{Message, TimSvin};
 pub use crate::gnss::SurveyState;
 pub use survey::{MemorySurveyStore, SurveyPosition, SurveyStore};
 
+/// Why a survey-in restart was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum SurveyRestartRefused {
+    #[error("the receiver's timing mode is off: there is no survey-in to restart")]
+    TimingOff,
+    #[error("the receiver is not configured (not identified yet, or NMEA only)")]
+    NotConfigured,
+    #[error("the receiver is being configured; try again in a few seconds")]
+    Busy,
+}
+
 /// Optional timing mode of the receiver.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum TimingMode {
@@ -127,6 +138,10 @@ pub struct Configurator {
     baud_request: Option<u32>,
     /// Last switch we asked for (to notice one that did not happen).
     baud_switch_tried: Option<u32>,
+    /// After an operator restart, TIM-SVIN counts only once the receiver
+    /// reports a survey active: replies already in flight still describe
+    /// the old, finished one.
+    await_active_survey: bool,
 }
 
 const MON_VER: (u8, u8) = crate::gnss::ubx::id::MON_VER;
@@ -145,6 +160,7 @@ impl Configurator {
             survey_result: None,
             baud_request: None,
             baud_switch_tried: None,
+            await_active_survey: false,
         }
     }
 
@@ -196,6 +212,7 @@ impl Configurator {
     /// Begin (again) after a connect or a receiver reset: poll MON-VER.
     pub fn start(&mut self, now_ns: i64) -> Vec<u8> {
         self.queue.clear();
+        self.await_active_survey = false;
         self.report = ConfigureReport {
             state: ConfigState::Identifying,
             ..ConfigureReport::default()
@@ -316,6 +333,12 @@ impl Configurator {
         if self.report.survey != SurveyState::InProgress {
             return;
         }
+        if self.await_active_survey {
+            if !s.active {
+                return;
+            }
+            self.await_active_survey = false;
+        }
         if s.valid && !s.active {
             let pos = SurveyPosition {
                 ecef_x_cm: s.mean_x_cm,
@@ -343,6 +366,35 @@ impl Configurator {
         (self.report.survey == SurveyState::Fixed)
             .then_some(self.stored)
             .flatten()
+    }
+
+    /// Operator action: survey the antenna position again. Queues the
+    /// timing-mode commands (ACK-checked like the others) and reports the
+    /// survey in progress; the stored position stays on disk until the new
+    /// survey replaces it, but is no longer held fixed.
+    pub fn restart_survey(
+        &mut self,
+        by: Option<String>,
+        now_ns: i64,
+    ) -> Result<Vec<u8>, SurveyRestartRefused> {
+        if self.params.timing == TimingMode::Off {
+            return Err(SurveyRestartRefused::TimingOff);
+        }
+        let Some(class) = self.report.class else {
+            return Err(SurveyRestartRefused::NotConfigured);
+        };
+        if self.report.state != ConfigState::Done || self.pending.is_some() {
+            return Err(SurveyRestartRefused::Busy);
+        }
+        self.stored = None;
+        self.survey_result = None;
+        self.report.survey = SurveyState::InProgress;
+        self.report.state = ConfigState::Configuring;
+        self.await_active_survey = true;
+        self.queue = self.survey_restart_steps(class).into();
+        self.events
+            .push(Event::new(now_ns, EventKind::GnssSurveyRestarted { by }));
+        Ok(self.next(now_ns))
     }
 
     /// Handle timeouts: retry, or give up on the command.

@@ -169,32 +169,7 @@ impl Configurator {
             payload: tp5,
         });
         if let Some((mode, pos)) = survey {
-            let (min_dur, acc_limit) = self.survey_limits();
-            let mut t = vec![0u8, 0];
-            t.extend_from_slice(&u16::from(mode).to_le_bytes()); // flags: mode, ECEF
-            let p = pos.unwrap_or(SurveyPosition {
-                ecef_x_cm: 0,
-                ecef_y_cm: 0,
-                ecef_z_cm: 0,
-                accuracy_mm: 0,
-            });
-            t.extend_from_slice(&p.ecef_x_cm.to_le_bytes());
-            t.extend_from_slice(&p.ecef_y_cm.to_le_bytes());
-            t.extend_from_slice(&p.ecef_z_cm.to_le_bytes());
-            t.extend_from_slice(&[0, 0, 0, 0]); // HP parts, reserved
-            t.extend_from_slice(&(p.accuracy_mm.saturating_mul(10)).to_le_bytes());
-            t.extend_from_slice(&min_dur.to_le_bytes());
-            t.extend_from_slice(&(acc_limit.saturating_mul(10)).to_le_bytes());
-            t.extend_from_slice(&[0; 8]);
-            steps.push(Step {
-                name: format!(
-                    "CFG-TMODE3 {}",
-                    if mode == 1 { "survey-in" } else { "fixed" }
-                ),
-                class: 0x06,
-                id: 0x71,
-                payload: t,
-            });
+            steps.push(self.tmode3_step(mode, pos));
         }
         steps
     }
@@ -210,21 +185,6 @@ impl Configurator {
     }
 
     fn plan_f9(&self, survey: Option<(u8, Option<SurveyPosition>)>) -> Vec<Step> {
-        let valset = |name: &str, kv: &[(u32, u64)]| {
-            // version 0, layer RAM: re-applied on every connect, no flash wear.
-            let mut p = vec![0u8, 0x01, 0, 0];
-            for &(k, v) in kv {
-                p.extend_from_slice(&k.to_le_bytes());
-                let n = keys::value_size(k).unwrap_or(1);
-                p.extend_from_slice(&v.to_le_bytes()[..n]);
-            }
-            Step {
-                name: name.to_string(),
-                class: 0x06,
-                id: 0x8A,
-                payload: p,
-            }
-        };
         let port = self.params.port.unwrap_or_default();
         let (ubx_out, nmea_out) = port.outprot_keys();
         let mut out_kv = vec![(ubx_out, 1), (nmea_out, u64::from(self.nmea_fits()))];
@@ -249,39 +209,107 @@ impl Configurator {
             (keys::TP_TIMEGRID_TP1, 0),
         ];
         let mut steps = vec![
-            valset("CFG-VALSET messages", &out_kv),
-            valset("CFG-VALSET time pulse", &tp_kv),
+            valset_step("CFG-VALSET messages", &out_kv),
+            valset_step("CFG-VALSET time pulse", &tp_kv),
         ];
         if let Some((mode, pos)) = survey {
-            let (min_dur, acc_limit) = self.survey_limits();
-            let kv: Vec<(u32, u64)> = match pos {
-                Some(p) => vec![
-                    (keys::TMODE_MODE, 2),
-                    (keys::TMODE_POS_TYPE, 0),
-                    (keys::TMODE_ECEF_X, u64::from(p.ecef_x_cm as u32)),
-                    (keys::TMODE_ECEF_Y, u64::from(p.ecef_y_cm as u32)),
-                    (keys::TMODE_ECEF_Z, u64::from(p.ecef_z_cm as u32)),
-                    (
-                        keys::TMODE_FIXED_POS_ACC,
-                        u64::from(p.accuracy_mm.saturating_mul(10)),
-                    ),
-                ],
-                None => vec![
-                    (keys::TMODE_MODE, u64::from(mode)),
-                    (keys::TMODE_SVIN_MIN_DUR, u64::from(min_dur)),
-                    (
-                        keys::TMODE_SVIN_ACC_LIMIT,
-                        u64::from(acc_limit.saturating_mul(10)),
-                    ),
-                ],
-            };
-            let name = if pos.is_some() {
-                "CFG-VALSET fixed position"
-            } else {
-                "CFG-VALSET survey-in"
-            };
-            steps.push(valset(name, &kv));
+            steps.push(self.tmode_valset(mode, pos));
         }
         steps
+    }
+
+    /// CFG-TMODE3 (M8): mode 0 = disabled, 1 = survey-in, 2 = fixed at `pos`.
+    fn tmode3_step(&self, mode: u8, pos: Option<SurveyPosition>) -> Step {
+        let (min_dur, acc_limit) = self.survey_limits();
+        let mut t = vec![0u8, 0];
+        t.extend_from_slice(&u16::from(mode).to_le_bytes()); // flags: mode, ECEF
+        let p = pos.unwrap_or(SurveyPosition {
+            ecef_x_cm: 0,
+            ecef_y_cm: 0,
+            ecef_z_cm: 0,
+            accuracy_mm: 0,
+        });
+        t.extend_from_slice(&p.ecef_x_cm.to_le_bytes());
+        t.extend_from_slice(&p.ecef_y_cm.to_le_bytes());
+        t.extend_from_slice(&p.ecef_z_cm.to_le_bytes());
+        t.extend_from_slice(&[0, 0, 0, 0]); // HP parts, reserved
+        t.extend_from_slice(&(p.accuracy_mm.saturating_mul(10)).to_le_bytes());
+        t.extend_from_slice(&min_dur.to_le_bytes());
+        t.extend_from_slice(&(acc_limit.saturating_mul(10)).to_le_bytes());
+        t.extend_from_slice(&[0; 8]);
+        Step {
+            name: format!(
+                "CFG-TMODE3 {}",
+                match mode {
+                    0 => "disabled",
+                    1 => "survey-in",
+                    _ => "fixed",
+                }
+            ),
+            class: 0x06,
+            id: 0x71,
+            payload: t,
+        }
+    }
+
+    /// CFG-VALSET timing-mode keys (F9): survey-in, or fixed at `pos`.
+    fn tmode_valset(&self, mode: u8, pos: Option<SurveyPosition>) -> Step {
+        let (min_dur, acc_limit) = self.survey_limits();
+        let kv: Vec<(u32, u64)> = match pos {
+            Some(p) => vec![
+                (keys::TMODE_MODE, 2),
+                (keys::TMODE_POS_TYPE, 0),
+                (keys::TMODE_ECEF_X, u64::from(p.ecef_x_cm as u32)),
+                (keys::TMODE_ECEF_Y, u64::from(p.ecef_y_cm as u32)),
+                (keys::TMODE_ECEF_Z, u64::from(p.ecef_z_cm as u32)),
+                (
+                    keys::TMODE_FIXED_POS_ACC,
+                    u64::from(p.accuracy_mm.saturating_mul(10)),
+                ),
+            ],
+            None => vec![
+                (keys::TMODE_MODE, u64::from(mode)),
+                (keys::TMODE_SVIN_MIN_DUR, u64::from(min_dur)),
+                (
+                    keys::TMODE_SVIN_ACC_LIMIT,
+                    u64::from(acc_limit.saturating_mul(10)),
+                ),
+            ],
+        };
+        let name = if pos.is_some() {
+            "CFG-VALSET fixed position"
+        } else {
+            "CFG-VALSET survey-in"
+        };
+        valset_step(name, &kv)
+    }
+
+    /// The steps that restart a survey-in on a configured receiver: timing
+    /// mode off, then survey-in again (u-blox starts a new survey only on a
+    /// change of mode).
+    pub(super) fn survey_restart_steps(&self, class: ReceiverClass) -> Vec<Step> {
+        match class {
+            ReceiverClass::M8 => vec![self.tmode3_step(0, None), self.tmode3_step(1, None)],
+            ReceiverClass::F9 => vec![
+                valset_step("CFG-VALSET timing mode off", &[(keys::TMODE_MODE, 0)]),
+                self.tmode_valset(1, None),
+            ],
+        }
+    }
+}
+
+/// One CFG-VALSET, version 0, layer RAM: re-applied on every connect, no flash wear.
+fn valset_step(name: &str, kv: &[(u32, u64)]) -> Step {
+    let mut p = vec![0u8, 0x01, 0, 0];
+    for &(k, v) in kv {
+        p.extend_from_slice(&k.to_le_bytes());
+        let n = keys::value_size(k).unwrap_or(1);
+        p.extend_from_slice(&v.to_le_bytes()[..n]);
+    }
+    Step {
+        name: name.to_string(),
+        class: 0x06,
+        id: 0x8A,
+        payload: p,
     }
 }

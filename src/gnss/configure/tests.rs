@@ -34,11 +34,23 @@ fn converse(
     seconds: i64,
     answer: bool,
 ) -> Vec<(u8, u8)> {
+    let to_rx = c.start(T0);
+    converse_from(c, rx, to_rx, T0, seconds, answer)
+}
+
+/// `converse` from `t0` on, starting with `to_rx` already due to the receiver.
+fn converse_from(
+    c: &mut Configurator,
+    rx: &mut ReceiverCore,
+    mut to_rx: Vec<u8>,
+    t0: i64,
+    seconds: i64,
+    answer: bool,
+) -> Vec<(u8, u8)> {
     let mut framer = Framer::new();
     let mut seen = Vec::new();
-    let mut to_rx = c.start(T0);
     for step in 0..seconds * 10 {
-        let now = T0 + step * NS_PER_SEC / 10;
+        let now = t0 + step * NS_PER_SEC / 10;
         let mut from_rx = if answer {
             rx.input(&to_rx, now)
         } else {
@@ -351,4 +363,64 @@ fn slow_line_keeps_nmea_off_so_the_ubx_epoch_fits() {
         // One epoch of UBX alone fits in a second at 9600 baud (≈960 B/s).
         assert!(rx.epoch(T0 + 10 * NS_PER_SEC).len() < 900);
     }
+}
+
+#[test]
+fn survey_restart_starts_a_new_survey_on_the_receiver() {
+    let params = ConfigureParams {
+        timing: TimingMode::SurveyIn {
+            min_duration_s: 3,
+            accuracy_limit_mm: 2000,
+        },
+        ..ConfigureParams::default()
+    };
+    for model in [Model::M8T, Model::F9T] {
+        let mut rx =
+            ReceiverCore::new(model, Scenario::Healthy, StartupOutput::FactoryDefaults, T0);
+        let mut c = Configurator::new(params.clone(), None);
+        converse(&mut c, &mut rx, 8, true);
+        assert_eq!(c.report().survey, SurveyState::Fixed, "{model:?}");
+        assert!(c.take_survey_result().is_some());
+        c.take_events();
+        let t1 = T0 + 8 * NS_PER_SEC;
+        let out = c.restart_survey(Some("admin".into()), t1).unwrap();
+        assert!(!out.is_empty());
+        assert_eq!(c.report().survey, SurveyState::InProgress);
+        assert_eq!(c.fixed_position(), None, "no longer held fixed");
+        // A second request while the first is under way is refused.
+        assert_eq!(c.restart_survey(None, t1), Err(SurveyRestartRefused::Busy));
+        converse_from(&mut c, &mut rx, out, t1, 2, true);
+        let r = c.report();
+        assert_eq!(r.state, ConfigState::Done, "{model:?} {r:?}");
+        assert!(r.failed.is_empty(), "{model:?} {:?}", r.failed);
+        // The old survey's replies did not end the new one at once.
+        assert_eq!(r.survey, SurveyState::InProgress, "{model:?}");
+        let events = c.take_events();
+        assert!(
+            events.iter().any(|e| matches!(&e.kind,
+                EventKind::GnssSurveyRestarted { by } if by.as_deref() == Some("admin"))),
+            "{events:?}"
+        );
+        // The receiver surveys again and the configurator sees it through.
+        converse_from(&mut c, &mut rx, Vec::new(), t1 + 2 * NS_PER_SEC, 5, true);
+        assert_eq!(c.report().survey, SurveyState::Fixed, "{model:?}");
+        assert!(c.take_survey_result().is_some(), "a new position to store");
+    }
+    // Nothing to restart without a timing mode.
+    let mut rx = ReceiverCore::new(
+        Model::M8T,
+        Scenario::Healthy,
+        StartupOutput::FactoryDefaults,
+        T0,
+    );
+    let mut c = Configurator::new(ConfigureParams::default(), None);
+    assert_eq!(
+        c.restart_survey(None, T0),
+        Err(SurveyRestartRefused::TimingOff)
+    );
+    converse(&mut c, &mut rx, 3, true);
+    assert_eq!(
+        c.restart_survey(None, T0),
+        Err(SurveyRestartRefused::TimingOff)
+    );
 }

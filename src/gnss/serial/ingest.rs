@@ -169,6 +169,16 @@ impl MessageSink for EpochSink {
     }
 }
 
+/// An operator's request to the receiver, answered on `reply`.
+#[derive(Debug)]
+pub enum ReceiverCommand {
+    /// Survey the antenna position again (`Configurator::restart_survey`).
+    RestartSurvey {
+        by: Option<String>,
+        reply: tokio::sync::oneshot::Sender<Result<String, String>>,
+    },
+}
+
 /// The standard [`LinkHandler`]: frames the byte stream, runs the receiver
 /// configuration on every connect (and after a receiver reset), persists a
 /// completed survey, and passes every decoded message on.
@@ -190,6 +200,8 @@ pub struct Ingest<S: MessageSink> {
     last_watchdog_ns: Option<i64>,
     /// Valid frames since the last (re)connect or rate change.
     frames_since_connect: u64,
+    /// Operator commands, taken at every tick.
+    commands: Option<std::sync::mpsc::Receiver<ReceiverCommand>>,
 }
 
 impl<S: MessageSink> Ingest<S> {
@@ -214,7 +226,40 @@ impl<S: MessageSink> Ingest<S> {
             last_start_ns: 0,
             last_watchdog_ns: None,
             frames_since_connect: 0,
+            commands: None,
         }
+    }
+
+    /// Take operator commands from `rx` (checked every tick, 20 times a second).
+    pub fn with_commands(mut self, rx: std::sync::mpsc::Receiver<ReceiverCommand>) -> Self {
+        self.commands = Some(rx);
+        self
+    }
+
+    /// Bytes to write for the commands waiting; each is answered.
+    fn run_commands(&mut self, now_ns: i64) -> Vec<u8> {
+        let mut out = Vec::new();
+        while let Some(cmd) = self.commands.as_ref().and_then(|rx| rx.try_recv().ok()) {
+            match cmd {
+                ReceiverCommand::RestartSurvey { by, reply } => {
+                    let answer = match &mut self.configurator {
+                        None => Err("the receiver is not configured by this daemon \
+                                     ([receiver] configure = false)"
+                            .to_string()),
+                        Some(c) => match c.restart_survey(by, now_ns) {
+                            Ok(bytes) => {
+                                out.extend(bytes);
+                                Ok("survey-in restarted".to_string())
+                            }
+                            Err(e) => Err(e.to_string()),
+                        },
+                    };
+                    // The asker may have given up (timeout): nothing to do then.
+                    let _ = reply.send(answer);
+                }
+            }
+        }
+        out
     }
 
     /// See the `ubx_watchdog_ns` field; default 5 s.
@@ -318,6 +363,7 @@ impl<S: MessageSink> LinkHandler for Ingest<S> {
             Some(c) => c.on_tick(now_ns),
             None => Vec::new(),
         };
+        out.extend(self.run_commands(now_ns));
         let configured = self
             .configurator
             .as_ref()
@@ -375,6 +421,8 @@ pub struct GnssInput {
     /// Receiver changes (antenna, jamming, spoofing, fix, survey-in).
     pub changes: tokio::sync::mpsc::Receiver<TimedChange>,
     pub receiver_status: watch::Receiver<ReceiverStatus>,
+    /// Operator commands to the receiver (survey-in restart).
+    pub commands: std::sync::mpsc::SyncSender<ReceiverCommand>,
 }
 
 /// Start the whole GNSS input. `configure: None` never writes to the receiver.
@@ -397,12 +445,15 @@ pub fn spawn_gnss_input(
     let (changes_tx, changes) = tokio::sync::mpsc::channel(64);
     let (sink, receiver_status) = EpochSink::new(Receiver::new(), tx);
     let sink = sink.with_changes(changes_tx);
-    let ingest = Ingest::new(configure, survey_store, events.clone(), sink);
+    let (commands, commands_rx) = std::sync::mpsc::sync_channel(4);
+    let ingest =
+        Ingest::new(configure, survey_store, events.clone(), sink).with_commands(commands_rx);
     let task = spawn(params, ingest, events)?;
     Ok(GnssInput {
         task,
         epochs,
         changes,
         receiver_status,
+        commands,
     })
 }

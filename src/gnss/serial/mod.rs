@@ -18,7 +18,9 @@
 
 mod ingest;
 
-pub use ingest::{spawn_gnss_input, EpochSink, GnssInput, Ingest, MessageSink, TimedChange};
+pub use ingest::{
+    spawn_gnss_input, EpochSink, GnssInput, Ingest, MessageSink, ReceiverCommand, TimedChange,
+};
 
 use super::configure::ConfigureReport;
 use super::SerialStatus;
