@@ -235,14 +235,22 @@ fn api_contract_bad_input_and_auth() {
     // --- history, obstruction map and tracks hold what the demo recorded.
     wait_for("history points", Duration::from_secs(20), || {
         let h = get(a, "/api/v1/history?series=sats_visible&from=-10m").json();
-        h["series"]["sats_visible"]
-            .as_array()
-            .is_some_and(|p| p.iter().any(|p| p["mean"].as_f64().is_some_and(|m| m > 0.0)))
+        h["series"]["sats_visible"].as_array().is_some_and(|p| {
+            p.iter()
+                .any(|p| p["mean"].as_f64().is_some_and(|m| m > 0.0))
+        })
     });
-    let h = get(a, "/api/v1/history?series=sats_visible,agc&from=-10m&step=1m").json();
+    let h = get(
+        a,
+        "/api/v1/history?series=sats_visible,agc&from=-10m&step=1m",
+    )
+    .json();
     assert_eq!(h["step_ns"], 60_000_000_000i64, "{h}");
     assert_eq!(h["series"]["agc"].as_array().map(Vec::len), Some(10), "{h}");
-    assert!(h["series"].get("te_bound_ns").is_none(), "only what was asked");
+    assert!(
+        h["series"].get("te_bound_ns").is_none(),
+        "only what was asked"
+    );
     let sky = get(a, "/api/v1/satellites").json();
     let sats = sky["satellites"].as_array().map_or(0, Vec::len);
     wait_for("obstruction cells", Duration::from_secs(20), || {
@@ -253,7 +261,10 @@ fn api_contract_bad_input_and_auth() {
     let o = get(a, "/api/v1/sky/obstruction").json();
     for c in o["cells"].as_array().unwrap() {
         let (az, el) = (c["az_deg"].as_f64().unwrap(), c["el_deg"].as_f64().unwrap());
-        assert!((0.0..360.0).contains(&az) && (-90.0..=90.0).contains(&el), "{c}");
+        assert!(
+            (0.0..360.0).contains(&az) && (-90.0..=90.0).contains(&el),
+            "{c}"
+        );
         assert!(c["samples"].as_u64().unwrap() > 0 && c["cn0_mean_dbhz"].as_f64().unwrap() > 0.0);
     }
     assert!(sats > 0, "{sky}");
@@ -276,14 +287,20 @@ fn api_contract_bad_input_and_auth() {
     assert_eq!(r.status, 200, "{}", r.text());
     wait_for("survey restarted", Duration::from_secs(10), || {
         let s = survey(a);
-        s["state"] == "in_progress" && s["progress"]["duration_s"].as_u64().is_some_and(|d| d < before)
+        s["state"] == "in_progress"
+            && s["progress"]["duration_s"]
+                .as_u64()
+                .is_some_and(|d| d < before)
     });
     wait_for("survey restart event", Duration::from_secs(10), || {
         let e = get(a, "/api/v1/events?kind=gnss.survey_restarted").json();
         e["events"][0]["data"]["by"] == "admin"
     });
     let no_fix = &get(a, "/api/v1/antenna").json()["longest_without_fix"];
-    assert!(no_fix["window_from_ns"].is_i64() && no_fix["complete"].is_boolean(), "{no_fix}");
+    assert!(
+        no_fix["window_from_ns"].is_i64() && no_fix["complete"].is_boolean(),
+        "{no_fix}"
+    );
 
     // A form post (what a cross-site page could send) is refused.
     let form = raw(a, b"POST /api/v1/login HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 24\r\n\r\nuser=admin&password=xxxx");
@@ -414,14 +431,22 @@ fn api_contract_bad_input_and_auth() {
         .args(["status", "--http", &a.to_string(), "--json"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: Value = serde_json::from_slice(&out.stdout).expect("JSON snapshot");
     assert!(v["discipline"]["state"].is_string(), "{v}");
     let out = std::process::Command::new(BIN)
         .args(["status", "--http", &a.to_string(), "--summary"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(!out.stdout.is_empty());
 
     // --- repeated wrong passwords are throttled (last: it blocks this address).

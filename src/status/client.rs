@@ -151,8 +151,8 @@ pub fn run_cli(
 /// closes): the same snapshot the socket gives, where only the web port is
 /// reachable.
 fn http_status(addr: SocketAddr) -> Result<serde_json::Value, String> {
-    let mut stream =
-        std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(10)).map_err(|e| e.to_string())?;
+    let mut stream = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(10))
+        .map_err(|e| e.to_string())?;
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
         .map_err(|e| e.to_string())?;
@@ -264,7 +264,9 @@ mod http_tests {
         assert!(parse_http_reply(b"HTTP/1.1 401 x\r\n\r\n{}")
             .unwrap_err()
             .contains("login"));
-        assert!(parse_http_reply(b"\x16\x03\x01junk").unwrap_err().contains("HTTPS"));
+        assert!(parse_http_reply(b"\x16\x03\x01junk")
+            .unwrap_err()
+            .contains("HTTPS"));
         assert!(parse_http_reply(b"HTTP/1.1 200 OK\r\nx: y").is_err());
         assert!(parse_http_reply(b"HTTP/1.1 200 OK\r\n\r\n{not json").is_err());
     }

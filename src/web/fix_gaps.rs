@@ -58,14 +58,29 @@ mod tests {
     fn longest_closed_or_ongoing_gap() {
         assert_eq!(longest_without_fix(&[], 100), None);
         assert_eq!(longest_without_fix(&[(10, true)], 100), None);
-        let changes = [(10, false), (20, true), (30, false), (31, false), (70, true), (90, false)];
+        let changes = [
+            (10, false),
+            (20, true),
+            (30, false),
+            (31, false),
+            (70, true),
+            (90, false),
+        ];
         assert_eq!(
             longest_without_fix(&changes, 100),
-            Some(NoFixPeriod { from_ns: 30, to_ns: Some(70), duration_ns: 40 })
+            Some(NoFixPeriod {
+                from_ns: 30,
+                to_ns: Some(70),
+                duration_ns: 40
+            })
         );
         assert_eq!(
             longest_without_fix(&changes, 200),
-            Some(NoFixPeriod { from_ns: 90, to_ns: None, duration_ns: 110 })
+            Some(NoFixPeriod {
+                from_ns: 90,
+                to_ns: None,
+                duration_ns: 110
+            })
         );
         assert!(is_no_fix("none") && is_no_fix("no_fix") && !is_no_fix("3d"));
     }

@@ -73,11 +73,10 @@ pub fn parse_instant_ns(s: &str, now_ns: i64) -> Result<i64, String> {
     if s == "now" {
         return Ok(now_ns);
     }
-    if let Some(rel) = s.strip_prefix('-').filter(|r| {
-        r.chars()
-            .last()
-            .is_some_and(|c| c.is_ascii_alphabetic())
-    }) {
+    if let Some(rel) = s
+        .strip_prefix('-')
+        .filter(|r| r.chars().last().is_some_and(|c| c.is_ascii_alphabetic()))
+    {
         return parse_duration_ns(rel).map(|d| now_ns.saturating_sub(d));
     }
     s.parse::<i64>()
@@ -124,7 +123,10 @@ pub fn parse_range(
     if to_ns.saturating_sub(from_ns) > max_span_ns {
         errors.insert(
             "from".into(),
-            format!("range longer than the {} h kept", max_span_ns / 3600 / NS_PER_S),
+            format!(
+                "range longer than the {} h kept",
+                max_span_ns / 3600 / NS_PER_S
+            ),
         );
         return None;
     }
@@ -154,12 +156,7 @@ pub fn parse_series(s: Option<&str>, errors: &mut FieldErrors) -> Vec<Series> {
 }
 
 /// `step` or, by default, the range in `DEFAULT_POINTS` buckets (at least `min_ns`).
-fn parse_step(
-    step: Option<&str>,
-    r: Option<Range>,
-    min_ns: i64,
-    errors: &mut FieldErrors,
-) -> i64 {
+fn parse_step(step: Option<&str>, r: Option<Range>, min_ns: i64, errors: &mut FieldErrors) -> i64 {
     match step.map(parse_duration_ns) {
         Some(Ok(s)) if s >= min_ns => s,
         Some(Ok(_)) => {
@@ -368,7 +365,10 @@ mod tests {
         assert_eq!(r, None);
         assert!(e["from"].contains("before"));
         let mut e = FieldErrors::new();
-        assert_eq!(parse_range(Some("-2d"), None, NOW, 10, SKY_SPAN_NS, &mut e), None);
+        assert_eq!(
+            parse_range(Some("-2d"), None, NOW, 10, SKY_SPAN_NS, &mut e),
+            None
+        );
         assert!(e["from"].contains("24 h"), "{e:?}");
         let mut e = FieldErrors::new();
         assert_eq!(parse_range(None, Some("soon"), NOW, 10, 100, &mut e), None);
@@ -392,7 +392,10 @@ mod tests {
             to_ns: 3600 * NS_PER_S,
         };
         assert_eq!(parse_step(None, Some(r), NS_PER_S, &mut e), 10 * NS_PER_S);
-        assert_eq!(parse_step(Some("1m"), Some(r), NS_PER_S, &mut e), NS_PER_MIN);
+        assert_eq!(
+            parse_step(Some("1m"), Some(r), NS_PER_S, &mut e),
+            NS_PER_MIN
+        );
         assert!(e.is_empty());
         parse_step(Some("1s"), None, NS_PER_MIN, &mut e);
         assert!(e["step"].contains("60 s"));

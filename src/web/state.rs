@@ -16,9 +16,7 @@ use std::time::Instant;
 /// Asks the receiver part to restart its survey-in (argument: who asked);
 /// the answer, `Ok(message)` or `Err(reason)`, comes on the returned channel.
 pub type SurveyHook = Arc<
-    dyn Fn(Option<String>) -> tokio::sync::oneshot::Receiver<Result<String, String>>
-        + Send
-        + Sync,
+    dyn Fn(Option<String>) -> tokio::sync::oneshot::Receiver<Result<String, String>> + Send + Sync,
 >;
 
 /// The daemon's parts the web part is wired to.

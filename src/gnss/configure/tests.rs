@@ -388,10 +388,7 @@ fn survey_restart_starts_a_new_survey_on_the_receiver() {
         assert_eq!(c.report().survey, SurveyState::InProgress);
         assert_eq!(c.fixed_position(), None, "no longer held fixed");
         // A second request while the first is under way is refused.
-        assert_eq!(
-            c.restart_survey(None, t1),
-            Err(SurveyRestartRefused::Busy)
-        );
+        assert_eq!(c.restart_survey(None, t1), Err(SurveyRestartRefused::Busy));
         converse_from(&mut c, &mut rx, out, t1, 2, true);
         let r = c.report();
         assert_eq!(r.state, ConfigState::Done, "{model:?} {r:?}");
