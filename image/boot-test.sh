@@ -6,9 +6,12 @@
 #           exactly CAP_SYS_TIME + CAP_NET_BIND_SERVICE, systemd-analyze
 #           security, read-only root, data partition grown, a stratum-1 NTP
 #           answer (raw query, then chronyd -Q), /api/v1/status if the
-#           daemon has it; then a hard power-off while the disk is written;
+#           daemon has it, snmpwalk of our enterprise subtree through snmpd
+#           (AgentX master on the /var/agentx tmpfs, our subagent registered);
+#           then a hard power-off while the disk is written;
 #   boot 2: no receiver attached: the root was clean, the store opened with
-#           its events, the daemon stays up and serves LI 3 / stratum 16.
+#           its events, the daemon stays up, serves LI 3 / stratum 16 and
+#           shows the reason "no_receiver" (status and SNMP).
 # Environment: OUT (default target/image), KEEP=1 keeps the work files.
 set -euo pipefail
 started=$(date +%s)
@@ -29,6 +32,8 @@ need debugfs e2fsprogs
 need e2fsck e2fsprogs
 need sfdisk fdisk
 need curl curl
+need snmpwalk snmp
+need snmpget snmp
 [ ${#missing[@]} -eq 0 ] || die "missing tools: ${missing[*]}"
 for f in "$img" "$OUT/vmlinuz" "$OUT/initrd.img"; do
     [ -f "$f" ] || die "$f missing: run image/build.sh first"
@@ -62,6 +67,9 @@ write $here/test/gts-boot-test.service gts-boot-test.service
 cd /etc/systemd/system/multi-user.target.wants
 rm gts-boot-test.service
 symlink gts-boot-test.service /etc/systemd/system/gts-boot-test.service
+cd /etc/snmp
+rm snmpd.conf
+write $t/snmpd.conf snmpd.conf
 cd /usr/lib
 rm gts-boot-test
 write $here/test/gts-boot-test gts-boot-test
@@ -70,9 +78,15 @@ CMDS
     putback "$root_start" "$t/root.fs"
 }
 
+# The image's snmpd.conf plus read access for the host behind qemu's
+# user-mode network (10.0.2.2), with a community only this test knows.
+{ cat "$repo/board/snmpd.conf"; echo "rocommunity gts-boot-test 10.0.2.2/32 -V timeserver"; } > "$t/snmpd.conf"
 free_port() { python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 ntp_port=$(free_port)
-http_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+snmp_port=$(free_port)
+tcp_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+https_port=$(tcp_port)
+http_port=$(tcp_port)
 qemu_pid=""
 cleanup() {
     [ -n "$qemu_pid" ] && kill "$qemu_pid" 2>/dev/null || true
@@ -90,7 +104,7 @@ boot() { # $1 = boot number
         -kernel "$OUT/vmlinuz" -initrd "$OUT/initrd.img" \
         -append "root=LABEL=gts-root ro rootwait console=ttyAMA0 net.ifnames=0 panic=10" \
         -drive "if=none,id=d0,file=$disk,format=raw" -device virtio-blk-pci,drive=d0 \
-        -netdev "user,id=n0,hostfwd=udp:127.0.0.1:$ntp_port-:123,hostfwd=tcp:127.0.0.1:$http_port-:8080" \
+        -netdev "user,id=n0,hostfwd=udp:127.0.0.1:$ntp_port-:123,hostfwd=udp:127.0.0.1:$snmp_port-:161,hostfwd=tcp:127.0.0.1:$https_port-:443,hostfwd=tcp:127.0.0.1:$http_port-:80" \
         -device virtio-net-pci,netdev=n0,romfile= \
         -no-reboot &
     qemu_pid=$!
@@ -123,6 +137,24 @@ pass() { passed=$((passed + 1)); echo "ok: $*"; }
 check() { # $1 = what, $2 = got, $3 = want (exact)
     if [ "$2" = "$3" ]; then pass "$1: $2"; else die "$1: got '$2', want '$3'"; fi
 }
+
+# Bad input first: build.sh on a host without mmdebstrap must stop before
+# doing anything and name the tool and its Debian package.
+mkdir -p "$t/bin"
+IFS=: read -ra path_dirs <<< "$PATH"
+for d in "${path_dirs[@]}"; do
+    for f in "$d"/*; do
+        n=${f##*/}
+        [ "$n" = mmdebstrap ] || [ -e "$t/bin/$n" ] || ln -s "$f" "$t/bin/$n"
+    done
+done
+if PATH="$t/bin" "$here/build.sh" > "$t/no-tool.log" 2>&1; then
+    die "build.sh without mmdebstrap succeeded"
+fi
+grep -q "missing tools: mmdebstrap (Debian package mmdebstrap)" "$t/no-tool.log" \
+    || die "build.sh without mmdebstrap: unclear message: $(cat "$t/no-tool.log")"
+pass "build.sh without mmdebstrap: $(cat "$t/no-tool.log")"
+rm -rf "$t/bin"
 
 # ---- boot 1: simulated receiver ----
 inject_root "$here/test/sim.toml"
@@ -180,11 +212,28 @@ events1=$(report 1 events-stored)
 [ "${events1:-0}" -gt 0 ] || die "no events stored in boot 1"
 # Optional only while the daemon in the image has no HTTP API at all.
 if grep -aq '/api/v1/status' "$OUT/gnss-timeserver"; then
-    curl -fsS "http://127.0.0.1:$http_port/api/v1/status" > "$t/api-status.json" || die "/api/v1/status did not answer"
-    pass "/api/v1/status answered ($(wc -c < "$t/api-status.json") bytes)"
+    # The certificate is the image's own self-signed one: -k.
+    curl -kfsS "https://127.0.0.1:$https_port/api/v1/status" > "$t/api-status.json" || die "/api/v1/status did not answer on 443"
+    pass "/api/v1/status answered on 443 ($(wc -c < "$t/api-status.json") bytes)"
+    loc=$(curl -sS -o /dev/null -w '%{http_code} %{redirect_url}' "http://127.0.0.1:$http_port/api/v1/status") || true
+    case "$loc" in 30[1278]\ https://*) pass "port 80 redirects: $loc" ;; *) die "port 80 did not redirect to https: '$loc'" ;; esac
 else
     echo "skip: /api/v1/status: this daemon has no HTTP API yet"
 fi
+
+# snmpd (AgentX master on /var/agentx) answers for our subagent's subtree.
+gts=.1.3.6.1.4.1.32473
+snmp=(-v2c -c gts-boot-test -On -t 5 -r 2 "udp:127.0.0.1:$snmp_port")
+echo "agentx socket: $(report 1 agentx)"
+for _ in $(seq 20); do
+    snmpwalk "${snmp[@]}" "$gts" > "$t/snmpwalk.txt" 2>&1 || true
+    grep -q "^$gts\.1\.2\.2\.0 = STRING" "$t/snmpwalk.txt" && break
+    sleep 3
+done
+n=$(grep -c "^$gts\." "$t/snmpwalk.txt" || true)
+grep -q "^$gts\.1\.2\.2\.0 = STRING" "$t/snmpwalk.txt" \
+    || die "snmpwalk $gts through snmpd: no gtsLockReason ($n objects): $(head -5 "$t/snmpwalk.txt")"
+pass "snmpwalk of the enterprise subtree through snmpd + AgentX: $n objects"
 
 step "hard power-off while the disk is written"
 sleep 5
@@ -207,7 +256,15 @@ events2=$(report 2 events-stored)
 pass "store opened with its events ($events1 before the cut, $events2 now)"
 ans=$(python3 "$here/test/ntp-query.py" 127.0.0.1 "$ntp_port" 3 || true)
 check "NTP without a receiver (LI stratum)" "$ans" "3 16"
-echo "discipline without a receiver: state $(report 2 discipline), reason $(report 2 reason)"
+echo "discipline without a receiver: state $(report 2 discipline)"
+check "status reason without a receiver" "$(report 2 reason)" no_receiver
+lock_reason=""
+for _ in $(seq 20); do
+    lock_reason=$(snmpget "${snmp[@]}" -Oqv "$gts.1.2.2.0" 2>/dev/null | tr -d '"') || true
+    [ "$lock_reason" = no_receiver ] && break
+    sleep 3
+done
+check "gtsLockReason over SNMP without a receiver" "$lock_reason" no_receiver
 power_cut
 echo "boot test passed in $(( $(date +%s) - started )) s"
 echo "boot-test: $passed passed, 0 failed"

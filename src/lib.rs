@@ -22,6 +22,7 @@ pub mod ntp;
 pub mod plan;
 pub mod pps;
 pub mod server_fields;
+pub mod sheds;
 pub mod shutdown;
 pub mod sim;
 pub mod snmp;

@@ -61,6 +61,9 @@ enum Cmd {
         #[arg(long, conflicts_with = "socket")]
         config: Option<PathBuf>,
     },
+    /// SNMP operator requests to a running daemon.
+    #[command(subcommand)]
+    Snmp(SnmpCmd),
     /// Create or change a web panel user; the password is read from stdin.
     SetPassword {
         /// Data directory of the daemon (the demo's is ./gnss-timeserver-data).
@@ -80,6 +83,20 @@ enum Cmd {
         seed: u64,
         #[arg(long)]
         out: PathBuf,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum SnmpCmd {
+    /// Send the test notification (gtsTestNotification) through snmpd to
+    /// the configured trap sinks, to check the notification path.
+    TestTrap {
+        /// Control socket of the daemon (default: as for `status`).
+        #[arg(long)]
+        socket: Option<PathBuf>,
+        /// Daemon config whose `[status] socket` to use.
+        #[arg(long, conflicts_with = "socket")]
+        config: Option<PathBuf>,
     },
 }
 
@@ -109,6 +126,9 @@ fn main() -> ExitCode {
         Cmd::AcceptTimeJump { socket, config } => {
             gnss_timeserver::status::client::accept_time_jump_cli(socket, config, &socket_of_config)
         }
+        Cmd::Snmp(SnmpCmd::TestTrap { socket, config }) => {
+            gnss_timeserver::status::client::snmp_test_trap_cli(socket, config, &socket_of_config)
+        }
         Cmd::SetPassword { data, user, role } => {
             gnss_timeserver::web::auth::users::set_password_cli(&data, &user, &role)
         }
@@ -127,7 +147,7 @@ fn main() -> ExitCode {
     }
 }
 
-/// The `[status] socket` of a config file (for `status` and `accept-time-jump`).
+/// The `[status] socket` of a config file (for `status`, `accept-time-jump`, `snmp test-trap`).
 fn socket_of_config(path: &std::path::Path) -> Result<std::path::PathBuf, String> {
     gnss_timeserver::config::Config::load(path)
         .map(|c| c.status.socket)

@@ -230,12 +230,12 @@ fn hardware_class_profiles_meet_prtc_b() {
 
 /// The Pi profile (IRQ latency, 54 MHz timer, missed pulses, load heat with
 /// a lagging crystal, kernel frequency steps): the servo re-acquires by
-/// itself whenever it loses the oscillator and ends locked. Its bound
-/// coverage (99.0-99.4 % measured) is below the 99.9 % target: recorded
-/// here so a regression shows, not claimed as met.
+/// itself whenever it loses the oscillator and ends locked, and the bound
+/// covers >= 99.9 % of the seconds (measured 99.93-100 %; it was 99.0-99.4 %
+/// before the tracking evidence entered the bound).
 #[test]
-fn pi_profile_recovers_by_itself() {
-    for seed in 1..=3 {
+fn pi_profile_recovers_by_itself_and_its_bound_covers() {
+    for seed in 1..=5 {
         let s = run("pi", seed);
         assert!(
             s.transitions.iter().all(|t| t.to != "unsynchronized"),
@@ -249,6 +249,6 @@ fn pi_profile_recovers_by_itself() {
         );
         assert_eq!(s.steps, 1, "seed {seed}: only the start-up step");
         let c = s.bound_coverage.expect("coverage");
-        assert!(c >= 0.99, "seed {seed}: coverage {c}");
+        assert!(c >= 0.999, "seed {seed}: coverage {c}");
     }
 }

@@ -90,6 +90,31 @@ fn snmptranslate_resolves_names_to_the_served_oids() {
             "GNSS-TIMESERVER-MIB::gtsNotSynchronized",
             format!("{g}.0.1"),
         ),
+        (
+            "GNSS-TIMESERVER-MIB::gtsWatchState.1",
+            format!("{g}.1.10.1.6.1"),
+        ),
+        (
+            "GNSS-TIMESERVER-MIB::gtsWatchOffsetNs.1",
+            format!("{g}.1.10.1.18.1"),
+        ),
+        (
+            "GNSS-TIMESERVER-MIB::gtsNtpWatchFail.0",
+            format!("{g}.1.8.8.0"),
+        ),
+        (
+            "GNSS-TIMESERVER-MIB::gtsNotifWatchState.0",
+            format!("{g}.2.6.0"),
+        ),
+        (
+            "GNSS-TIMESERVER-MIB::gtsWatchStateChange",
+            format!("{g}.0.20"),
+        ),
+        ("GNSS-TIMESERVER-MIB::gtsClientFarOff", format!("{g}.0.18")),
+        (
+            "GNSS-TIMESERVER-MIB::gtsTestNotification",
+            format!("{g}.0.19"),
+        ),
         ("NTPv4-MIB::ntpEntStatusStratum.0", format!("{n}.1.2.2.0")),
         ("NTPv4-MIB::ntpAssocOffset.1", format!("{n}.1.3.1.1.6.1")),
         ("NTPv4-MIB::ntpEntNotifModeChange", format!("{n}.0.1")),

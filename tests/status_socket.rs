@@ -51,10 +51,11 @@ async fn status_events_and_scenario_round_trip() {
             Ok(format!("switched to {name}"))
         })),
         timing: None,
+        snmp: None,
     };
     let listener = bind_control_socket(&sock).unwrap();
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let server = tokio::spawn(serve_control(listener, ctx, stop_rx));
+    let server = tokio::spawn(serve_control(listener, ctx, Default::default(), stop_rx));
 
     let st = ask(&sock, "status").await;
     assert_eq!(st["version"], env!("CARGO_PKG_VERSION"));
@@ -155,6 +156,7 @@ async fn scenario_without_hook_is_an_error_not_a_crash() {
         store: None,
         scenario: None,
         timing: None,
+        snmp: None,
     };
     let r: serde_json::Value = serde_json::from_str(
         &gnss_timeserver::status::control::handle_request("scenario healthy", &ctx).await,
@@ -181,10 +183,11 @@ async fn status_answers_while_300_idle_connections_are_open() {
         store: None,
         scenario: None,
         timing: None,
+        snmp: None,
     };
     let listener = bind_control_socket(&sock).unwrap();
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let server = tokio::spawn(serve_control(listener, ctx, stop_rx));
+    let server = tokio::spawn(serve_control(listener, ctx, Default::default(), stop_rx));
 
     let idle: Vec<std::os::unix::net::UnixStream> = (0..300)
         .map(|_| std::os::unix::net::UnixStream::connect(&sock).unwrap())

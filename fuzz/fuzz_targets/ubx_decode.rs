@@ -1,10 +1,5 @@
-//! UBX decoder entry point: class, id, then payload. Must never panic.
+//! libFuzzer entry of `ubx_decode` (body in `src/lib.rs`).
+//! Run: `cd fuzz && cargo +nightly fuzz run ubx_decode`.
 #![no_main]
 
-use libfuzzer_sys::fuzz_target;
-
-fuzz_target!(|data: &[u8]| {
-    if let [class, id, payload @ ..] = data {
-        let _ = gnss_timeserver::gnss::ubx::decode(*class, *id, payload);
-    }
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| gnss_timeserver_fuzz::ubx_decode(data));

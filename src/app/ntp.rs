@@ -21,7 +21,7 @@ pub fn start_ntp(
     let cfg_stale_after_ms = cfg.stale_after_ms;
     let handle = Arc::new(ntp::spawn(
         cfg,
-        time,
+        time.clone(),
         svc.server_fields.clone(),
         svc.events.clone(),
         &svc.supervisor.parts(),
@@ -32,10 +32,14 @@ pub fn start_ntp(
         .set_context(|c| c.stale_after_ns = stale_after_ns);
     let h = handle.clone();
     let tx = svc.snapshot.clone();
+    let events = svc.events.clone();
+    let clock = time.clone();
     svc.supervisor
         .spawn_with_period("ntp-status", Some(PUBLISH_INTERVAL), move |mut shutdown| {
             let h = h.clone();
             let tx = tx.clone();
+            let events = events.clone();
+            let clock = clock.clone();
             async move {
                 let mut tick = tokio::time::interval(PUBLISH_INTERVAL);
                 let view = h.control_view();
@@ -45,6 +49,10 @@ pub fn start_ntp(
                         _ = tick.tick() => {}
                         _ = wait_true(&mut shutdown) => return Ok(()),
                     }
+                    let now = clock.now_ns();
+                    for c in h.watch_tick(now) {
+                        events.emit(watch_event(c));
+                    }
                     let st = h.status();
                     tx.send_modify(|s| s.ntp = st);
                     view.store(Arc::new(control_view(&tx.borrow(), &mut reach)));
@@ -52,6 +60,25 @@ pub fn start_ntp(
             }
         });
     Ok(handle)
+}
+
+/// The durable event of one watched client's state change.
+fn watch_event(c: ntp::watch::StateChange) -> crate::events::Event {
+    crate::events::Event::new(
+        c.at_ns,
+        crate::events::EventKind::NtpWatchState {
+            name: c.name,
+            address: c.address,
+            from: c.from.as_str().into(),
+            to: c.to.as_str().into(),
+            reasons: c.reasons.iter().map(|r| r.as_str().into()).collect(),
+            last_seen_ns: c.last_seen_ns,
+            interval_s: c.interval_s,
+            offset_ns: c.offset.offset_ns,
+            offset_uncertainty_ns: c.offset.uncertainty_ns,
+            offset_method: c.offset.method.as_str().into(),
+        },
+    )
 }
 
 /// ntpd's reach register for the reference: one bit per publication

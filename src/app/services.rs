@@ -3,7 +3,8 @@
 
 use super::supervisor::{Shutdown, Supervisor};
 use crate::events::{EventSink, LiveEvents};
-use crate::status::control::{self, ControlContext, ScenarioHook, TimingRequest};
+use crate::sheds::Sheds;
+use crate::status::control::{self, ControlContext, ScenarioHook, SnmpRequest, TimingRequest};
 use crate::status::{ServerFieldsCell, SnapshotRx, SnapshotTx};
 use crate::store::{SharedEventRx, StoreHandle};
 use std::path::{Path, PathBuf};
@@ -33,8 +34,16 @@ pub struct Services {
     /// (created here because the socket starts before the task).
     pub timing_tx: tokio::sync::mpsc::Sender<TimingRequest>,
     pub timing_rx: Arc<tokio::sync::Mutex<tokio::sync::mpsc::Receiver<TimingRequest>>>,
+    /// Operator requests to the SNMP subagent (created here because the
+    /// socket starts before it); the receiver is taken by the subagent, or
+    /// dropped when SNMP is off so the socket answers "not enabled".
+    pub snmp_tx: tokio::sync::mpsc::Sender<SnmpRequest>,
+    pub snmp_rx: Option<tokio::sync::mpsc::Receiver<SnmpRequest>>,
     events_rx: SharedEventRx,
     pub control_socket: PathBuf,
+    /// Work refused at a bound (control slots, HTTP limits); the publisher
+    /// shows it under `drops`.
+    pub sheds: Sheds,
 }
 
 impl Services {
@@ -56,6 +65,7 @@ impl Services {
         }
         let (snapshot, _) = crate::status::channel();
         let (timing_tx, timing_rx) = tokio::sync::mpsc::channel(4);
+        let (snmp_tx, snmp_rx) = tokio::sync::mpsc::channel(4);
         let server_fields = ServerFieldsCell::default();
         let supervisor = Supervisor::new(events.clone());
         snapshot.set_context(|c| {
@@ -73,8 +83,11 @@ impl Services {
             scenario_hook: None,
             timing_tx,
             timing_rx: Arc::new(tokio::sync::Mutex::new(timing_rx)),
+            snmp_tx,
+            snmp_rx: Some(snmp_rx),
             events_rx: Arc::new(tokio::sync::Mutex::new(rx)),
             control_socket: control_socket.to_path_buf(),
+            sheds: Sheds::default(),
         })
     }
 
@@ -99,9 +112,16 @@ impl Services {
         let store = self.store.clone();
         let tx = self.snapshot.clone();
         let sink = self.events.clone();
+        let sheds = self.sheds.clone();
         self.supervisor
             .spawn_with_period("publish", Some(PUBLISH_INTERVAL), move |shutdown| {
-                publish_loop(store.clone(), tx.clone(), sink.clone(), shutdown)
+                publish_loop(
+                    store.clone(),
+                    tx.clone(),
+                    sink.clone(),
+                    sheds.clone(),
+                    shutdown,
+                )
             });
 
         let store = self.store.clone();
@@ -116,28 +136,32 @@ impl Services {
             store: Some(self.store.clone()),
             scenario: self.scenario_hook.clone(),
             timing: Some(self.timing_tx.clone()),
+            snmp: Some(self.snmp_tx.clone()),
         };
         // The listener is bound once; if serving fails the socket is rebound.
         let path = self.control_socket.clone();
+        let sheds = self.sheds.clone();
         let mut first = Some(listener);
         self.supervisor.spawn("control", move |shutdown| {
             let listener = first
                 .take()
                 .map(Ok)
                 .unwrap_or_else(|| control::bind_control_socket(&path));
-            let ctx = ctx.clone();
-            async move { control::serve_control(listener?, ctx, shutdown).await }
+            let (ctx, sheds) = (ctx.clone(), sheds.clone());
+            async move { control::serve_control(listener?, ctx, sheds, shutdown).await }
         });
         Ok(())
     }
 }
 
 /// Compose and publish the snapshot every second and at each state
-/// transition, with the store's view and the channel drops refreshed.
+/// transition, with the store's view, the channel drops and the sheds
+/// refreshed.
 async fn publish_loop(
     store: StoreHandle,
     tx: SnapshotTx,
     sink: EventSink,
+    sheds: Sheds,
     mut shutdown: Shutdown,
 ) -> anyhow::Result<()> {
     let mut tick = tokio::time::interval(PUBLISH_INTERVAL);
@@ -157,9 +181,11 @@ async fn publish_loop(
         }
         let dropped = sink.dropped();
         st.dropped_events += dropped;
+        let shed = sheds.counts();
         tx.send_modify(|s| {
             s.store = st;
             s.drops.events = dropped;
+            s.drops.set_sheds(shed);
         });
         tx.compose();
     }

@@ -9,10 +9,11 @@
 use super::gnss::{GnssPart, TimedEpoch};
 use super::services::Services;
 use super::supervisor::wait_true;
-use crate::clock::{Clock, TimeSource};
+use crate::clock::{Clock, ClockCommand, TimeSource};
 use crate::discipline::engine::{Engine, JumpAcceptance};
 use crate::discipline::holdover::{read_thermal_zone, HoldoverModel};
 use crate::discipline::leap::{self, LeapMode, PendingLeap};
+use crate::discipline::local_jump::LocalJumpDetector;
 use crate::events::{Event, EventKind};
 use crate::pps::monitor::{EdgeVerdict, MonitorConfig, PulseMonitor};
 use crate::pps::sim::SimPpsHandle;
@@ -221,6 +222,8 @@ pub fn start_timing(
                 let mut pps_open = true;
                 // The pulse state last reported, for one `pps.state` event per change.
                 let mut pps_state = crate::pps::PulseState::Waiting;
+                let mut local_jumps = LocalJumpDetector::new();
+                local_jumps.on_reading(clock.now_ns(), crate::time::monotonic_ns());
                 loop {
                     tokio::select! {
                         Some(req) = requests.recv() => match req {
@@ -233,7 +236,9 @@ pub fn start_timing(
                         },
                         ep = epochs.recv() => match ep {
                             Ok(TimedEpoch { arrival_ns, epoch }) => {
-                                engine.on_epoch(&epoch, clock.from_system_ns(arrival_ns));
+                                if local_clock_set(&mut local_jumps, clock.as_ref(), &mut engine).is_none() {
+                                    engine.on_epoch(&epoch, clock.from_system_ns(arrival_ns));
+                                }
                             }
                             Err(broadcast::error::RecvError::Lagged(n)) => {
                                 tracing::warn!(skipped = n, "discipline lagged behind GNSS epochs");
@@ -247,8 +252,11 @@ pub fn start_timing(
                             Some(PpsEvent::Assert(mut edge)) => {
                                 edge.local_ns = clock.from_system_ns(edge.local_ns);
                                 pps_unavailable = false;
+                                // An edge around someone's step may be on either scale: drop it.
+                                let set = local_clock_set(&mut local_jumps, clock.as_ref(), &mut engine);
                                 match monitor.on_assert(edge) {
                                     EdgeVerdict::Double => {}
+                                    _ if set.is_some() => {}
                                     _ => engine.on_edge(edge),
                                 }
                             }
@@ -277,15 +285,22 @@ pub fn start_timing(
                             }
                         },
                         _ = tick.tick() => {
-                            let now = clock.now_ns();
+                            let set = local_clock_set(&mut local_jumps, clock.as_ref(), &mut engine);
+                            // The engine ticks on the scale the step back restores.
+                            let now = clock.now_ns().saturating_sub(set.unwrap_or(0));
                             engine.on_tick(now, temp());
                             monitor.on_tick(now);
                         }
                         _ = wait_true(&mut shutdown) => return Ok(()),
                     }
                     for cmd in engine.drain_commands() {
-                        if let Err(e) = clock.apply(&cmd) {
-                            tracing::warn!(?cmd, error = %e, "clock command failed");
+                        match clock.apply(&cmd) {
+                            Ok(()) => {
+                                if let ClockCommand::Step { delta_ns } = cmd {
+                                    local_jumps.note_step(delta_ns);
+                                }
+                            }
+                            Err(e) => tracing::warn!(?cmd, error = %e, "clock command failed"),
                         }
                     }
                     for ev in engine.drain_events() {
@@ -326,6 +341,23 @@ pub fn start_timing(
         served,
         pps: handle,
     })
+}
+
+/// Was the clock set behind our back since the last reading (CLOCK_MONOTONIC
+/// says so, not the receiver)? The engine is told (it steps back, with a
+/// `clock.step` event and the status's `local_clock_jumps`); the jump, ns.
+fn local_clock_set(
+    detector: &mut LocalJumpDetector,
+    clock: &dyn Clock,
+    engine: &mut Engine,
+) -> Option<i64> {
+    let jump = detector.on_reading(clock.now_ns(), crate::time::monotonic_ns())?;
+    tracing::warn!(
+        jump_ns = jump,
+        "the clock was set behind our back; stepping it back"
+    );
+    engine.on_local_clock_jump(jump);
+    Some(jump)
 }
 
 #[cfg(test)]

@@ -19,6 +19,7 @@ pub fn start_web(
         events_live: svc.events_live.clone(),
         timing: Some(svc.timing_tx.clone()),
         survey_restart,
+        sheds: svc.sheds.clone(),
     };
     let dir = crate::web::web_dir(&params.data_dir);
     crate::web::auth::users::create_private_dir(&dir)?;
@@ -37,25 +38,27 @@ pub fn start_web(
 
     let mut first = Some(listener);
     let addr = params.listen;
+    let sheds = svc.sheds.clone();
     svc.supervisor.spawn("http", move |shutdown| {
         // Bound once up front; rebound only if serving failed.
         let listener = first
             .take()
             .map(Ok)
             .unwrap_or_else(|| crate::web::server::bind(addr));
-        let (tls, routes) = (tls.clone(), routes.clone());
-        async move { crate::web::server::serve(listener?, tls, routes, shutdown).await }
+        let (tls, routes, sheds) = (tls.clone(), routes.clone(), sheds.clone());
+        async move { crate::web::server::serve(listener?, tls, routes, sheds, shutdown).await }
     });
     if let Some(from) = params.redirect_from {
         let redirect = crate::web::redirect_routes(local_addr.port());
         let mut first = Some(crate::web::server::bind(from)?);
+        let sheds = svc.sheds.clone();
         svc.supervisor.spawn("http-redirect", move |shutdown| {
             let listener = first
                 .take()
                 .map(Ok)
                 .unwrap_or_else(|| crate::web::server::bind(from));
-            let routes = redirect.clone();
-            async move { crate::web::server::serve(listener?, None, routes, shutdown).await }
+            let (routes, sheds) = (redirect.clone(), sheds.clone());
+            async move { crate::web::server::serve(listener?, None, routes, sheds, shutdown).await }
         });
     }
     let st = state.clone();

@@ -240,6 +240,44 @@ pub struct NtpConfig {
     /// Answer LI=3 / stratum 16 when the discipline loop has not refreshed
     /// the served fields for this long (it does every second).
     pub stale_after_s: u32,
+    /// Head-end watch: the clients that must keep syncing (`[[ntp.watch]]`).
+    pub watch: Vec<WatchConfig>,
+    /// Other clients the watch learns and shows (bounded; least recently
+    /// seen evicted).
+    pub watch_learned: u32,
+}
+
+/// One `[[ntp.watch]]` entry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct WatchConfig {
+    pub name: String,
+    /// An address or a CIDR prefix.
+    pub address: Cidr,
+    /// Expected poll interval in seconds, or `"learn"`.
+    #[serde(default)]
+    pub interval_s: WatchInterval,
+    /// Offset beyond this turns the client WARN.
+    #[serde(default = "default_watch_tolerance_ms")]
+    pub tolerance_ms: f64,
+}
+
+fn default_watch_tolerance_ms() -> f64 {
+    100.0
+}
+
+/// `interval-s = 64` or `interval-s = "learn"`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum WatchInterval {
+    Seconds(f64),
+    Word(String),
+}
+
+impl Default for WatchInterval {
+    fn default() -> Self {
+        WatchInterval::Word("learn".into())
+    }
 }
 
 impl Default for NtpConfig {
@@ -267,6 +305,8 @@ impl Default for NtpConfig {
                 Cidr::new(std::net::Ipv6Addr::LOCALHOST.into(), 128).expect("valid prefix"),
             ],
             stale_after_s: 5,
+            watch: Vec::new(),
+            watch_learned: 64,
         }
     }
 }
@@ -672,6 +712,29 @@ impl Config {
             86_400,
         )?;
         range("ntp.stale-after-s", n.stale_after_s, 2, 3600)?;
+        range("ntp.watch-learned", n.watch_learned, 0, 1024)?;
+        for (i, w) in n.watch.iter().enumerate() {
+            let key = |k: &str| format!("ntp.watch[{i}].{k}");
+            if w.name.trim().is_empty() {
+                return bad(&key("name"), "must not be empty");
+            }
+            if n.watch[..i].iter().any(|o| o.name == w.name) {
+                return bad(&key("name"), format!("`{}` is used twice", w.name));
+            }
+            match &w.interval_s {
+                // Windows Time polls up to a week; a second is the least a
+                // test can use.
+                WatchInterval::Seconds(s) => range(&key("interval-s"), *s, 1.0, 1_209_600.0)?,
+                WatchInterval::Word(x) if x == "learn" => {}
+                WatchInterval::Word(x) => {
+                    return bad(
+                        &key("interval-s"),
+                        format!("`{x}` is neither seconds nor \"learn\""),
+                    )
+                }
+            }
+            range(&key("tolerance-ms"), w.tolerance_ms, 0.001, 86_400_000.0)?;
+        }
         if n.require_auth && n.keys_file.is_none() {
             return bad("ntp.require-auth", "needs `ntp.keys-file`");
         }
@@ -745,6 +808,46 @@ mod tests {
         assert!(s.contains("buad"), "{s}");
         assert_eq!(e.line(), Some(3), "{s}");
         assert!(s.starts_with("t.toml:3:"), "{s}");
+    }
+
+    #[test]
+    fn watch_entries_parse_and_errors_name_the_key() {
+        let c = Config::parse(
+            "[ntp]\nwatch-learned = 10\n[[ntp.watch]]\nname = \"sgo-1\"\naddress = \"10.0.0.5\"\ninterval-s = 64\ntolerance-ms = 50\n[[ntp.watch]]\nname = \"sgo-net\"\naddress = \"10.1.0.0/24\"\ninterval-s = \"learn\"\n",
+            "t.toml",
+        )
+        .unwrap();
+        assert_eq!(c.ntp.watch.len(), 2);
+        assert_eq!(c.ntp.watch_learned, 10);
+        assert_eq!(c.ntp.watch[0].interval_s, WatchInterval::Seconds(64.0));
+        assert_eq!(
+            c.ntp.watch[1].interval_s,
+            WatchInterval::Word("learn".into())
+        );
+        let plan = crate::plan::ntp_server_config(&c.ntp);
+        assert_eq!(plan.watch[0].interval_ns, Some(64_000_000_000));
+        assert_eq!(plan.watch[0].tolerance_ns, 50_000_000);
+        assert_eq!(plan.watch[1].interval_ns, None);
+        assert_eq!(plan.watch_learned, 10);
+        let w = "[[ntp.watch]]\nname = \"a\"\naddress = \"10.0.0.5\"\n";
+        let e = Config::parse(&format!("{w}{w}"), "t.toml").unwrap_err();
+        assert_eq!(e.key(), Some("ntp.watch[1].name"), "{e}");
+        let e = Config::parse(
+            &format!(
+                "{w}[[ntp.watch]]\nname = \"b\"\naddress = \"10.0.0.6\"\ninterval-s = \"often\"\n"
+            ),
+            "t.toml",
+        )
+        .unwrap_err();
+        assert_eq!(e.key(), Some("ntp.watch[1].interval-s"), "{e}");
+        let e = Config::parse(
+            &format!("{w}[[ntp.watch]]\nname = \"b\"\naddress = \"10.0.0.6\"\ninterval-s = 0.1\n"),
+            "t.toml",
+        )
+        .unwrap_err();
+        assert_eq!(e.key(), Some("ntp.watch[1].interval-s"), "{e}");
+        let e = Config::parse("[ntp]\nwatch-learned = 5000\n", "t.toml").unwrap_err();
+        assert_eq!(e.key(), Some("ntp.watch-learned"), "{e}");
     }
 
     #[test]

@@ -61,4 +61,9 @@ pub struct DisciplineStatus {
     /// A receiver time jump is pending (held, not followed): the step (ns)
     /// `accept-time-jump` would take now, when the receiver's samples agree.
     pub pending_time_jump_ns: Option<i64>,
+    /// Times someone else set the local clock (told from a receiver jump
+    /// with CLOCK_MONOTONIC) and it was stepped back.
+    pub local_clock_jumps: u64,
+    /// The last such jump, ns (what was set minus what it was); null if none.
+    pub last_local_clock_jump_ns: Option<i64>,
 }

@@ -4,8 +4,9 @@
 //! Masks (G.8272, locked mode; τ in seconds, results in ns):
 //! * PRTC-A MTIE: 0.275·τ + 25 for 1 < τ ≤ 273; 100 above.
 //!   TDEV: 3 for τ ≤ 100; 0.03·τ for 100 < τ ≤ 1000; 30 for 1000 < τ ≤ 10000.
-//! * PRTC-B MTIE: 0.275·τ + 25 for 1 < τ ≤ 54.5; 40 above.
-//!   TDEV: 1 for τ ≤ 100; 0.01·τ for 100 < τ ≤ 500; 5 for 500 < τ ≤ 100000.
+//! * PRTC-B MTIE: 0.275·τ + 10 for 1 < τ ≤ 109; 40 above (G.8272 writes
+//!   0.275e-3·τ + 0.010 µs: continuous at 109 s).
+//!   TDEV: 1 for τ ≤ 30; 0.0333·τ for 30 < τ ≤ 300; 10 for 300 < τ ≤ 1000.
 
 use std::collections::VecDeque;
 
@@ -82,7 +83,7 @@ pub fn mtie_mask_ns(class: PrtcClass, tau_s: f64) -> f64 {
     match class {
         PrtcClass::A if tau_s <= 273.0 => 0.275 * tau_s + 25.0,
         PrtcClass::A => 100.0,
-        PrtcClass::B if tau_s <= 54.5 => 0.275 * tau_s + 25.0,
+        PrtcClass::B if tau_s <= 109.0 => 0.275 * tau_s + 10.0,
         PrtcClass::B => 40.0,
     }
 }
@@ -93,16 +94,17 @@ pub fn tdev_mask_ns(class: PrtcClass, tau_s: f64) -> Option<f64> {
         PrtcClass::A if tau_s <= 100.0 => Some(3.0),
         PrtcClass::A if tau_s <= 1000.0 => Some(0.03 * tau_s),
         PrtcClass::A if tau_s <= 10_000.0 => Some(30.0),
-        PrtcClass::B if tau_s <= 100.0 => Some(1.0),
-        PrtcClass::B if tau_s <= 500.0 => Some(0.01 * tau_s),
-        PrtcClass::B if tau_s <= 100_000.0 => Some(5.0),
+        PrtcClass::B if tau_s <= 30.0 => Some(1.0),
+        PrtcClass::B if tau_s <= 300.0 => Some(0.0333 * tau_s),
+        PrtcClass::B if tau_s <= 1000.0 => Some(10.0),
         _ => None,
     }
 }
 
 /// Observation intervals (s) at which masks are checked.
 pub const MASK_TAUS: &[usize] = &[
-    1, 2, 3, 5, 10, 20, 30, 50, 55, 100, 200, 273, 300, 500, 1000, 2000, 3000, 5000, 10_000,
+    1, 2, 3, 5, 10, 20, 30, 50, 100, 109, 110, 200, 273, 274, 300, 500, 1000, 2000, 3000, 5000,
+    10_000,
 ];
 
 /// Does the series meet the class's MTIE and TDEV masks at every interval it
@@ -166,8 +168,20 @@ mod tests {
         assert_eq!(mtie_mask_ns(PrtcClass::A, 100.0), 52.5);
         assert_eq!(mtie_mask_ns(PrtcClass::A, 1000.0), 100.0);
         assert_eq!(mtie_mask_ns(PrtcClass::B, 1000.0), 40.0);
+        // G.8272 PRTC-B: 10 ns floor rising 0.275 ns/s to 40 ns at 109 s.
+        assert_eq!(mtie_mask_ns(PrtcClass::B, 1.0), 10.275);
+        assert!((mtie_mask_ns(PrtcClass::B, 109.0) - 39.975).abs() < 1e-9);
         assert_eq!(tdev_mask_ns(PrtcClass::A, 500.0), Some(15.0));
-        assert_eq!(tdev_mask_ns(PrtcClass::B, 200.0), Some(2.0));
+        assert_eq!(tdev_mask_ns(PrtcClass::B, 30.0), Some(1.0));
+        assert!((tdev_mask_ns(PrtcClass::B, 300.0).unwrap() - 9.99).abs() < 1e-9);
+        assert_eq!(tdev_mask_ns(PrtcClass::B, 1000.0), Some(10.0));
+        assert_eq!(tdev_mask_ns(PrtcClass::B, 2000.0), None);
+        // A 15 ns step passes PRTC-A's 25 ns MTIE floor but not PRTC-B's 10 ns.
+        let step: Vec<f64> = (0..6000)
+            .map(|i| if i < 3000 { 0.0 } else { 15.0 })
+            .collect();
+        assert!(meets_mask(&step, PrtcClass::A));
+        assert!(!meets_mask(&step, PrtcClass::B));
         let quiet = vec![0.0; 5000];
         assert!(meets_mask(&quiet, PrtcClass::B));
         let mut bad = quiet.clone();

@@ -224,6 +224,21 @@ pub enum EventKind {
     },
     #[serde(rename = "ntp.client_offset_cleared")]
     NtpClientOffsetCleared { client: String, offset_ns: i64 },
+    /// A watched (expected) client changed EXE / WARN / FAIL, with the
+    /// evidence. States, reasons and method use the snapshot's spellings.
+    #[serde(rename = "ntp.watch_state")]
+    NtpWatchState {
+        name: Option<String>,
+        address: String,
+        from: String,
+        to: String,
+        reasons: Vec<String>,
+        last_seen_ns: Option<i64>,
+        interval_s: Option<f64>,
+        offset_ns: Option<i64>,
+        offset_uncertainty_ns: Option<i64>,
+        offset_method: String,
+    },
 
     // --- operator ---
     #[serde(rename = "config.changed")]
@@ -297,6 +312,7 @@ impl EventKind {
             K::StoreRestored { .. } => "store.restored",
             K::NtpClientOffset { .. } => "ntp.client_offset",
             K::NtpClientOffsetCleared { .. } => "ntp.client_offset_cleared",
+            K::NtpWatchState { .. } => "ntp.watch_state",
             K::ConfigChanged { .. } => "config.changed",
             K::AuthLogin { .. } => "auth.login",
             K::AuthLoginFailed { .. } => "auth.login_failed",
@@ -372,6 +388,11 @@ impl EventKind {
             K::StoreRestored { .. } => Notice,
             K::NtpClientOffset { .. } => Warning,
             K::NtpClientOffsetCleared { .. } => Info,
+            K::NtpWatchState { to, .. } => match to.as_str() {
+                "FAIL" => Error,
+                "WARN" => Warning,
+                _ => Info,
+            },
             K::ConfigChanged { .. } | K::AuthLogin { .. } => Notice,
             K::AuthLoginFailed { .. } => Warning,
             K::Untyped { .. } => Info,
@@ -400,7 +421,8 @@ impl EventKind {
             | K::StoreDegraded { .. }
             | K::ConfigChanged { .. }
             | K::AuthLogin { .. }
-            | K::AuthLoginFailed { .. } => true,
+            | K::AuthLoginFailed { .. }
+            | K::NtpWatchState { .. } => true,
             K::JammingState { state, .. } => state == "critical",
             K::PartState { state, .. } => state == "failed",
             _ => false,

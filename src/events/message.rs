@@ -192,6 +192,24 @@ impl K {
             K::NtpClientOffsetCleared { client, offset_ns } => {
                 format!("client {client} back within bounds ({offset_ns} ns)")
             }
+            K::NtpWatchState {
+                name,
+                address,
+                from,
+                to,
+                reasons,
+                ..
+            } => {
+                let who = match name {
+                    Some(n) => format!("{n} ({address})"),
+                    None => address.clone(),
+                };
+                if reasons.is_empty() {
+                    format!("head-end client {who}: {from} -> {to}")
+                } else {
+                    format!("head-end client {who}: {from} -> {to} ({})", reasons.join(", "))
+                }
+            }
             K::ConfigChanged { keys, by } => match by {
                 Some(b) => format!("configuration changed by {b}: {}", keys.join(", ")),
                 None => format!("configuration changed: {}", keys.join(", ")),

@@ -118,6 +118,9 @@ pub struct Observation {
     /// worth a kernel transmit timestamp for this reply.
     pub asks_interleaved: bool,
     pub alarm: Option<AlarmChange>,
+    /// The previous exchange measured with all four timestamps (the client
+    /// echoed our transmit time), for the head-end watch.
+    pub four: Option<super::watch::FourTimestamp>,
 }
 
 /// Request facts the table needs.
@@ -452,14 +455,15 @@ impl ClientTable {
 
             // Monitor: four-timestamp measurement of the previous exchange
             // when the client echoes our transmit timestamp.
+            let mut four = None;
             if !e.prev_reply_tx.is_zero() && r.origin == e.prev_reply_tx && !r.receive.is_zero() {
                 let t1 = e.prev_client_tx.to_unix_nanos(e.prev_rx_ns);
                 let t2 = e.prev_rx_ns;
                 let t3 = e.prev_reply_tx_ns;
                 let t4 = r.receive.to_unix_nanos(t3);
-                let delay = (t4 - t1) - (t3 - t2);
-                if (0..10 * NS_PER_SEC).contains(&delay) {
-                    e.delay_ns = Some(delay);
+                four = super::watch::FourTimestamp::from_times(t1, t2, t3, t4);
+                if let Some(f) = four {
+                    e.delay_ns = Some(f.delay_ns);
                 }
             }
             let one_way = if r.transmit.is_zero() {
@@ -508,6 +512,7 @@ impl ClientTable {
                 interleaved_tx_ns,
                 asks_interleaved,
                 alarm,
+                four,
             }
         })
         .unwrap_or(Observation {
@@ -516,6 +521,7 @@ impl ClientTable {
             interleaved_tx_ns: None,
             asks_interleaved: false,
             alarm: None,
+            four: None,
         })
     }
 

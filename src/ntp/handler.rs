@@ -35,7 +35,8 @@ use super::auth::KeyStore;
 use super::clients::{AlarmChange, ClientKey, ClientTable, RateVerdict, RequestFacts, TxRecord};
 use super::counters::Counters;
 use super::packet::{self, Header, Trailer, HEADER_LEN, MODE_CLIENT, MODE_SYMMETRIC_ACTIVE};
-use super::timestamp::{short_from_nanos_ceil, NtpTimestamp};
+use super::timestamp::{short_from_nanos_ceil, short_to_nanos, NtpTimestamp};
+use super::watch::WatchObservation;
 use crate::server_fields::ServerFields;
 use crate::time::UnixNanos;
 use serde::{Deserialize, Serialize};
@@ -140,6 +141,9 @@ pub struct Reply {
     /// timestamp costs an error-queue message).
     pub kernel_tx: bool,
     pub alarm: Option<AlarmChange>,
+    /// What the head-end watch learns from this request (the worker adds
+    /// the source port and hands it over).
+    pub watch: WatchObservation,
 }
 
 impl Reply {
@@ -325,6 +329,7 @@ impl Handler {
         let asks_interleaved;
         let alarm;
         let client;
+        let four;
         {
             let obs = self.clients.observe(&RequestFacts {
                 addr: src,
@@ -338,6 +343,7 @@ impl Handler {
                 rate_limited: true,
             });
             alarm = obs.alarm;
+            four = obs.four;
             client = obs.key;
             asks_interleaved = obs.asks_interleaved && self.cfg.interleaved;
             match obs.rate {
@@ -435,6 +441,19 @@ impl Handler {
             kernel_tx: asks_interleaved
                 && matches!(kind, ReplyKind::Basic | ReplyKind::Interleaved),
             alarm,
+            watch: WatchObservation {
+                addr: src,
+                port: 0,
+                rx_ns,
+                mode: req_header.mode,
+                version: req_header.version,
+                client_tx_ns: (!req_header.transmit.is_zero())
+                    .then(|| req_header.transmit.to_unix_nanos(rx_ns)),
+                root_dispersion_ns: i64::try_from(short_to_nanos(req_header.root_dispersion))
+                    .unwrap_or(i64::MAX),
+                four,
+                kod: kind == ReplyKind::KodRate,
+            },
         })
     }
 

@@ -22,6 +22,7 @@ pub mod server;
 #[allow(unsafe_code)] // setsockopt, error queue, cmsg parsing
 mod socket;
 pub mod timestamp;
+pub mod watch;
 
 #[cfg(test)]
 mod handler_tests;
@@ -55,4 +56,10 @@ pub struct NtpStatus {
     /// Receive buffer per socket as the kernel granted it (smallest over the
     /// sockets); `counters.kernel_rx_drops` counts what overflowed it.
     pub receive_buffer_bytes: Option<usize>,
+    /// Head-end watch: one row per watched or learned client (watched first).
+    pub watch: Vec<watch::WatchRow>,
+    /// EXE / WARN / FAIL counts over the expected clients.
+    pub watch_summary: watch::WatchSummary,
+    /// Observations the watch lost to a full hand-over channel.
+    pub watch_dropped: u64,
 }

@@ -73,6 +73,12 @@ pub struct NtpServerConfig {
     pub control_allow: Vec<Cidr>,
     /// Served fields older than this: answer LI=3 / stratum 16; 0 never.
     pub stale_after_ms: u64,
+    /// Head-end watch rules (from `[[ntp.watch]]` through the plan).
+    #[serde(skip)]
+    pub watch: Vec<super::watch::WatchRule>,
+    /// Learned clients the watch keeps; with no rules either, 0 turns the
+    /// watch off.
+    pub watch_learned: usize,
 }
 
 impl Default for NtpServerConfig {
@@ -106,6 +112,8 @@ impl Default for NtpServerConfig {
                 Cidr::new(std::net::Ipv6Addr::LOCALHOST.into(), 128).expect("valid prefix"),
             ],
             stale_after_ms: 5_000,
+            watch: Vec::new(),
+            watch_learned: 64,
         }
     }
 }
@@ -170,6 +178,14 @@ pub struct NtpServerHandle {
     receive_buffer: Option<usize>,
     control: Arc<ControlService>,
     control_view: ControlViewCell,
+    watch: Option<Mutex<WatchPart>>,
+}
+
+/// The watch core and the inbox it drains (held by the handle, ticked by
+/// the daemon's once-a-second status task, never by a worker).
+struct WatchPart {
+    core: super::watch::Watch,
+    inbox: super::watch::feed::WatchInbox,
 }
 
 impl std::fmt::Debug for NtpServerHandle {
@@ -203,8 +219,37 @@ impl NtpServerHandle {
         self.control.counters()
     }
 
+    /// Drain the workers' observations into the watch and judge every
+    /// client at `now_ns`; the state changes of expected clients.
+    pub fn watch_tick(&self, now_ns: i64) -> Vec<super::watch::StateChange> {
+        let Some(w) = &self.watch else {
+            return Vec::new();
+        };
+        let mut g = w.lock().unwrap_or_else(|p| p.into_inner());
+        let WatchPart { core, inbox } = &mut *g;
+        inbox.drain(|o| core.observe(o));
+        core.tick(now_ns)
+    }
+
+    /// Offset and poll-interval history of one client (the panel's chart).
+    pub fn watch_history(&self, addr: std::net::IpAddr) -> Option<Vec<super::watch::HistoryPoint>> {
+        let w = self.watch.as_ref()?;
+        let g = w.lock().unwrap_or_else(|p| p.into_inner());
+        g.core.history(addr)
+    }
+
     pub fn status(&self) -> NtpStatus {
+        let (watch, watch_summary, watch_dropped) = match &self.watch {
+            Some(w) => {
+                let g = w.lock().unwrap_or_else(|p| p.into_inner());
+                (g.core.rows(), g.core.summary(), g.inbox.dropped())
+            }
+            None => Default::default(),
+        };
         NtpStatus {
+            watch,
+            watch_summary,
+            watch_dropped,
             running: !self.stop.load(Ordering::Relaxed),
             bind: self.local.iter().map(|a| a.to_string()).collect(),
             workers: self.workers,
@@ -283,6 +328,21 @@ pub fn spawn(
             .saturating_mul(1_000_000)
     });
     let clients = Arc::new(ClientTable::new(cfg.client_table_size, rate, alarm));
+    let (watch_feed, watch_core) = if cfg.watch.is_empty() && cfg.watch_learned == 0 {
+        (None, None)
+    } else {
+        let (feed, inbox) =
+            super::watch::feed::channel(cfg.watch.iter().map(|r| r.target).collect());
+        let core = super::watch::Watch::new(
+            super::watch::WatchParams {
+                rules: cfg.watch.clone(),
+                learned_max: cfg.watch_learned,
+                learned_tolerance_ns: alarm.unwrap_or(super::watch::DEFAULT_TOLERANCE_NS),
+            },
+            time.now_ns(),
+        );
+        (Some(feed), Some((core, inbox)))
+    };
     let control = Arc::new(ControlService::new(cfg.control_allow.clone(), precision));
     let control_view: ControlViewCell = Arc::new(arc_swap::ArcSwap::from_pointee(ControlView {
         version: format!("gnss-timeserver {}", env!("CARGO_PKG_VERSION")),
@@ -354,6 +414,7 @@ pub fn spawn(
             control: control.clone(),
             control_view: control_view.clone(),
             control_buf: vec![0u8; mode6::MAX_REPLY].into_boxed_slice(),
+            watch: watch_feed.clone(),
         };
         let t = std::thread::Builder::new()
             .name(format!("ntp-worker-{i}"))
@@ -391,6 +452,7 @@ pub fn spawn(
         receive_buffer,
         control,
         control_view,
+        watch: watch_core.map(|(core, inbox)| Mutex::new(WatchPart { core, inbox })),
     })
 }
 
@@ -430,6 +492,7 @@ struct Worker {
     control: Arc<ControlService>,
     control_view: ControlViewCell,
     control_buf: Box<[u8]>,
+    watch: Option<super::watch::feed::WatchFeed>,
 }
 
 impl Worker {
@@ -523,6 +586,12 @@ impl Worker {
             }
             match self.handler.prepare(req, from.ip(), rx_ns, &fields, out) {
                 Outcome::Reply(reply) => {
+                    if let Some(feed) = &self.watch {
+                        feed.push(super::watch::WatchObservation {
+                            port: from.port(),
+                            ..reply.watch
+                        });
+                    }
                     let stamp = self.sock.tx_ts && reply.kernel_tx;
                     // Slots are handed out in order, one per queued reply:
                     // `pending[slot]` is the reply in send slot `slot`.

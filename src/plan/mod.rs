@@ -282,6 +282,20 @@ pub fn ntp_server_config(n: &crate::config::NtpConfig) -> crate::ntp::NtpServerC
         stale_after_ms: u64::from(n.stale_after_s) * 1000,
         control_allow: n.control_allow.clone(),
         receive_buffer_bytes: n.receive_buffer_bytes as usize,
+        watch: n
+            .watch
+            .iter()
+            .map(|w| crate::ntp::watch::WatchRule {
+                name: w.name.clone(),
+                target: w.address,
+                interval_ns: match w.interval_s {
+                    crate::config::WatchInterval::Seconds(s) => Some((s * 1e9).round() as i64),
+                    crate::config::WatchInterval::Word(_) => None,
+                },
+                tolerance_ns: (w.tolerance_ms * 1e6).round() as i64,
+            })
+            .collect(),
+        watch_learned: n.watch_learned as usize,
         ..crate::ntp::NtpServerConfig::default()
     }
 }

@@ -21,7 +21,7 @@ pub mod shell;
 pub mod table;
 
 pub use oid::Oid;
-pub use shell::{run_subagent, SubagentParams};
+pub use shell::{run_subagent, SubagentInputs, SubagentParams};
 
 use std::path::PathBuf;
 

@@ -5,12 +5,17 @@
 //! jamming, spoofing, serial link, fix, leap). A fault present at the first
 //! snapshot is reported (the operator learns of it at start); a state such
 //! as "not synchronized yet" at start is not (it is the normal start-up).
-// TODO(events): `ntp.client_offset` and `config.changed` come from the typed
-// events feed (`app::Services::events_live`) once it lands; until then the
-// two notifications exist in the MIB but are not sent.
+//!
+//! What has no snapshot state (a configuration change, a client far off, a
+//! head-end watch transition) comes from the live event feed instead: its
+//! name and JSON data in, one notification out ([`Notifier::on_event`]).
 
+use super::codec::Value;
 use super::codec::VarBind;
-use super::mib::{self, gnss_notification, ntp_notification, GnssNotif, NtpNotif};
+use super::mib::{
+    self, gnss_notification, gnss_notification_with, ntp_notification, GnssNotif, NotifObject,
+    NtpNotif,
+};
 use super::table::MibTable;
 use serde_json::Value as Json;
 
@@ -99,6 +104,79 @@ impl Notifier {
     /// A test notification (operators check their trap path with it).
     pub fn test(&self, table: &MibTable) -> Vec<VarBind> {
         gnss_notification(GnssNotif::Test, "test notification", table)
+    }
+
+    /// The notification an event calls for (`kind` is the event's contract
+    /// name, `data` its payload), if any.
+    pub fn on_event(&self, kind: &str, data: &Json, table: &MibTable) -> Option<Vec<VarBind>> {
+        let s = |p: &str| mib::str_at(data, p).unwrap_or("");
+        Some(match kind {
+            "config.changed" => {
+                let keys = mib::list_text(data, "/keys");
+                let by = mib::str_at(data, "/by")
+                    .map(|u| format!(" by {u}"))
+                    .unwrap_or_default();
+                gnss_notification_with(
+                    GnssNotif::ConfigChanged,
+                    &format!("configuration changed{by}: {keys}"),
+                    table,
+                    &[(NotifObject::ConfigKeys, mib::text(&keys))],
+                )
+            }
+            "ntp.client_offset" => {
+                let client = s("/client");
+                let offset = mib::f64_at(data, "/offset_ns")?;
+                let bound = mib::f64_at(data, "/bound_ns")
+                    .map(|b| format!(" (its bound {})", mib::ms_text(b)))
+                    .unwrap_or_default();
+                gnss_notification_with(
+                    GnssNotif::ClientFarOff,
+                    &format!("NTP client {client} is {} off{bound}", mib::ms_text(offset)),
+                    table,
+                    &[
+                        (NotifObject::ClientAddress, mib::text(client)),
+                        (NotifObject::ClientOffset, mib::text(&mib::ms_text(offset))),
+                    ],
+                )
+            }
+            "ntp.watch_state" => {
+                let state = |p: &str| {
+                    let code = mib::WATCH_STATE.iter().position(|n| *n == s(p))?;
+                    Some(Value::Integer(code as i32 + 1))
+                };
+                let to = state("/to")?;
+                let name = mib::str_at(data, "/name").unwrap_or("learned client");
+                let address = s("/address");
+                let reasons = mib::list_text(data, "/reasons");
+                let offset = mib::f64_at(data, "/offset_ns");
+                let mut extra = vec![
+                    (NotifObject::ClientName, mib::text(name)),
+                    (NotifObject::ClientAddress, mib::text(address)),
+                    (NotifObject::WatchState, to),
+                ];
+                extra.extend(state("/from").map(|v| (NotifObject::WatchPreviousState, v)));
+                extra.push((NotifObject::WatchReasons, mib::text(&reasons)));
+                extra.extend(
+                    offset.map(|o| (NotifObject::ClientOffset, mib::text(&mib::ms_text(o)))),
+                );
+                let why = if reasons.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({reasons})")
+                };
+                gnss_notification_with(
+                    GnssNotif::WatchState,
+                    &format!(
+                        "watched NTP client {name} {address}: {} -> {}{why}",
+                        s("/from"),
+                        s("/to")
+                    ),
+                    table,
+                    &extra,
+                )
+            }
+            _ => return None,
+        })
     }
 
     /// Compare with the previous snapshot; `table` is this snapshot's.

@@ -120,3 +120,89 @@ fn a_receiver_coming_up_at_start_is_not_news() {
     assert!(traps(&mut n, &j).is_empty());
     assert!(traps(&mut n, &base()).is_empty());
 }
+
+/// The varbind named `sub` under the enterprise root, if carried.
+fn carried(vbs: &[crate::snmp::codec::VarBind], sub: &[u32]) -> Option<Value> {
+    let name = gnss_root().child(sub);
+    vbs.iter()
+        .find(|vb| vb.name == name)
+        .map(|vb| vb.value.clone())
+}
+
+#[test]
+fn events_become_their_notifications_with_their_values() {
+    let n = Notifier::new(0);
+    let t = build(&base(), &MibContext::default());
+    let cfg = n
+        .on_event(
+            "config.changed",
+            &json!({ "keys": ["ntp.rate-limit", "http.time-zone"], "by": "admin" }),
+            &t,
+        )
+        .expect("config.changed notifies");
+    assert_eq!(cfg[0].value, Value::ObjectId(g(16)));
+    assert_eq!(
+        cfg[1].value,
+        Value::text("configuration changed by admin: ntp.rate-limit,http.time-zone")
+    );
+    assert_eq!(
+        carried(&cfg, &[2, 2, 0]),
+        Some(Value::text("ntp.rate-limit,http.time-zone"))
+    );
+
+    let far = n
+        .on_event(
+            "ntp.client_offset",
+            &json!({ "client": "192.0.2.9", "offset_ns": 2_000_000_000i64, "bound_ns": 1500 }),
+            &t,
+        )
+        .expect("ntp.client_offset notifies");
+    assert_eq!(far[0].value, Value::ObjectId(g(18)));
+    assert_eq!(carried(&far, &[2, 3, 0]), Some(Value::text("192.0.2.9")));
+    assert_eq!(
+        carried(&far, &[2, 4, 0]),
+        Some(Value::text("2000.000000 ms"))
+    );
+
+    // Events without a notification, and malformed data, send nothing.
+    assert!(n
+        .on_event("ntp.client_offset_cleared", &json!({}), &t)
+        .is_none());
+    assert!(n
+        .on_event("antenna.state", &json!({"status": "open"}), &t)
+        .is_none());
+    assert!(n
+        .on_event("ntp.client_offset", &json!({"client": 5}), &t)
+        .is_none());
+    assert!(n
+        .on_event("ntp.watch_state", &json!({"to": "BAD"}), &t)
+        .is_none());
+}
+
+#[test]
+fn a_watch_state_event_carries_name_states_reasons_and_offset() {
+    let n = Notifier::new(0);
+    let t = build(&base(), &MibContext::default());
+    let data = json!({ "name": "plc-1", "address": "10.0.0.7", "from": "EXE", "to": "FAIL",
+                       "reasons": ["not_seen"], "last_seen_ns": 5, "interval_s": 64,
+                       "offset_ns": -1500, "offset_uncertainty_ns": 100,
+                       "offset_method": "four_timestamp" });
+    let v = n.on_event("ntp.watch_state", &data, &t).expect("notifies");
+    assert_eq!(v[0].value, Value::ObjectId(g(20)));
+    assert_eq!(
+        v[1].value,
+        Value::text("watched NTP client plc-1 10.0.0.7: EXE -> FAIL (not_seen)")
+    );
+    assert_eq!(carried(&v, &[2, 5, 0]), Some(Value::text("plc-1")));
+    assert_eq!(carried(&v, &[2, 6, 0]), Some(Value::Integer(3)));
+    assert_eq!(carried(&v, &[2, 7, 0]), Some(Value::Integer(1)));
+    assert_eq!(carried(&v, &[2, 8, 0]), Some(Value::text("not_seen")));
+    assert_eq!(carried(&v, &[2, 4, 0]), Some(Value::text("-0.001500 ms")));
+    // First verdict of a learned client: no previous state, no offset.
+    let data = json!({ "name": null, "address": "10.0.0.8", "from": null, "to": "WARN",
+                       "reasons": [], "offset_ns": null });
+    let v = n.on_event("ntp.watch_state", &data, &t).expect("notifies");
+    assert_eq!(carried(&v, &[2, 5, 0]), Some(Value::text("learned client")));
+    assert_eq!(carried(&v, &[2, 7, 0]), None);
+    assert_eq!(carried(&v, &[2, 4, 0]), None);
+}

@@ -1,6 +1,7 @@
 //! The subagent's I/O shell: connects to snmpd's AgentX master, drives the
 //! sans-IO [`Session`], rebuilds the OID table when the snapshot changes and
-//! sends the notifications the [`Notifier`] finds. When snmpd goes away
+//! sends the notifications the [`Notifier`] finds in snapshots and in the
+//! live event feed, and the test notification on an operator's request. When snmpd goes away
 //! (restart, crash, bad PDU) it reconnects with exponential backoff. It runs
 //! as one supervised task and never holds anything another part waits for.
 
@@ -9,10 +10,15 @@ use super::notify::Notifier;
 use super::session::{Session, SessionConfig, SessionEvent};
 use super::table::MibTable;
 use super::{codec, AgentxAddr};
+use crate::events::Event;
+use crate::status::control::SnmpRequest;
 use crate::status::{ServerFields, ServerFieldsCell, Snapshot, SnapshotRx};
 use serde_json::{json, Value as Json};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::{broadcast, mpsc};
 
 const MIN_BACKOFF: Duration = Duration::from_millis(500);
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
@@ -25,6 +31,32 @@ const TICK: Duration = Duration::from_secs(1);
 pub struct SubagentParams {
     pub addr: AgentxAddr,
     pub heartbeat_interval_s: u32,
+}
+
+/// What the subagent reads besides its parameters.
+pub struct SubagentInputs {
+    pub snapshot: SnapshotRx,
+    pub served: ServerFieldsCell,
+    /// The live event feed (`Services::events_live`).
+    pub events: broadcast::Receiver<Event>,
+    /// Operator requests; shared so a restarted task takes them over.
+    pub requests: Arc<tokio::sync::Mutex<Option<mpsc::Receiver<SnmpRequest>>>>,
+}
+
+/// The next event, or never once the feed is gone.
+async fn next_event(rx: &mut Option<broadcast::Receiver<Event>>) -> Result<Event, RecvError> {
+    match rx {
+        Some(r) => r.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The next operator request, or never when there is no channel.
+async fn next_request(rx: &mut Option<mpsc::Receiver<SnmpRequest>>) -> Option<SnmpRequest> {
+    match rx {
+        Some(r) => r.recv().await,
+        None => std::future::pending().await,
+    }
 }
 
 trait Conn: AsyncRead + AsyncWrite + Unpin + Send {}
@@ -89,6 +121,7 @@ struct Subagent {
     /// The current connection got as far as an open session.
     opened: bool,
     view: View,
+    events: Option<broadcast::Receiver<Event>>,
 }
 
 impl Subagent {
@@ -124,6 +157,7 @@ impl Subagent {
     async fn serve(
         &mut self,
         conn: Box<dyn Conn>,
+        requests: &mut Option<mpsc::Receiver<SnmpRequest>>,
         shutdown: &mut tokio::sync::watch::Receiver<bool>,
     ) -> anyhow::Result<()> {
         let (mut rd, mut wr) = tokio::io::split(conn);
@@ -151,6 +185,25 @@ impl Subagent {
                         return Ok(());
                     }
                     self.refresh(&mut session);
+                    Ok(())
+                }
+                ev = next_event(&mut self.events) => {
+                    self.on_event(&mut session, ev);
+                    Ok(())
+                }
+                req = next_request(requests) => {
+                    match req {
+                        Some(SnmpRequest::TestNotification(reply)) => {
+                            let n = self.notifier.test(&self.view.table);
+                            let sent = self.send_notification(&mut session, n);
+                            let _ = reply.send(if sent {
+                                Ok(())
+                            } else {
+                                Err("no AgentX session with snmpd is open".into())
+                            });
+                        }
+                        None => *requests = None,
+                    }
                     Ok(())
                 }
                 _ = stopped(shutdown) => {
@@ -202,12 +255,34 @@ impl Subagent {
         }
     }
 
-    fn send_notification(&mut self, session: &mut Session, varbinds: Vec<codec::VarBind>) {
+    /// An event from the live feed: the notification it calls for, if any.
+    fn on_event(&mut self, session: &mut Session, ev: Result<Event, RecvError>) {
+        match ev {
+            Ok(ev) => {
+                let data = ev.data();
+                if let Some(n) = self.notifier.on_event(ev.name(), &data, &self.view.table) {
+                    self.send_notification(session, n);
+                }
+            }
+            Err(RecvError::Lagged(n)) => {
+                tracing::warn!(
+                    missed = n,
+                    "agentx: event feed overrun; notifications missed"
+                )
+            }
+            Err(RecvError::Closed) => self.events = None,
+        }
+    }
+
+    /// Hand a notification to the session; false when it was dropped.
+    fn send_notification(&mut self, session: &mut Session, varbinds: Vec<codec::VarBind>) -> bool {
         let now = self.now_ns();
         if session.notify(varbinds, now) {
             self.notifications_sent += 1;
+            true
         } else {
             tracing::warn!("agentx: notification dropped (session not open)");
+            false
         }
     }
 }
@@ -236,15 +311,16 @@ async fn write<W: AsyncWrite + Unpin>(wr: &mut W, bytes: &[u8]) -> anyhow::Resul
 /// an error when something is really broken.
 pub async fn run_subagent(
     params: SubagentParams,
-    snapshot: SnapshotRx,
-    served: ServerFieldsCell,
+    inputs: SubagentInputs,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
+    let mut requests = inputs.requests.lock().await;
     let mut a = Subagent {
         notifier: Notifier::new(params.heartbeat_interval_s),
         params,
-        snapshot,
-        served,
+        snapshot: inputs.snapshot,
+        served: inputs.served,
+        events: Some(inputs.events),
         start: Instant::now(),
         notifications_sent: 0,
         started_sent: false,
@@ -263,7 +339,7 @@ pub async fn run_subagent(
         }
         a.opened = false;
         let error = match connect(&a.params.addr).await {
-            Ok(conn) => match a.serve(conn, &mut shutdown).await {
+            Ok(conn) => match a.serve(conn, &mut requests, &mut shutdown).await {
                 Ok(()) => return Ok(()),
                 Err(e) => format!("session ended: {e:#}"),
             },
@@ -278,9 +354,27 @@ pub async fn run_subagent(
             tracing::warn!(addr = %a.params.addr, retry_in_ms = backoff.as_millis() as u64, "agentx: {error}");
             last_error = error;
         }
-        tokio::select! {
-            _ = tokio::time::sleep(backoff) => {}
-            _ = stopped(&mut shutdown) => return Ok(()),
+        // Until the next attempt: refuse test requests and let events pass
+        // (no session to notify; snmpd would not keep them either).
+        let retry = tokio::time::sleep(backoff);
+        tokio::pin!(retry);
+        loop {
+            tokio::select! {
+                _ = &mut retry => break,
+                req = next_request(&mut requests) => match req {
+                    Some(SnmpRequest::TestNotification(reply)) => {
+                        let why = format!("no AgentX session with snmpd: {last_error}");
+                        let _ = reply.send(Err(why));
+                    }
+                    None => *requests = None,
+                },
+                ev = next_event(&mut a.events) => {
+                    if let Err(RecvError::Closed) = ev {
+                        a.events = None;
+                    }
+                },
+                _ = stopped(&mut shutdown) => return Ok(()),
+            }
         }
         backoff = (backoff * 2).min(MAX_BACKOFF);
     }

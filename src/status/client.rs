@@ -208,6 +208,26 @@ pub fn accept_time_jump_cli(
     config: Option<PathBuf>,
     socket_of: SocketOfConfig,
 ) -> anyhow::Result<ExitCode> {
+    operator_request_cli(socket, config, socket_of, "accept-time-jump")
+}
+
+/// `gnss-timeserver snmp test-trap`: asks the daemon to send the SNMP test
+/// notification; exit 0 once snmpd has it, 1 when the daemon refused.
+pub fn snmp_test_trap_cli(
+    socket: Option<PathBuf>,
+    config: Option<PathBuf>,
+    socket_of: SocketOfConfig,
+) -> anyhow::Result<ExitCode> {
+    operator_request_cli(socket, config, socket_of, "snmp-test-trap")
+}
+
+/// One control request that either succeeds or is refused with a reason.
+fn operator_request_cli(
+    socket: Option<PathBuf>,
+    config: Option<PathBuf>,
+    socket_of: SocketOfConfig,
+    line: &str,
+) -> anyhow::Result<ExitCode> {
     let socket = match find_socket(socket, config.as_deref(), socket_of) {
         Ok(s) => s,
         Err(e) => {
@@ -215,7 +235,7 @@ pub fn accept_time_jump_cli(
             return Ok(ExitCode::from(2));
         }
     };
-    match request(&socket, "accept-time-jump") {
+    match request(&socket, line) {
         Ok(v) => {
             println!("{v}");
             if let Some(err) = v.get("error").and_then(|e| e.as_str()) {

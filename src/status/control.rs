@@ -10,6 +10,8 @@
 //! - `accept-time-jump` → steps the clock onto a pending receiver time jump
 //!   (`{"ok": true, "step_ns": N}`), refused with the reason when there is
 //!   none or the receiver's samples do not agree on it
+//! - `snmp-test-trap` → sends the SNMP test notification (gtsTestNotification)
+//!   through snmpd (`{"ok": true}`), refused when no AgentX session is open
 //!
 //! Errors come back as `{"error": "..."}`; the connection stays usable.
 
@@ -31,6 +33,13 @@ pub type ScenarioHook = Arc<dyn Fn(&str) -> Result<String, String> + Send + Sync
 pub enum TimingRequest {
     /// Accept the pending time jump: the step taken (ns) or why not.
     AcceptTimeJump(tokio::sync::oneshot::Sender<Result<i64, String>>),
+}
+
+/// Operator requests for the SNMP subagent.
+#[derive(Debug)]
+pub enum SnmpRequest {
+    /// Send the test notification: `Ok` once handed to snmpd, or why not.
+    TestNotification(tokio::sync::oneshot::Sender<Result<(), String>>),
 }
 
 /// How long an operator request waits for the discipline task.
@@ -55,6 +64,8 @@ pub struct ControlContext {
     pub store: Option<StoreHandle>,
     pub scenario: Option<ScenarioHook>,
     pub timing: Option<tokio::sync::mpsc::Sender<TimingRequest>>,
+    /// The SNMP subagent, when `[snmp] agentx` is set.
+    pub snmp: Option<tokio::sync::mpsc::Sender<SnmpRequest>>,
 }
 
 /// Bind the socket, replacing a stale file left by a crashed daemon but
@@ -77,12 +88,14 @@ pub fn bind_control_socket(path: &Path) -> anyhow::Result<UnixListener> {
 }
 
 /// Accept connections until `shutdown` turns true; removes the socket file then.
+/// Sheds and refusals at the slot table are counted into `sheds`.
 pub async fn serve_control(
     listener: UnixListener,
     ctx: ControlContext,
+    sheds: crate::sheds::Sheds,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
-    let slots = Slots::new(MAX_CONNECTIONS);
+    let slots = Slots::new(MAX_CONNECTIONS, sheds);
     let path = listener
         .local_addr()
         .ok()
@@ -184,6 +197,27 @@ async fn accept_time_jump(ctx: &ControlContext) -> serde_json::Value {
     }
 }
 
+async fn snmp_test_trap(ctx: &ControlContext) -> serde_json::Value {
+    let Some(tx) = ctx.snmp.as_ref().filter(|t| !t.is_closed()) else {
+        return json!({ "error": "SNMP is not enabled (set [snmp] agentx, or demo --agentx)" });
+    };
+    let (reply_tx, reply_rx) = tokio::sync::oneshot::channel();
+    let asked = tx
+        .send_timeout(
+            SnmpRequest::TestNotification(reply_tx),
+            TIMING_REPLY_TIMEOUT,
+        )
+        .await;
+    if asked.is_err() {
+        return json!({ "error": "the SNMP subagent is not answering" });
+    }
+    match tokio::time::timeout(TIMING_REPLY_TIMEOUT, reply_rx).await {
+        Ok(Ok(Ok(()))) => json!({ "ok": true }),
+        Ok(Ok(Err(reason))) => json!({ "error": reason }),
+        _ => json!({ "error": "the SNMP subagent did not answer" }),
+    }
+}
+
 /// Answer one request line with one JSON document (no trailing newline).
 pub async fn handle_request(line: &str, ctx: &ControlContext) -> String {
     let mut words = line.split_whitespace();
@@ -202,9 +236,10 @@ pub async fn handle_request(line: &str, ctx: &ControlContext) -> String {
             },
         },
         (Some("accept-time-jump"), None, None) => accept_time_jump(ctx).await,
+        (Some("snmp-test-trap"), None, None) => snmp_test_trap(ctx).await,
         _ => json!({
             "error": format!(
-                "unknown request `{}`; try `status`, `events N [KIND]`, `events-page [key=value ...]`, `scenario NAME` or `accept-time-jump`",
+                "unknown request `{}`; try `status`, `events N [KIND]`, `events-page [key=value ...]`, `scenario NAME`, `accept-time-jump` or `snmp-test-trap`",
                 line.trim().chars().take(64).collect::<String>()
             )
         }),

@@ -5,6 +5,7 @@
 //! order they stopped talking, while a connection in the middle of a request
 //! is never cut.
 
+use crate::sheds::{Shed, Sheds};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use tokio::sync::Notify;
@@ -23,7 +24,6 @@ struct Table {
     next_id: u64,
     /// Orders idle periods without reading a clock.
     seq: u64,
-    shed_total: u64,
 }
 
 /// Shared by the accept loop and the connection tasks.
@@ -31,6 +31,8 @@ struct Table {
 pub struct Slots {
     capacity: usize,
     table: Arc<Mutex<Table>>,
+    /// Sheds and refusals, shown in the status under `drops`.
+    sheds: Sheds,
 }
 
 /// One connection's slot; frees itself when dropped.
@@ -43,10 +45,11 @@ pub struct Slot {
 }
 
 impl Slots {
-    pub fn new(capacity: usize) -> Self {
+    pub fn new(capacity: usize, sheds: Sheds) -> Self {
         Self {
             capacity: capacity.max(1),
             table: Arc::default(),
+            sheds,
         }
     }
 
@@ -60,10 +63,14 @@ impl Slots {
                 .iter()
                 .filter_map(|(&id, e)| e.idle_since.map(|s| (s, id)))
                 .min()
-                .map(|(_, id)| id)?;
+                .map(|(_, id)| id);
+            let Some(oldest) = oldest else {
+                self.sheds.hit(Shed::ControlRefused);
+                return None;
+            };
             if let Some(e) = t.entries.remove(&oldest) {
                 e.shed.notify_one();
-                t.shed_total += 1;
+                self.sheds.hit(Shed::ControlIdleShed);
             }
         }
         let id = t.next_id;
@@ -83,12 +90,6 @@ impl Slots {
             table: self.table.clone(),
             shed,
         })
-    }
-
-    /// Connections shed so far to make room for newer ones.
-    #[cfg(test)]
-    pub fn shed_total(&self) -> u64 {
-        self.table.lock().map(|t| t.shed_total).unwrap_or(0)
     }
 }
 
@@ -117,17 +118,20 @@ mod tests {
 
     #[test]
     fn full_table_sheds_the_longest_idle_never_a_busy_one() {
-        let slots = Slots::new(2);
+        let sheds = Sheds::default();
+        let slots = Slots::new(2, sheds.clone());
         let a = slots.admit().unwrap();
         let b = slots.admit().unwrap();
         b.set_idle(false);
         a.set_idle(true);
         // Full: a is idle (b busy), so a goes.
         let c = slots.admit().unwrap();
-        assert_eq!(slots.shed_total(), 1);
+        assert_eq!(sheds.counts().control_idle_shed, 1);
         c.set_idle(false);
-        // Both remaining busy: a newcomer is refused.
+        // Both remaining busy: a newcomer is refused, and counted.
         assert!(slots.admit().is_none());
+        assert_eq!(sheds.counts().control_refused, 1);
+        assert_eq!(sheds.counts().control_idle_shed, 1);
         drop(b);
         assert!(slots.admit().is_some());
         drop(a);
@@ -135,7 +139,7 @@ mod tests {
 
     #[tokio::test]
     async fn shed_connection_is_woken() {
-        let slots = Slots::new(1);
+        let slots = Slots::new(1, Sheds::default());
         let a = slots.admit().unwrap();
         let _b = slots.admit().unwrap();
         // The permit is stored: a task that starts waiting later still wakes.

@@ -87,13 +87,32 @@ impl ServedStatus {
     }
 }
 
-/// Messages lost on internal channels (each a counter since start).
+/// Messages lost on internal channels and work refused at a bound (each a
+/// counter since start). NTP's own refusals (rate KoDs, drops) are under
+/// `ntp.counters`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ChannelDrops {
     /// Events not queued to the store (queue full).
     pub events: u64,
     /// GNSS epochs the discipline task skipped (it fell behind the broadcast).
     pub gnss_epochs: u64,
+    /// Idle control-socket connections closed to make room for new ones.
+    pub control_idle_shed: u64,
+    /// Control-socket connections refused: every slot was answering.
+    pub control_refused: u64,
+    /// HTTP connections closed at accept (connection limit).
+    pub http_refused: u64,
+    /// HTTP requests answered 429 by the per-client rate limit.
+    pub http_rate_limited: u64,
+}
+
+impl ChannelDrops {
+    pub fn set_sheds(&mut self, c: crate::sheds::ShedCounts) {
+        self.control_idle_shed = c.control_idle_shed;
+        self.control_refused = c.control_refused;
+        self.http_refused = c.http_refused;
+        self.http_rate_limited = c.http_rate_limited;
+    }
 }
 
 pub type SnapshotTx = Publisher;

@@ -110,6 +110,7 @@ async fn accept_time_jump(
         store: None,
         scenario: None,
         timing: st.ctx.timing.clone(),
+        snmp: None,
     };
     let reply = control::handle_request("accept-time-jump", &ctx).await;
     let v: Value = serde_json::from_str(&reply).unwrap_or(Value::Null);

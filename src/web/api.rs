@@ -43,6 +43,67 @@ fn at<'a>(v: &'a Value, path: &str) -> &'a Value {
         .unwrap_or(&Value::Null)
 }
 
+/// Columns of `/api/v1/ntp/clients.csv`: the `ntp.watch` row keys.
+const WATCH_CSV_COLUMNS: &[&str] = &[
+    "name",
+    "address",
+    "rule",
+    "expected",
+    "state",
+    "reasons",
+    "since_ns",
+    "last_seen_ns",
+    "requests",
+    "mode",
+    "version",
+    "interval_s",
+    "expected_interval_s",
+    "tolerance_ns",
+    "offset_ns",
+    "offset_uncertainty_ns",
+    "offset_method",
+];
+
+/// The head-end watch rows as CSV (RFC 4180; reasons joined with `;`,
+/// unknown values empty; a text cell starting with `=`, `+`, `-` or `@` gets
+/// a leading `'` so a spreadsheet never runs it as a formula).
+fn watch_csv(rows: &Value) -> String {
+    let mut out = WATCH_CSV_COLUMNS.join(",");
+    out.push_str("\r\n");
+    for r in rows.as_array().map(Vec::as_slice).unwrap_or(&[]) {
+        let cells: Vec<String> = WATCH_CSV_COLUMNS
+            .iter()
+            .map(|k| match r.get(*k) {
+                None | Some(Value::Null) => String::new(),
+                Some(Value::String(t)) => csv_text(t),
+                Some(Value::Array(a)) => csv_text(
+                    &a.iter()
+                        .filter_map(Value::as_str)
+                        .collect::<Vec<_>>()
+                        .join(";"),
+                ),
+                Some(v) => v.to_string(),
+            })
+            .collect();
+        out.push_str(&cells.join(","));
+        out.push_str("\r\n");
+    }
+    out
+}
+
+fn csv_text(t: &str) -> String {
+    let t = if t.starts_with(['=', '+', '-', '@']) {
+        format!("'{t}")
+    } else {
+        t.to_string()
+    };
+    if t.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", t.replace('"', "\"\""))
+    } else {
+        t
+    }
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct SatQuery {
@@ -99,7 +160,22 @@ pub fn routes(state: &Arc<WebState>) -> warp::filters::BoxedFilter<(warp::reply:
                 "clients": at(&s, "ntp.top_clients"),
                 "tracked": at(&s, "ntp.clients_tracked"),
                 "capacity": at(&s, "ntp.client_table_capacity"),
+                "watch": at(&s, "ntp.watch"),
+                "watch_summary": at(&s, "ntp.watch_summary"),
             }))
+        });
+    let clients_csv = warp::path!("api" / "v1" / "ntp" / "clients.csv")
+        .and(get())
+        .map(|_: Option<Authed>, st: Arc<WebState>| {
+            let body = watch_csv(at(&st.snapshot_json(), "ntp.watch"));
+            let r = warp::reply::with_header(body, "content-type", "text/csv; charset=utf-8");
+            let r = warp::reply::with_header(r, "cache-control", "no-store");
+            warp::reply::with_header(
+                r,
+                "content-disposition",
+                "attachment; filename=\"ntp-clients.csv\"",
+            )
+            .into_response()
         });
     let config = warp::path!("api" / "v1" / "config").and(get()).map(
         |_: Option<Authed>, st: Arc<WebState>| {
@@ -129,6 +205,8 @@ pub fn routes(state: &Arc<WebState>) -> warp::filters::BoxedFilter<(warp::reply:
         .or(antenna)
         .unify()
         .or(events)
+        .unify()
+        .or(clients_csv)
         .unify()
         .or(clients)
         .unify()
@@ -252,4 +330,32 @@ async fn events(st: Arc<WebState>, q: EventsQuery) -> Result<warp::reply::Respon
         "events": page.events,
         "next_before_id": page.next_before_id,
     })))
+}
+
+#[cfg(test)]
+mod watch_csv_tests {
+    use super::*;
+
+    #[test]
+    fn csv_has_every_contract_column_and_quotes_text() {
+        let rows = json!([
+            {"name": "sgo, main", "address": "10.0.0.5", "rule": "10.0.0.5", "expected": true,
+             "state": "WARN", "reasons": ["offset_beyond_tolerance", "irregular_polling"],
+             "since_ns": 5, "last_seen_ns": null, "requests": 3, "mode": 3, "version": 3,
+             "interval_s": 64.0, "expected_interval_s": 64.0, "tolerance_ns": 100000000,
+             "offset_ns": -2000000000i64, "offset_uncertainty_ns": 100000000,
+             "offset_method": "one_way"},
+            {"name": "=cmd()", "address": "10.0.0.6"}
+        ]);
+        let csv = watch_csv(&rows);
+        let lines: Vec<&str> = csv.split("\r\n").collect();
+        assert_eq!(lines[0].split(',').count(), 17, "{csv}");
+        assert!(lines[0].starts_with("name,address,rule,expected,state,reasons"));
+        assert_eq!(
+            lines[1],
+            "\"sgo, main\",10.0.0.5,10.0.0.5,true,WARN,offset_beyond_tolerance;irregular_polling,5,,3,3,3,64.0,64.0,100000000,-2000000000,100000000,one_way"
+        );
+        assert!(lines[2].starts_with("'=cmd(),10.0.0.6,"), "{csv}");
+        assert_eq!(watch_csv(&Value::Null).matches("\r\n").count(), 1);
+    }
 }

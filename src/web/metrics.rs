@@ -10,6 +10,9 @@
 use serde_json::Value;
 use std::fmt::Write;
 
+#[path = "metrics_watch.rs"]
+mod watch;
+
 const P: &str = "gnss_timeserver";
 
 /// Lock states and antenna states, exported as one series per state with
@@ -454,6 +457,7 @@ fn render_ntp(e: &mut Exposition, s: &Value) {
         "Clients in the NTP client table.",
         num(s, "ntp.clients_tracked"),
     );
+    watch::render(e, s);
 }
 
 fn render_parts(e: &mut Exposition, s: &Value) {

@@ -75,6 +75,7 @@ pub fn routes(state: &Arc<WebState>) -> server::Routes {
                 if lock(&st.limiter).allow(ip, now) {
                     Ok(())
                 } else {
+                    st.ctx.sheds.hit(crate::sheds::Shed::HttpRateLimited);
                     Err(ApiError::too_many(1).reject())
                 }
             }

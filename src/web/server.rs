@@ -32,11 +32,13 @@ pub fn bind(addr: SocketAddr) -> anyhow::Result<std::net::TcpListener> {
     Ok(l)
 }
 
-/// Serve until `shutdown` turns true.
+/// Serve until `shutdown` turns true; connections refused at the limit are
+/// counted into `sheds`.
 pub async fn serve(
     listener: std::net::TcpListener,
     tls: Option<tokio_rustls::TlsAcceptor>,
     routes: Routes,
+    sheds: crate::sheds::Sheds,
     mut shutdown: Shutdown,
 ) -> anyhow::Result<()> {
     let listener = TcpListener::from_std(listener)?;
@@ -56,6 +58,7 @@ pub async fn serve(
             _ = wait_true(&mut shutdown) => return Ok(()),
         };
         let Ok(permit) = slots.clone().try_acquire_owned() else {
+            sheds.hit(crate::sheds::Shed::HttpRefused);
             drop(tcp);
             continue;
         };

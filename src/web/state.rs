@@ -30,6 +30,8 @@ pub struct WebContext {
     pub timing: Option<tokio::sync::mpsc::Sender<TimingRequest>>,
     /// None until the receiver part offers a survey restart.
     pub survey_restart: Option<SurveyHook>,
+    /// Refused connections and rate-limited requests are counted here.
+    pub sheds: crate::sheds::Sheds,
 }
 
 pub struct WebState {

@@ -23,6 +23,13 @@ impl Drop for KillOnDrop {
 
 /// `demo` on ephemeral ports: the process, its NTP address and control socket.
 pub fn start_demo(data: &Path) -> (KillOnDrop, SocketAddr, PathBuf) {
+    let (child, ntp, sock, _) = start_demo_with_http(data);
+    (child, ntp, sock)
+}
+
+/// `demo` on ephemeral ports: the process, its NTP address, control socket
+/// and HTTP address.
+pub fn start_demo_with_http(data: &Path) -> (KillOnDrop, SocketAddr, PathBuf, SocketAddr) {
     let mut child = KillOnDrop(
         Command::new(BIN)
             .arg("demo")
@@ -42,8 +49,8 @@ pub fn start_demo(data: &Path) -> (KillOnDrop, SocketAddr, PathBuf) {
             let _ = tx.send(line);
         }
     });
-    let (mut ntp, mut sock) = (None, None);
-    while ntp.is_none() || sock.is_none() {
+    let (mut ntp, mut sock, mut http) = (None, None, None);
+    while ntp.is_none() || sock.is_none() || http.is_none() {
         let line = rx
             .recv_timeout(Duration::from_secs(60))
             .expect("demo banner incomplete");
@@ -55,8 +62,18 @@ pub fn start_demo(data: &Path) -> (KillOnDrop, SocketAddr, PathBuf) {
         if let Some(p) = line.strip_prefix("control socket:") {
             sock = Some(PathBuf::from(p.trim()));
         }
+        if let Some(rest) = line.strip_prefix("http:") {
+            let url = rest.trim();
+            let addr = url.trim_start_matches("http://").trim_end_matches('/');
+            http = Some(addr.parse::<SocketAddr>().expect("http address parses"));
+        }
     }
-    (child, ntp.expect("ntp"), sock.expect("socket"))
+    (
+        child,
+        ntp.expect("ntp"),
+        sock.expect("socket"),
+        http.expect("http"),
+    )
 }
 
 /// What one reply advertises.

@@ -61,6 +61,16 @@ pub fn free_udp_port() -> u16 {
 
 /// The demo with `args` appended; returns it and its control socket.
 pub fn start_demo(data: &Path, ntp: &str, args: &[&str]) -> (Proc, PathBuf) {
+    let (p, sock, _) = start_demo_http(data, ntp, args);
+    (p, sock)
+}
+
+/// As [`start_demo`], also returning the web panel's address.
+pub fn start_demo_http(
+    data: &Path,
+    ntp: &str,
+    args: &[&str],
+) -> (Proc, PathBuf, std::net::SocketAddr) {
     let mut child = Proc(
         Command::new(BIN)
             .arg("demo")
@@ -81,14 +91,24 @@ pub fn start_demo(data: &Path, ntp: &str, args: &[&str]) -> (Proc, PathBuf) {
             let _ = tx.send(line);
         }
     });
-    loop {
+    let (mut http, mut sock) = (None, None);
+    while http.is_none() || sock.is_none() {
         let line = rx
             .recv_timeout(Duration::from_secs(60))
             .expect("demo banner incomplete");
-        if let Some(p) = line.trim().strip_prefix("control socket:") {
-            return (child, PathBuf::from(p.trim()));
+        let line = line.trim();
+        if let Some(url) = line.strip_prefix("http:") {
+            let addr = url
+                .trim()
+                .trim_start_matches("http://")
+                .trim_end_matches('/');
+            http = Some(addr.parse().expect("http address parses"));
+        }
+        if let Some(p) = line.strip_prefix("control socket:") {
+            sock = Some(PathBuf::from(p.trim()));
         }
     }
+    (child, sock.expect("socket"), http.expect("http"))
 }
 
 pub fn status(sock: &Path) -> serde_json::Value {

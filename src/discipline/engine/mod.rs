@@ -68,6 +68,11 @@ pub struct Engine {
     /// A correction larger than the bound is being steered out.
     correcting: bool,
     steps: u64,
+    /// Local clock jumps someone else made, and the last one's size (ns).
+    local_jumps: u64,
+    last_local_jump_ns: Option<i64>,
+    /// The filter's recent innovations, as evidence of a tracking error.
+    tracking: bound::TrackingEvidence,
     /// What the clock was last told about synchronization (`SetSync`).
     sync_told: Option<bool>,
     /// Recent rejected innovations (local time, ns) while the receiver's
@@ -120,6 +125,9 @@ impl Engine {
             jump_innovations: std::collections::VecDeque::with_capacity(JUMP_EVIDENCE),
             jump_since_local: None,
             steps: 0,
+            local_jumps: 0,
+            last_local_jump_ns: None,
+            tracking: bound::TrackingEvidence::default(),
             samples: 0,
             ignored: 0,
             last_update_local: None,
@@ -335,7 +343,8 @@ impl Engine {
                 Some(_) => self.advance_servo(s.local_ns),
             }
             match self.servo.update(z, self.temp_c) {
-                UpdateOutcome::Accepted { .. } => {
+                UpdateOutcome::Accepted { innovation_ns, .. } => {
+                    self.tracking.on_accepted(innovation_ns);
                     self.jump_innovations.clear();
                     self.last_update_local = Some(s.local_ns);
                     let (x, sig) = (self.servo.offset_ns(), self.servo.offset_sigma_ns());
@@ -345,6 +354,8 @@ impl Engine {
                     }
                 }
                 UpdateOutcome::Outlier { innovation_ns, .. } => {
+                    self.tracking
+                        .on_rejected(innovation_ns, 5.0 * self.servo.noise_ns());
                     if self.jump_innovations.len() >= JUMP_EVIDENCE {
                         self.jump_innovations.pop_front();
                     }

@@ -104,6 +104,8 @@ impl Engine {
         });
         self.pairing.reset();
         self.steps += 1;
+        self.local_jumps += 1;
+        self.last_local_jump_ns = Some(delta_ns);
         self.events.push(crate::events::Event::new(
             self.utc_of(self.now_local),
             crate::events::EventKind::ClockStep {

@@ -1,6 +1,9 @@
 //! GNSS-TIMESERVER-MIB (`board/mibs/GNSS-TIMESERVER-MIB.txt`): the numbers
 //! here and in that file are one contract; `tests/snmp_agentx.rs` walks the
 //! real agent with the MIB loaded to keep them equal.
+//!
+//! Most objects are one snapshot field each: they are listed in tables of
+//! (OID, JSON pointer, [`Kind`]); only derived values are written out.
 
 use super::*;
 use crate::snmp::codec::VarBind;
@@ -15,20 +18,153 @@ const SAT_TABLE: u32 = 6;
 const SERVED: u32 = 7;
 const NTP: u32 = 8;
 const PART_TABLE: u32 = 9;
+const WATCH_TABLE: u32 = 10;
 
 /// One scalar: root.1.group.item.0
 fn scalar(group: u32, item: u32) -> [u32; 4] {
     [1, group, item, 0]
 }
 
-fn lock_state(s: &str) -> Option<i64> {
-    Some(match s {
-        "acquiring" => 1,
-        "locked" => 2,
-        "holdover" => 3,
-        "unsynchronized" => 4,
-        _ => return None,
-    })
+/// How one snapshot field becomes an SNMP value.
+#[derive(Clone, Copy)]
+enum Kind {
+    Text,
+    Gauge,
+    Counter32,
+    Counter64,
+    Truth,
+    /// Position in the list, from 1 (the MIB's enumeration).
+    Enum(&'static [&'static str]),
+    /// As `Enum`, with this value when the field is absent.
+    EnumOr(&'static [&'static str], &'static str),
+    /// A number times this factor, rounded, as Integer32.
+    Scaled(f64),
+    /// A number rounded, as Gauge32.
+    RoundGauge,
+}
+
+fn value(j: &Json, ptr: &str, kind: Kind) -> Option<Value> {
+    match kind {
+        Kind::Text => str_at(j, ptr).map(text),
+        Kind::Gauge => i64_at(j, ptr).map(gauge),
+        Kind::Counter32 => {
+            i64_at(j, ptr).map(|v| Value::Counter32(v.clamp(0, u32::MAX as i64) as u32))
+        }
+        Kind::Counter64 => i64_at(j, ptr).map(counter64),
+        Kind::Truth => bool_at(j, ptr).map(truth),
+        Kind::Enum(names) => enum_of(str_at(j, ptr), names),
+        Kind::EnumOr(names, default) => enum_of(str_at(j, ptr).or(Some(default)), names),
+        Kind::Scaled(k) => f64_at(j, ptr).map(|v| int((v * k).round() as i64)),
+        Kind::RoundGauge => f64_at(j, ptr).map(|v| gauge(v.round() as i64)),
+    }
+}
+
+/// Scalars read straight from the snapshot: (group, item, pointer, kind).
+const SCALARS: &[(u32, u32, &str, Kind)] = &[
+    (SYSTEM, 1, "/version", Kind::Text),
+    (SYSTEM, 3, "/receiver/identity/model", Kind::Text),
+    (SYSTEM, 4, "/receiver/identity/firmware", Kind::Text),
+    (LOCK, 1, "/discipline/state", Kind::Enum(LOCK_STATE)),
+    (LOCK, 2, "/discipline/reason", Kind::Text),
+    (LOCK, 4, "/discipline/time_error_bound_ns", Kind::Gauge),
+    (LOCK, 5, "/discipline/frequency_ppm", Kind::Scaled(1000.0)),
+    (LOCK, 6, "/discipline/temperature_c", Kind::Scaled(1000.0)),
+    (LOCK, 8, "/discipline/holdover_limit_ns", Kind::Gauge),
+    (LOCK, 9, "/discipline/holdover_time_to_limit_s", Kind::Gauge),
+    (PPS, 1, "/pps/state", Kind::Enum(PPS_STATE)),
+    (PPS, 2, "/discipline/offset_ns", Kind::Scaled(1.0)),
+    (PPS, 3, "/pps/interval_jitter_ns", Kind::RoundGauge),
+    (PPS, 4, "/discipline/noise_ns", Kind::RoundGauge),
+    (PPS, 5, "/pps/pulses", Kind::Counter64),
+    (PPS, 6, "/pps/missing", Kind::Counter64),
+    (RECEIVER, 1, "/receiver/fix/mode", Kind::Enum(FIX_MODES)),
+    (RECEIVER, 2, "/receiver/sats_visible", Kind::Gauge),
+    (RECEIVER, 3, "/receiver/sats_used", Kind::Gauge),
+    (
+        RECEIVER,
+        4,
+        "/receiver/antenna/status",
+        Kind::EnumOr(ANTENNA_STATUS, "unknown"),
+    ),
+    (
+        RECEIVER,
+        5,
+        "/receiver/antenna/power",
+        Kind::EnumOr(ANTENNA_POWER, "unknown"),
+    ),
+    (
+        RECEIVER,
+        6,
+        "/receiver/security/jamming",
+        Kind::EnumOr(JAMMING, "unknown"),
+    ),
+    (RECEIVER, 7, "/receiver/antenna/jamming", Kind::Gauge),
+    (
+        RECEIVER,
+        8,
+        "/receiver/security/spoofing",
+        Kind::EnumOr(SPOOFING, "unknown"),
+    ),
+    (RECEIVER, 9, "/receiver/fix/lat_deg", Kind::Scaled(1e7)),
+    (RECEIVER, 10, "/receiver/fix/lon_deg", Kind::Scaled(1e7)),
+    (RECEIVER, 11, "/receiver/fix/alt_msl_m", Kind::Scaled(100.0)),
+    (SERVED, 1, "/served/stratum", Kind::Gauge),
+    (SERVED, 2, "/served/leap_indicator", Kind::Gauge),
+    (SERVED, 3, "/served/refid", Kind::Text),
+    (SERVED, 4, "/served/root_dispersion_ns", Kind::Gauge),
+    (SERVED, 5, "/served/root_delay_ns", Kind::Gauge),
+    (SERVED, 6, "/served/synchronized", Kind::Truth),
+    (NTP, 1, "/ntp/counters/requests", Kind::Counter64),
+    (NTP, 2, "/ntp/counters/responses", Kind::Counter64),
+    (NTP, 4, "/ntp/counters/kod_rate", Kind::Counter64),
+    (NTP, 5, "/ntp/clients_tracked", Kind::Gauge),
+    (NTP, 6, "/ntp/watch_summary/exe", Kind::Gauge),
+    (NTP, 7, "/ntp/watch_summary/warn", Kind::Gauge),
+    (NTP, 8, "/ntp/watch_summary/fail", Kind::Gauge),
+];
+
+/// Columns of the tables, read from each row: (column, pointer, kind).
+type Columns = &'static [(u32, &'static str, Kind)];
+const CONST_COLUMNS: Columns = &[
+    (2, "/gnss", Kind::Text),
+    (3, "/visible", Kind::Gauge),
+    (4, "/used", Kind::Gauge),
+];
+const SAT_COLUMNS: Columns = &[
+    (3, "/az_deg", Kind::Scaled(1.0)),
+    (4, "/el_deg", Kind::Scaled(1.0)),
+    (5, "/cn0_dbhz", Kind::Scaled(1.0)),
+    (6, "/used", Kind::Truth),
+    (7, "/healthy", Kind::Truth),
+];
+const PART_COLUMNS: Columns = &[
+    (2, "/name", Kind::Text),
+    (3, "/state", Kind::Enum(PART_STATE)),
+    (4, "/restarts", Kind::Counter32),
+    (6, "/last_error", Kind::Text),
+];
+/// The head-end watch (`ntp.watch`); derived columns are in [`rows`].
+const WATCH_COLUMNS: Columns = &[
+    (2, "/name", Kind::Text),
+    (3, "/address", Kind::Text),
+    (4, "/rule", Kind::Text),
+    (5, "/expected", Kind::Truth),
+    (6, "/state", Kind::Enum(WATCH_STATE)),
+    (11, "/requests", Kind::Counter64),
+    (12, "/mode", Kind::Gauge),
+    (13, "/version", Kind::Gauge),
+    (14, "/interval_s", Kind::Gauge),
+    (15, "/expected_interval_s", Kind::Gauge),
+    (16, "/tolerance_ns", Kind::Gauge),
+    (18, "/offset_ns", Kind::Scaled(1.0)),
+    (19, "/offset_uncertainty_ns", Kind::Gauge),
+    (20, "/offset_method", Kind::Enum(OFFSET_METHOD)),
+];
+
+fn put_columns(r: &mut Rows, row: &Json, cols: Columns, oid: impl Fn(u32) -> Vec<u32>) {
+    for &(col, ptr, kind) in cols {
+        r.put(&oid(col), value(row, ptr, kind));
+    }
 }
 
 /// GnssSystem textual convention: u-blox gnssId + 1.
@@ -54,6 +190,7 @@ fn enum_of(s: Option<&str>, names: &[&str]) -> Option<Value> {
         .map(|i| Value::Integer(i as i32 + 1))
 }
 
+const LOCK_STATE: &[&str] = &["acquiring", "locked", "holdover", "unsynchronized"];
 const FIX_MODES: &[&str] = &["none", "2d", "3d", "time"];
 const ANTENNA_STATUS: &[&str] = &["ok", "short", "open", "unknown"];
 const ANTENNA_POWER: &[&str] = &["on", "off", "unknown"];
@@ -61,6 +198,11 @@ const JAMMING: &[&str] = &["unknown", "ok", "warning", "critical"];
 const SPOOFING: &[&str] = &["unknown", "none", "indicated", "multiple"];
 const PPS_STATE: &[&str] = &["waiting", "ok", "no_pulses", "wrong_rate"];
 const PART_STATE: &[&str] = &["running", "restarting", "failed", "stalled", "stopped"];
+/// GtsWatchState: exe(1), warn(2), fail(3).
+pub(crate) const WATCH_STATE: &[&str] = &["EXE", "WARN", "FAIL"];
+const OFFSET_METHOD: &[&str] = &["four_timestamp", "one_way", "unknown"];
+/// Most rows of the watch table served (the snapshot bounds it already).
+const MAX_WATCH_ROWS: usize = 10_000;
 
 /// Leap pending: (1 none | 2 insert | 3 delete, UTC ns of the leap).
 pub(crate) fn leap_pending(j: &Json) -> (i64, Option<i64>) {
@@ -82,125 +224,24 @@ pub(crate) fn holdover_s(j: &Json) -> Option<i64> {
     Some((now_ns(j)? - since).max(0) / 1_000_000_000)
 }
 
-pub(super) fn rows(j: &Json, ctx: &MibContext, r: &mut Rows) {
-    // System.
-    r.put(&scalar(SYSTEM, 1), str_at(j, "/version").map(text));
-    r.put(&scalar(SYSTEM, 2), Some(Value::TimeTicks(ctx.uptime_ticks)));
-    r.put(
-        &scalar(SYSTEM, 3),
-        str_at(j, "/receiver/identity/model").map(text),
-    );
-    r.put(
-        &scalar(SYSTEM, 4),
-        str_at(j, "/receiver/identity/firmware").map(text),
-    );
+/// Whole seconds from `ptr`'s instant to the snapshot's time.
+fn age_s(row: &Json, ptr: &str, now: Option<i64>) -> Option<Value> {
+    let t = i64_at(row, ptr).filter(|&t| t > 0)?;
+    Some(gauge((now? - t) / 1_000_000_000))
+}
 
-    // Lock and discipline.
-    let state = str_at(j, "/discipline/state");
-    r.put(&scalar(LOCK, 1), state.and_then(lock_state).map(int));
-    r.put(&scalar(LOCK, 2), str_at(j, "/discipline/reason").map(text));
-    let since = i64_at(j, "/discipline/since_ns").filter(|&t| t > 0);
-    r.put(
-        &scalar(LOCK, 3),
-        since
-            .zip(now_ns(j))
-            .map(|(s, n)| gauge((n - s) / 1_000_000_000)),
-    );
-    r.put(
-        &scalar(LOCK, 4),
-        i64_at(j, "/discipline/time_error_bound_ns").map(gauge),
-    );
-    r.put(
-        &scalar(LOCK, 5),
-        f64_at(j, "/discipline/frequency_ppm").map(|f| int((f * 1000.0).round() as i64)),
-    );
-    r.put(
-        &scalar(LOCK, 6),
-        f64_at(j, "/discipline/temperature_c").map(|t| int((t * 1000.0).round() as i64)),
-    );
+pub(super) fn rows(j: &Json, ctx: &MibContext, r: &mut Rows) {
+    let now = now_ns(j);
+    for &(group, item, ptr, kind) in SCALARS {
+        r.put(&scalar(group, item), value(j, ptr, kind));
+    }
+    r.put(&scalar(SYSTEM, 2), Some(Value::TimeTicks(ctx.uptime_ticks)));
+    r.put(&scalar(LOCK, 3), age_s(j, "/discipline/since_ns", now));
     r.put(&scalar(LOCK, 7), holdover_s(j).map(gauge));
-    // Planned snapshot fields (shared contract): holdover limit and projection.
-    r.put(
-        &scalar(LOCK, 8),
-        i64_at(j, "/discipline/holdover_limit_ns").map(gauge),
-    );
-    r.put(
-        &scalar(LOCK, 9),
-        i64_at(j, "/discipline/holdover_time_to_limit_s").map(gauge),
-    );
     let (leap, leap_at) = leap_pending(j);
     r.put(&scalar(LOCK, 10), Some(int(leap)));
     r.put(&scalar(LOCK, 11), leap_at.map(|t| text(&iso_utc(t))));
 
-    // PPS.
-    r.put(&scalar(PPS, 1), enum_of(str_at(j, "/pps/state"), PPS_STATE));
-    r.put(
-        &scalar(PPS, 2),
-        f64_at(j, "/discipline/offset_ns").map(|v| int(v.round() as i64)),
-    );
-    r.put(
-        &scalar(PPS, 3),
-        f64_at(j, "/pps/interval_jitter_ns").map(|v| gauge(v.round() as i64)),
-    );
-    r.put(
-        &scalar(PPS, 4),
-        f64_at(j, "/discipline/noise_ns").map(|v| gauge(v.round() as i64)),
-    );
-    r.put(&scalar(PPS, 5), i64_at(j, "/pps/pulses").map(counter64));
-    r.put(&scalar(PPS, 6), i64_at(j, "/pps/missing").map(counter64));
-
-    // Receiver.
-    r.put(
-        &scalar(RECEIVER, 1),
-        enum_of(str_at(j, "/receiver/fix/mode"), FIX_MODES),
-    );
-    r.put(
-        &scalar(RECEIVER, 2),
-        i64_at(j, "/receiver/sats_visible").map(gauge),
-    );
-    r.put(
-        &scalar(RECEIVER, 3),
-        i64_at(j, "/receiver/sats_used").map(gauge),
-    );
-    r.put(
-        &scalar(RECEIVER, 4),
-        enum_of(
-            str_at(j, "/receiver/antenna/status").or(Some("unknown")),
-            ANTENNA_STATUS,
-        ),
-    );
-    r.put(
-        &scalar(RECEIVER, 5),
-        enum_of(
-            str_at(j, "/receiver/antenna/power").or(Some("unknown")),
-            ANTENNA_POWER,
-        ),
-    );
-    r.put(
-        &scalar(RECEIVER, 6),
-        enum_of(
-            str_at(j, "/receiver/security/jamming").or(Some("unknown")),
-            JAMMING,
-        ),
-    );
-    r.put(
-        &scalar(RECEIVER, 7),
-        i64_at(j, "/receiver/antenna/jamming").map(gauge),
-    );
-    r.put(
-        &scalar(RECEIVER, 8),
-        enum_of(
-            str_at(j, "/receiver/security/spoofing").or(Some("unknown")),
-            SPOOFING,
-        ),
-    );
-    let deg = |p: &str| f64_at(j, p).map(|v| int((v * 1e7).round() as i64));
-    r.put(&scalar(RECEIVER, 9), deg("/receiver/fix/lat_deg"));
-    r.put(&scalar(RECEIVER, 10), deg("/receiver/fix/lon_deg"));
-    r.put(
-        &scalar(RECEIVER, 11),
-        f64_at(j, "/receiver/fix/alt_msl_m").map(|v| int((v * 100.0).round() as i64)),
-    );
     let survey = at(j, "/receiver/survey/progress").map(|s| {
         if bool_at(s, "/active") == Some(true) {
             2
@@ -218,60 +259,23 @@ pub(super) fn rows(j: &Json, ctx: &MibContext, r: &mut Rows) {
     );
 
     // Constellations: the contract's `receiver.constellations`.
-    if let Some(list) = at(j, "/receiver/constellations").and_then(Json::as_array) {
-        for c in list {
-            let Some(g) = str_at(c, "/gnss").and_then(gnss_system) else {
-                continue;
-            };
-            r.put(&[1, CONST_TABLE, 1, 2, g], str_at(c, "/gnss").map(text));
-            r.put(&[1, CONST_TABLE, 1, 3, g], i64_at(c, "/visible").map(gauge));
-            r.put(&[1, CONST_TABLE, 1, 4, g], i64_at(c, "/used").map(gauge));
+    for c in list(j, "/receiver/constellations") {
+        if let Some(g) = str_at(c, "/gnss").and_then(gnss_system) {
+            put_columns(r, c, CONST_COLUMNS, |col| vec![1, CONST_TABLE, 1, col, g]);
         }
     }
 
     // Satellites: the contract's `receiver.sky`.
-    if let Some(sky) = at(j, "/receiver/sky").and_then(Json::as_array) {
-        for s in sky {
-            let (Some(g), Some(svid)) = (
-                str_at(s, "/gnss").and_then(gnss_system),
-                i64_at(s, "/svid").filter(|v| (0..=u32::MAX as i64).contains(v)),
-            ) else {
-                continue;
-            };
-            let ix = |col: u32| [1, SAT_TABLE, 1, col, g, svid as u32];
-            r.put(&ix(3), f64_at(s, "/az_deg").map(|v| int(v.round() as i64)));
-            r.put(&ix(4), f64_at(s, "/el_deg").map(|v| int(v.round() as i64)));
-            r.put(
-                &ix(5),
-                f64_at(s, "/cn0_dbhz").map(|v| int(v.round() as i64)),
-            );
-            r.put(&ix(6), bool_at(s, "/used").map(truth));
-            r.put(&ix(7), bool_at(s, "/healthy").map(truth));
+    for s in list(j, "/receiver/sky") {
+        if let (Some(g), Some(svid)) = (
+            str_at(s, "/gnss").and_then(gnss_system),
+            i64_at(s, "/svid").and_then(|v| u32::try_from(v).ok()),
+        ) {
+            put_columns(r, s, SAT_COLUMNS, |col| vec![1, SAT_TABLE, 1, col, g, svid]);
         }
     }
 
-    // What NTP serves: the contract's `served`, else the discipline's view.
-    let synced = bool_at(j, "/served/synchronized");
-    r.put(&scalar(SERVED, 1), i64_at(j, "/served/stratum").map(gauge));
-    r.put(
-        &scalar(SERVED, 2),
-        i64_at(j, "/served/leap_indicator").map(gauge),
-    );
-    r.put(&scalar(SERVED, 3), str_at(j, "/served/refid").map(text));
-    r.put(
-        &scalar(SERVED, 4),
-        i64_at(j, "/served/root_dispersion_ns").map(gauge),
-    );
-    r.put(
-        &scalar(SERVED, 5),
-        i64_at(j, "/served/root_delay_ns").map(gauge),
-    );
-    r.put(&scalar(SERVED, 6), synced.map(truth));
-
-    // NTP counters.
-    let c = |name: &str| i64_at(j, &format!("/ntp/counters/{name}"));
-    r.put(&scalar(NTP, 1), c("requests").map(counter64));
-    r.put(&scalar(NTP, 2), c("responses").map(counter64));
+    // NTP counters: the drops summed (unknown when any is unknown).
     let dropped = [
         "drop_truncated",
         "drop_version",
@@ -282,32 +286,50 @@ pub(super) fn rows(j: &Json, ctx: &MibContext, r: &mut Rows) {
         "drop_auth",
     ]
     .iter()
-    .map(|n| c(n))
+    .map(|n| i64_at(j, &format!("/ntp/counters/{n}")))
     .try_fold(0i64, |acc, v| v.map(|v| acc.saturating_add(v)));
     r.put(&scalar(NTP, 3), dropped.map(counter64));
-    r.put(&scalar(NTP, 4), c("kod_rate").map(counter64));
-    r.put(
-        &scalar(NTP, 5),
-        i64_at(j, "/ntp/clients_tracked").map(gauge),
-    );
 
     // Parts: the contract's `parts`, indexed by position.
-    if let Some(parts) = at(j, "/parts").and_then(Json::as_array) {
-        let now = now_ns(j);
-        for (i, p) in parts.iter().enumerate().take(1000) {
-            let ix = |col: u32| [1, PART_TABLE, 1, col, i as u32 + 1];
-            r.put(&ix(2), str_at(p, "/name").map(text));
-            r.put(&ix(3), enum_of(str_at(p, "/state"), PART_STATE));
-            r.put(
-                &ix(4),
-                i64_at(p, "/restarts")
-                    .map(|v| Value::Counter32(v.clamp(0, u32::MAX as i64) as u32)),
-            );
-            let hb = i64_at(p, "/last_heartbeat_ns").zip(now);
-            r.put(&ix(5), hb.map(|(h, n)| gauge((n - h) / 1_000_000_000)));
-            r.put(&ix(6), str_at(p, "/last_error").map(text));
-        }
+    for (i, p) in list(j, "/parts").take(1000).enumerate() {
+        let ix = i as u32 + 1;
+        put_columns(r, p, PART_COLUMNS, |col| vec![1, PART_TABLE, 1, col, ix]);
+        r.put(
+            &[1, PART_TABLE, 1, 5, ix],
+            age_s(p, "/last_heartbeat_ns", now),
+        );
     }
+
+    // Head-end watch: the contract's `ntp.watch`, indexed by position.
+    for (i, w) in list(j, "/ntp/watch").take(MAX_WATCH_ROWS).enumerate() {
+        let ix = i as u32 + 1;
+        let oid = |col: u32| vec![1, WATCH_TABLE, 1, col, ix];
+        put_columns(r, w, WATCH_COLUMNS, oid);
+        r.put(&oid(7), Some(text(&list_text(w, "/reasons"))));
+        r.put(&oid(8), age_s(w, "/since_ns", now));
+        let seen = i64_at(w, "/last_seen_ns").filter(|&t| t > 0);
+        r.put(&oid(9), seen.map(|t| text(&iso_utc(t))));
+        r.put(&oid(10), age_s(w, "/last_seen_ns", now));
+        r.put(&oid(17), f64_at(w, "/offset_ns").map(|v| text(&ms_text(v))));
+    }
+}
+
+/// The array at `ptr`, or nothing.
+fn list<'a>(j: &'a Json, ptr: &str) -> impl Iterator<Item = &'a Json> {
+    at(j, ptr)
+        .and_then(Json::as_array)
+        .map(|a| a.iter())
+        .into_iter()
+        .flatten()
+}
+
+/// The strings of the array at `ptr`, comma-separated (reason codes,
+/// configuration keys).
+pub(crate) fn list_text(j: &Json, ptr: &str) -> String {
+    list(j, ptr)
+        .filter_map(Json::as_str)
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// The enterprise notifications (root.0.N), each with its text varbind
@@ -333,6 +355,7 @@ pub enum GnssNotif {
     DaemonStarted = 17,
     ClientFarOff = 18,
     Test = 19,
+    WatchState = 20,
 }
 
 impl GnssNotif {
@@ -350,9 +373,22 @@ impl GnssNotif {
             SpoofingDetected | SpoofingCleared => &[[1, RECEIVER, 8, 0]],
             LeapAnnounced => &[[1, LOCK, 10, 0], [1, LOCK, 11, 0]],
             DaemonStarted => &[[1, SYSTEM, 1, 0]],
-            ConfigChanged | ClientFarOff | Test => &[],
+            ConfigChanged | ClientFarOff | Test | WatchState => &[],
         }
     }
+}
+
+/// Objects only carried in notifications (gtsNotifObjects, root.2.N): their
+/// values come from the event, not from the table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotifObject {
+    ConfigKeys = 2,
+    ClientAddress = 3,
+    ClientOffset = 4,
+    ClientName = 5,
+    WatchState = 6,
+    WatchPreviousState = 7,
+    WatchReasons = 8,
 }
 
 /// snmpTrapOID.0 (SNMPv2-MIB).
@@ -368,6 +404,16 @@ pub fn notif_text_oid() -> Oid {
 /// Varbinds of one notification: snmpTrapOID.0, gtsNotifText.0, then the
 /// listed objects as the current table has them (absent ones are left out).
 pub fn gnss_notification(kind: GnssNotif, text_: &str, table: &MibTable) -> Vec<VarBind> {
+    gnss_notification_with(kind, text_, table, &[])
+}
+
+/// As [`gnss_notification`], followed by the event's own values.
+pub fn gnss_notification_with(
+    kind: GnssNotif,
+    text_: &str,
+    table: &MibTable,
+    extra: &[(NotifObject, Value)],
+) -> Vec<VarBind> {
     let mut v = vec![
         VarBind {
             name: snmp_trap_oid(),
@@ -384,5 +430,9 @@ pub fn gnss_notification(kind: GnssNotif, text_: &str, table: &MibTable) -> Vec<
             v.push(vb);
         }
     }
+    v.extend(extra.iter().map(|(o, value)| VarBind {
+        name: gnss_root().child(&[2, *o as u32, 0]),
+        value: value.clone(),
+    }));
     v
 }

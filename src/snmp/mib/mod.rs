@@ -27,7 +27,12 @@ pub fn ntp_root() -> Oid {
     Oid::new(&[1, 3, 6, 1, 2, 1, 197])
 }
 
-pub use gnss::{gnss_notification, notif_text_oid, snmp_trap_oid, GnssNotif};
+pub use gnss::{
+    gnss_notification, gnss_notification_with, notif_text_oid, snmp_trap_oid, GnssNotif,
+    NotifObject,
+};
+pub(crate) use gnss::{list_text, WATCH_STATE};
+pub(crate) use ntpv4::ms_text;
 
 /// Leap pending code of the enterprise MIB: 1 none, 2 insert, 3 delete.
 pub fn leap_pending_code(j: &Json) -> i64 {

@@ -167,3 +167,62 @@ fn an_empty_snapshot_builds_without_inventing_values() {
     );
     assert!(absent(get(&t, &g, &[1, 2, 1, 0])));
 }
+
+/// Rows of the head-end watch contract (`ntp.watch`).
+fn watch_snap() -> Json {
+    let now = 1_800_000_000_000_000_000i64;
+    json!({
+        "generated_at_ns": now,
+        "ntp": {
+            "watch_summary": { "exe": 1, "warn": 0, "fail": 1 },
+            "watch": [
+                { "name": "plc-1", "address": "10.0.0.7", "rule": "10.0.0.7", "expected": true,
+                  "state": "FAIL", "reasons": ["never_seen"], "since_ns": now - 30_000_000_000,
+                  "last_seen_ns": null, "requests": 0, "mode": null, "version": null,
+                  "interval_s": null, "expected_interval_s": 64, "tolerance_ns": 1_000_000,
+                  "offset_ns": null, "offset_uncertainty_ns": null, "offset_method": "unknown" },
+                { "name": null, "address": "2001:db8::5", "rule": null, "expected": false,
+                  "state": "WARN", "reasons": ["old_version", "irregular_polling"],
+                  "since_ns": now - 5_000_000_000, "last_seen_ns": now - 2_000_000_000,
+                  "requests": 42, "mode": 3, "version": 3, "interval_s": 16.4,
+                  "expected_interval_s": null, "tolerance_ns": 1_000_000,
+                  "offset_ns": -3_000_000_000i64, "offset_uncertainty_ns": 250_000,
+                  "offset_method": "one_way" }
+            ]
+        }
+    })
+}
+
+#[test]
+fn watch_table_follows_the_head_end_contract() {
+    let t = build(&watch_snap(), &MibContext::default());
+    let g = gnss_root();
+    let w = |col: u32, row: u32| get(&t, &g, &[1, 10, 1, col, row]);
+    assert_eq!(get(&t, &g, &[1, 8, 6, 0]), Value::Gauge32(1));
+    assert_eq!(get(&t, &g, &[1, 8, 8, 0]), Value::Gauge32(1));
+    assert_eq!(w(2, 1), Value::text("plc-1"));
+    assert_eq!(w(5, 1), Value::Integer(1));
+    assert_eq!(w(6, 1), Value::Integer(3), "fail(3)");
+    assert_eq!(w(7, 1), Value::text("never_seen"));
+    assert_eq!(w(8, 1), Value::Gauge32(30));
+    assert_eq!(w(15, 1), Value::Gauge32(64));
+    assert_eq!(w(20, 1), Value::Integer(3));
+    // Never seen: no last-seen, no offset; a learned row has no name.
+    for col in [9, 10, 12, 17, 18, 19] {
+        assert!(absent(w(col, 1)), "column {col}");
+    }
+    assert!(absent(w(2, 2)));
+    assert_eq!(w(3, 2), Value::text("2001:db8::5"));
+    assert_eq!(w(5, 2), Value::Integer(2));
+    assert_eq!(w(6, 2), Value::Integer(2), "warn(2)");
+    assert_eq!(w(7, 2), Value::text("old_version,irregular_polling"));
+    assert_eq!(w(9, 2), Value::text("2027-01-15T07:59:58Z"));
+    assert_eq!(w(10, 2), Value::Gauge32(2));
+    assert_eq!(w(11, 2), Value::Counter64(42));
+    assert_eq!(w(13, 2), Value::Gauge32(3));
+    assert_eq!(w(14, 2), Value::Gauge32(16));
+    assert_eq!(w(17, 2), Value::text("-3000.000000 ms"));
+    assert_eq!(w(18, 2), Value::Integer(i32::MIN), "saturated");
+    assert_eq!(w(19, 2), Value::Gauge32(250_000));
+    assert_eq!(w(20, 2), Value::Integer(2), "oneWay(2)");
+}
