@@ -292,7 +292,8 @@ fn panel_in_headless_chromium() {
             .as_f64()
             .is_some_and(|first| first < loaded_ms)
     });
-    d.click("#chart-span [data-span='24h']");
+    // Views redraw on every snapshot: click inside one script call.
+    d.script("document.querySelector(\"#chart-span [data-span='24h']\").click()");
     d.wait("24 h span", Duration::from_secs(10), |d| {
         d.find("#chart-span button.on[data-span='24h']").is_some()
     });
@@ -311,7 +312,7 @@ fn panel_in_headless_chromium() {
     d.screenshot("sky");
 
     // Antenna: OK, then SHORT within 5 s of switching the fake receiver.
-    d.click("#track-span [data-span='1h']");
+    d.script("document.querySelector(\"#track-span [data-span='1h']\").click()");
     d.wait("track span", Duration::from_secs(10), |d| {
         d.find("#track-span button.on[data-span='1h']").is_some()
     });
