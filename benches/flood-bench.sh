@@ -9,10 +9,13 @@
 #   cargo build --release --bin gnss-timeserver --bin ntp-load
 #   benches/flood-bench.sh            # root, or unprivileged user namespaces
 #
-# Capacity first: the same server with rate limiting off, closed loop from
-# FLOOD_SOURCES addresses; its answered req/s is C. The flood then asks for
-# FLOOD_FACTOR x C (default 10) from those addresses; on one machine the
-# generator may not reach it, so the offered rate it did reach is printed.
+# The server runs capped: one NTP worker pinned to CPU 0 in a cgroup limited
+# to SERVER_CPU_PERCENT of one core (cgroup v2 `cpu.max`, or v1
+# `cpu.cfs_quota_us`), so a generator on the same 2-core machine can outrun
+# it. Capacity first: the capped server with rate limiting off, closed loop
+# from FLOOD_SOURCES addresses; its answered req/s is C. The flood then asks
+# for FLOOD_FACTOR x C (default 10) from those addresses under the default
+# policy; the offered rate it reached is printed beside C.
 # The namespace has only loopback: nothing leaves the machine, the host's
 # port 123 is untouched, every 127.x.y.z is a local address.
 set -euo pipefail
@@ -26,7 +29,9 @@ FLOOD_SOURCES=${FLOOD_SOURCES:-1024}
 FLOOD_THREADS=${FLOOD_THREADS:-1}
 FLOOD_FACTOR=${FLOOD_FACTOR:-10}
 LEGIT_CLIENTS=${LEGIT_CLIENTS:-64}  # each polls once a second
-WORKERS=${WORKERS:-0}               # NTP workers, 0 = one per core
+WORKERS=${WORKERS:-1}               # NTP workers (the cap is per process)
+SERVER_CPU_PERCENT=${SERVER_CPU_PERCENT:-5}  # of one core; 0 = no cap
+SERVER_CPU=${SERVER_CPU:-0}         # the core the server is pinned to
 
 if [ "${FLOOD_IN_NS:-}" != 1 ]; then
     for f in "$BIN" "$LOAD"; do
@@ -41,7 +46,32 @@ ip link set lo up
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 work=$(mktemp -d)
 pid=""
-cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
+# The server's CPU cap: a cgroup of our own (v2 or v1 cpu controller).
+cg=""
+if [ "$SERVER_CPU_PERCENT" != 0 ]; then
+    period=100000
+    quota=$((period * SERVER_CPU_PERCENT / 100))
+    if [ -f /sys/fs/cgroup/cgroup.controllers ]; then
+        cg=/sys/fs/cgroup/gts-flood-$$
+        echo +cpu >/sys/fs/cgroup/cgroup.subtree_control 2>/dev/null || true
+        mkdir "$cg"
+        echo "$quota $period" >"$cg/cpu.max"
+    elif [ -d /sys/fs/cgroup/cpu ]; then
+        cg=/sys/fs/cgroup/cpu/gts-flood-$$
+        mkdir "$cg"
+        echo "$period" >"$cg/cpu.cfs_period_us"
+        echo "$quota" >"$cg/cpu.cfs_quota_us"
+    else
+        echo "no cgroup cpu controller: cannot cap the server (SERVER_CPU_PERCENT=0 runs uncapped)" >&2
+        exit 1
+    fi
+fi
+cleanup() {
+    [ -n "$pid" ] && kill "$pid" 2>/dev/null
+    wait 2>/dev/null
+    [ -n "$cg" ] && rmdir "$cg" 2>/dev/null
+    rm -rf "$work"
+}
 trap cleanup EXIT
 
 # Start `run` serving 127.0.0.1:123 with rate-limit interval $1 (s); sets pid.
@@ -64,7 +94,9 @@ path = "$dir/store.redb"
 [status]
 socket = "$dir/control.sock"
 EOF
-    "$BIN" run --config "$dir/cfg.toml" 2>"$dir/server.log" &
+    # Joins the cgroup before exec, so every thread the daemon starts is capped.
+    CG="$cg" CPU="$SERVER_CPU" sh -c '[ -z "$CG" ] || echo $$ >"$CG/cgroup.procs"; exec taskset -c "$CPU" "$@"' \
+        sh "$BIN" run --config "$dir/cfg.toml" 2>"$dir/server.log" &
     pid=$!
     for _ in $(seq 1 100); do
         if "$LOAD" load --target 127.0.0.1:123 --max-requests 1 --duration 1 --json 2>/dev/null \
@@ -85,7 +117,7 @@ legit() { # legitimate clients: LEGIT_CLIENTS addresses at 1 Hz each
         --sockets "$LEGIT_CLIENTS" --rate "$LEGIT_CLIENTS" --duration "$DURATION" --json
 }
 
-echo "== capacity: rate limiting off, closed loop from $FLOOD_SOURCES addresses"
+echo "== capacity: server capped at ${SERVER_CPU_PERCENT}% of CPU $SERVER_CPU, rate limiting off, closed loop from $FLOOD_SOURCES addresses"
 start_server 0 capacity
 cap=$("$LOAD" load --target 127.0.0.1:123 --source-base 127.1.0.0 --sockets "$FLOOD_SOURCES" \
     --threads "$FLOOD_THREADS" --window 2 --duration "$DURATION" --server-pid "$pid" --json)
@@ -113,6 +145,7 @@ stop_server
 
 offered=$(jq -r '(.sent / .elapsed_s) | floor' <<<"$flood")
 printf '\n%-44s %s\n' "measure" "value"
+printf '%-44s %s\n' "server cap, % of one core" "$SERVER_CPU_PERCENT"
 printf '%-44s %s\n' "capacity C (rate limit off), req/s" "$C"
 printf '%-44s %s (%.1fx C)\n' "flood offered, req/s" "$offered" "$(jq -n "$offered / $C")"
 printf '%-44s %s\n' "flood answered, req/s" "$(jq -r '.answered_per_s | floor' <<<"$flood")"

@@ -41,24 +41,6 @@ done
 
 rm -rf "$t"
 mkdir -p "$t"
-
-# Bad input first: build.sh on a host without mmdebstrap must stop before
-# doing anything and name the tool and its Debian package.
-mkdir -p "$t/bin"
-IFS=: read -ra path_dirs <<< "$PATH"
-for d in "${path_dirs[@]}"; do
-    for f in "$d"/*; do
-        n=${f##*/}
-        [ "$n" = mmdebstrap ] || [ -e "$t/bin/$n" ] || ln -s "$f" "$t/bin/$n"
-    done
-done
-if PATH="$t/bin" "$here/build.sh" > "$t/no-tool.log" 2>&1; then
-    die "build.sh without mmdebstrap succeeded"
-fi
-grep -q "missing tools: mmdebstrap (Debian package mmdebstrap)" "$t/no-tool.log" \
-    || die "build.sh without mmdebstrap: unclear message: $(cat "$t/no-tool.log")"
-pass "build.sh without mmdebstrap: $(cat "$t/no-tool.log")"
-rm -rf "$t/bin"
 disk="$t/disk.img"
 cp --sparse=always "$img" "$disk"
 # Room after the data partition: first boot must grow it.
@@ -102,7 +84,9 @@ CMDS
 free_port() { python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 ntp_port=$(free_port)
 snmp_port=$(free_port)
-http_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+tcp_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+https_port=$(tcp_port)
+http_port=$(tcp_port)
 qemu_pid=""
 cleanup() {
     [ -n "$qemu_pid" ] && kill "$qemu_pid" 2>/dev/null || true
@@ -120,7 +104,7 @@ boot() { # $1 = boot number
         -kernel "$OUT/vmlinuz" -initrd "$OUT/initrd.img" \
         -append "root=LABEL=gts-root ro rootwait console=ttyAMA0 net.ifnames=0 panic=10" \
         -drive "if=none,id=d0,file=$disk,format=raw" -device virtio-blk-pci,drive=d0 \
-        -netdev "user,id=n0,hostfwd=udp:127.0.0.1:$ntp_port-:123,hostfwd=udp:127.0.0.1:$snmp_port-:161,hostfwd=tcp:127.0.0.1:$http_port-:8080" \
+        -netdev "user,id=n0,hostfwd=udp:127.0.0.1:$ntp_port-:123,hostfwd=udp:127.0.0.1:$snmp_port-:161,hostfwd=tcp:127.0.0.1:$https_port-:443,hostfwd=tcp:127.0.0.1:$http_port-:80" \
         -device virtio-net-pci,netdev=n0,romfile= \
         -no-reboot &
     qemu_pid=$!
@@ -153,6 +137,24 @@ pass() { passed=$((passed + 1)); echo "ok: $*"; }
 check() { # $1 = what, $2 = got, $3 = want (exact)
     if [ "$2" = "$3" ]; then pass "$1: $2"; else die "$1: got '$2', want '$3'"; fi
 }
+
+# Bad input first: build.sh on a host without mmdebstrap must stop before
+# doing anything and name the tool and its Debian package.
+mkdir -p "$t/bin"
+IFS=: read -ra path_dirs <<< "$PATH"
+for d in "${path_dirs[@]}"; do
+    for f in "$d"/*; do
+        n=${f##*/}
+        [ "$n" = mmdebstrap ] || [ -e "$t/bin/$n" ] || ln -s "$f" "$t/bin/$n"
+    done
+done
+if PATH="$t/bin" "$here/build.sh" > "$t/no-tool.log" 2>&1; then
+    die "build.sh without mmdebstrap succeeded"
+fi
+grep -q "missing tools: mmdebstrap (Debian package mmdebstrap)" "$t/no-tool.log" \
+    || die "build.sh without mmdebstrap: unclear message: $(cat "$t/no-tool.log")"
+pass "build.sh without mmdebstrap: $(cat "$t/no-tool.log")"
+rm -rf "$t/bin"
 
 # ---- boot 1: simulated receiver ----
 inject_root "$here/test/sim.toml"
@@ -210,8 +212,11 @@ events1=$(report 1 events-stored)
 [ "${events1:-0}" -gt 0 ] || die "no events stored in boot 1"
 # Optional only while the daemon in the image has no HTTP API at all.
 if grep -aq '/api/v1/status' "$OUT/gnss-timeserver"; then
-    curl -fsS "http://127.0.0.1:$http_port/api/v1/status" > "$t/api-status.json" || die "/api/v1/status did not answer"
-    pass "/api/v1/status answered ($(wc -c < "$t/api-status.json") bytes)"
+    # The certificate is the image's own self-signed one: -k.
+    curl -kfsS "https://127.0.0.1:$https_port/api/v1/status" > "$t/api-status.json" || die "/api/v1/status did not answer on 443"
+    pass "/api/v1/status answered on 443 ($(wc -c < "$t/api-status.json") bytes)"
+    loc=$(curl -sS -o /dev/null -w '%{http_code} %{redirect_url}' "http://127.0.0.1:$http_port/api/v1/status") || true
+    case "$loc" in 30[1278]\ https://*) pass "port 80 redirects: $loc" ;; *) die "port 80 did not redirect to https: '$loc'" ;; esac
 else
     echo "skip: /api/v1/status: this daemon has no HTTP API yet"
 fi

@@ -4,7 +4,7 @@
 //! with a fresh Open, and it never panics.
 
 use gnss_timeserver::snmp::codec::{self, types, Header, Pdu, SearchRange, Value};
-use gnss_timeserver::snmp::{run_subagent, AgentxAddr, Oid, SubagentParams};
+use gnss_timeserver::snmp::{run_subagent, AgentxAddr, Oid, SubagentInputs, SubagentParams};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{UnixListener, UnixStream};
@@ -128,13 +128,18 @@ async fn hostile_master_resets_sessions_without_panics() {
     let l = UnixListener::bind(&path).unwrap();
     let (snap_tx, snap_rx) = gnss_timeserver::status::channel();
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let events_tx = gnss_timeserver::events::EventSink::null().live();
     let agent = tokio::spawn(run_subagent(
         SubagentParams {
             addr: AgentxAddr::Unix(path.clone()),
             heartbeat_interval_s: 0,
         },
-        snap_rx,
-        Default::default(),
+        SubagentInputs {
+            snapshot: snap_rx,
+            served: Default::default(),
+            events: events_tx.subscribe(),
+            requests: Default::default(),
+        },
         stop_rx,
     ));
 

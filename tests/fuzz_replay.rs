@@ -49,11 +49,16 @@ fn replay(target: &str) -> usize {
             .unwrap_or_else(|_| {
                 Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/gnss")
             });
-        inputs.extend(
-            files_in(&fixtures)
-                .into_iter()
-                .filter(|p| p.extension().is_some_and(|e| e == "log")),
+        let logs: Vec<PathBuf> = files_in(&fixtures)
+            .into_iter()
+            .filter(|p| p.extension().is_some_and(|e| e == "log"))
+            .collect();
+        assert!(
+            !logs.is_empty(),
+            "no GNSS fixtures (*.log) in {}: set GNSS_FIXTURES_DIR",
+            fixtures.display()
         );
+        inputs.extend(logs);
     }
     for path in &inputs {
         let data = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));

@@ -85,7 +85,7 @@ fn test_config_and_client_notifications_reach_snmptrapd() {
     let t = wait_trap(&traps, &format!("{GTS}.0.19"), Duration::from_secs(30));
     assert!(
         t.line
-            .contains(&format!("{GTS}.2.1.0 = STRING: \"test notification\"")),
+            .contains(&format!("{GTS}.2.1.0 = STRING: test notification")),
         "{}",
         t.line
     );
@@ -122,13 +122,13 @@ fn test_config_and_client_notifications_reach_snmptrapd() {
     let t = wait_trap(&traps, &format!("{GTS}.0.18"), Duration::from_secs(30));
     assert!(
         t.line
-            .contains(&format!("{GTS}.2.3.0 = STRING: \"127.0.0.1\"")),
+            .contains(&format!("{GTS}.2.3.0 = STRING: 127.0.0.1\t")),
         "client address: {}",
         t.line
     );
     let offset = t
         .line
-        .split(&format!("{GTS}.2.4.0 = STRING: \""))
+        .split(&format!("{GTS}.2.4.0 = STRING: "))
         .nth(1)
         .and_then(|s| s.split(" ms").next())
         .and_then(|s| s.parse::<f64>().ok())
@@ -153,4 +153,69 @@ fn test_config_and_client_notifications_reach_snmptrapd() {
         );
         std::thread::sleep(Duration::from_millis(200));
     }
+}
+
+/// Issue 14 through SNMP: a `[[ntp.watch]]` client that never comes turns
+/// FAIL; the watch table shows it (fail(3), never_seen) in `snmpwalk` and
+/// `snmptrapd` receives gtsWatchStateChange with its name and states.
+#[test]
+fn a_watched_client_that_never_comes_fails_in_the_walk_and_a_trap() {
+    let tmp = tempfile::tempdir().unwrap();
+    let net = Net::new(tmp.path());
+    let data = tmp.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    // FAIL once 1.5 intervals pass without a request: 15 s after start.
+    std::fs::write(
+        data.join("config.toml"),
+        "[[ntp.watch]]\nname = \"plc-never\"\naddress = \"192.0.2.77\"\ninterval-s = 10\n",
+    )
+    .unwrap();
+    let (_trapd, traps) = start_trapd(&net);
+    let _snmpd = start_snmpd(&net);
+    let agentx = net.agentx.to_string_lossy().into_owned();
+    let (_demo, sock) = start_demo(&data, "127.0.0.1:0", &["--agentx", &agentx]);
+    wait_trap(&traps, &format!("{GTS}.0.17"), Duration::from_secs(60));
+
+    let t = wait_trap(&traps, &format!("{GTS}.0.20"), Duration::from_secs(90));
+    for want in [
+        format!("{GTS}.2.5.0 = STRING: plc-never\t"),
+        format!("{GTS}.2.3.0 = STRING: 192.0.2.77\t"),
+        format!("{GTS}.2.6.0 = INTEGER: fail(3)"),
+        format!("{GTS}.2.8.0 = STRING: never_seen"),
+    ] {
+        assert!(t.line.contains(&want), "{want} not in {}", t.line);
+    }
+    // The snapshot is composed each second: it may trail the event.
+    let snap = wait_status(
+        &sock,
+        "FAIL in the snapshot",
+        Duration::from_secs(10),
+        |v| v["ntp"]["watch"][0]["state"] == "FAIL",
+    );
+    assert_eq!(snap["ntp"]["watch"][0]["name"], "plc-never");
+
+    let w = walk(&net, false, &format!("{GTS}.1"));
+    let col = |c: u32| {
+        w.get(&format!("{GTS}.1.10.1.{c}.1"))
+            .cloned()
+            .unwrap_or_else(|| panic!("watch column {c} missing: {w:#?}"))
+    };
+    assert_eq!(col(2), "plc-never");
+    assert_eq!(col(3), "192.0.2.77");
+    assert_eq!(col(5), "1", "expected: true");
+    assert_eq!(col(6), "3", "fail(3)");
+    assert_eq!(col(7), "never_seen");
+    assert_eq!(col(11), "0", "no requests");
+    assert!(
+        !w.contains_key(&format!("{GTS}.1.10.1.9.1")),
+        "never seen: no last-seen instance"
+    );
+    assert_eq!(
+        w.get(&format!("{GTS}.1.8.8.0")).map(String::as_str),
+        Some("1")
+    );
+    assert_eq!(
+        w.get(&format!("{GTS}.1.8.6.0")).map(String::as_str),
+        Some("0")
+    );
 }

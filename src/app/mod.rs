@@ -155,11 +155,16 @@ pub fn demo_blocking(opts: DemoOptions) -> anyhow::Result<ExitCode> {
         eprintln!("error: --agentx: {e}");
         return Ok(ExitCode::from(2));
     }
-    let plan = Plan::demo(&crate::config::Config::default(), &opts.settings());
     // Plain HTTP: the demo listens on localhost. Admin changes go to
     // <data>/config.toml, which the next demo shows.
     let config_path = opts.data.join("config.toml");
     let shown = crate::config::Config::load(&config_path).unwrap_or_default();
+    // The head-end watch list is the one part of that file the demo runs
+    // with (the rest is the demo's own): it shows the watch without clients.
+    let mut base = crate::config::Config::default();
+    base.ntp.watch = shown.ntp.watch.clone();
+    base.ntp.watch_learned = shown.ntp.watch_learned;
+    let plan = Plan::demo(&base, &opts.settings());
     let web = crate::web::WebParams {
         listen: opts.http,
         tls: crate::web::TlsSource::Off,

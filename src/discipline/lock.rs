@@ -48,6 +48,9 @@ pub enum Reason {
     Divergence,
     /// The holdover time-error bound passed the configured limit.
     BoundExceeded,
+    /// Not a transition: what the status shows while unsynchronized or
+    /// acquiring and no receiver message arrived (device absent or silent).
+    NoReceiver,
 }
 
 impl Reason {
@@ -65,6 +68,7 @@ impl Reason {
             Self::TimeJump => "time_jump",
             Self::Divergence => "divergence",
             Self::BoundExceeded => "bound_exceeded",
+            Self::NoReceiver => "no_receiver",
         }
     }
 }

@@ -1,7 +1,7 @@
 //! What the engine shows: the status view and the fields NTP serves.
 
 use super::Engine;
-use crate::discipline::lock::LockState;
+use crate::discipline::lock::{LockState, Reason};
 use crate::discipline::DisciplineStatus;
 use crate::server_fields::{LeapIndicator, ServerFields};
 use crate::time::NS_PER_SEC;
@@ -11,7 +11,7 @@ impl Engine {
     pub fn status(&self) -> DisciplineStatus {
         DisciplineStatus {
             state: self.lock.state(),
-            reason: self.lock.reason(),
+            reason: self.shown_reason(),
             since_ns: self.utc_of(self.lock.since_ns()),
             offset_ns: self.offset_now_ns(),
             offset_sigma_ns: self.servo.offset_sigma_ns(),
@@ -37,6 +37,18 @@ impl Engine {
             pending_time_jump_ns: self.pending_jump_ns().ok().map(|j| -(j.round() as i64)),
             local_clock_jumps: self.local_jumps,
             last_local_clock_jump_ns: self.last_local_jump_ns,
+        }
+    }
+
+    /// The last transition's reason, except when not serving time with a
+    /// silent receiver: then the cause to fix is the receiver itself
+    /// (without it the state stays acquiring, reason "startup", forever).
+    fn shown_reason(&self) -> Reason {
+        let serving = matches!(self.lock.state(), LockState::Locked | LockState::Holdover);
+        if !serving && self.receiver_silent(self.now_local) {
+            Reason::NoReceiver
+        } else {
+            self.lock.reason()
         }
     }
 

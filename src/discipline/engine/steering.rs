@@ -35,7 +35,11 @@ impl Engine {
         self.log.shift(delta);
         self.pairing.reset();
         let h = &mut self.health;
-        for t in [&mut h.last_edge_local, &mut h.last_valid_time_local] {
+        for t in [
+            &mut h.last_edge_local,
+            &mut h.last_valid_time_local,
+            &mut h.last_epoch_local,
+        ] {
             if let Some(v) = t.as_mut() {
                 *v = v.saturating_add(delta);
             }

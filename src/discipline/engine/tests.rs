@@ -326,3 +326,38 @@ fn local_clock_jump_is_stepped_back_at_once() {
         .iter()
         .any(|ev| ev.kind == "clock.step" && ev.kind.message().contains("local_clock_set")));
 }
+
+#[test]
+fn silent_receiver_shows_no_receiver_until_it_talks() {
+    let t0 = 1_780_272_000 * NS_PER_SEC;
+    let mut e = Engine::new(EngineConfig::default(), t0, 0.0, None, Some(25.0));
+    // No device (or a silent one): ticks only, for a minute.
+    for k in 0..60 {
+        e.on_tick(t0 + k * NS_PER_SEC, Some(25.0));
+    }
+    assert_eq!(e.lock_state(), LockState::Acquiring);
+    assert_eq!(e.status().reason, Reason::NoReceiver);
+    assert_eq!(e.server_fields(-20).stratum, 16);
+    // PPS edges alone do not make a receiver.
+    for k in 60..70 {
+        e.on_edge(PpsEdge {
+            local_ns: t0 + k * NS_PER_SEC,
+            sequence: k as u64,
+        });
+        e.on_tick(t0 + k * NS_PER_SEC + 500_000_000, Some(25.0));
+    }
+    assert_eq!(e.status().reason, Reason::NoReceiver);
+    // It talks: the reason is the lock machine's again, then it locks.
+    second(&mut e, 70, true);
+    assert_ne!(e.status().reason, Reason::NoReceiver);
+    for k in 71..200 {
+        second(&mut e, k, true);
+    }
+    assert_eq!(e.lock_state(), LockState::Locked);
+    // Silent again: holdover keeps the transition's reason.
+    for k in 200..230 {
+        second(&mut e, k, false);
+    }
+    assert_eq!(e.lock_state(), LockState::Holdover);
+    assert_eq!(e.status().reason, Reason::PpsMissing);
+}

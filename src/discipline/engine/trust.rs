@@ -9,6 +9,8 @@ use crate::gnss::{AntennaStatus, GnssEpoch, JammingState, SpoofingState};
 #[derive(Debug, Clone, Default)]
 pub(super) struct GnssHealth {
     pub(super) last_edge_local: Option<i64>,
+    /// Any receiver epoch, valid or not: the receiver is there and talking.
+    pub(super) last_epoch_local: Option<i64>,
     pub(super) last_valid_time_local: Option<i64>,
     pub(super) last_time_invalid: bool,
     pub(super) sats_used: Option<u32>,
@@ -20,6 +22,7 @@ pub(super) struct GnssHealth {
 impl GnssHealth {
     /// What a receiver epoch says about trust in its time.
     pub(super) fn on_epoch(&mut self, epoch: &GnssEpoch, arrival_local_ns: i64) {
+        self.last_epoch_local = Some(arrival_local_ns);
         if let Some(t) = epoch.time {
             if t.is_valid() {
                 self.last_valid_time_local = Some(arrival_local_ns);
@@ -42,6 +45,15 @@ impl GnssHealth {
 }
 
 impl Engine {
+    /// No receiver epoch within the time timeout (or ever): the serial
+    /// device is absent or silent, whatever the PPS line does.
+    pub(super) fn receiver_silent(&self, now: i64) -> bool {
+        let limit = self.cfg.time_timeout_ms.saturating_mul(1_000_000);
+        self.health
+            .last_epoch_local
+            .is_none_or(|t| now.saturating_sub(t) > limit)
+    }
+
     /// Why GNSS cannot be trusted right now, if it cannot: the most
     /// specific cause first. An antenna fault, spoofing or jamming loses
     /// the satellites, the time and at last the pulse; the user must see
