@@ -274,3 +274,69 @@ fn mode1_in_namespace() {
     assert!(o.abs() <= u + 1_000_000, "same clock: offset {o} ± {u} ns");
     println!("MODE1-OK");
 }
+
+/// Bias and spread of the estimates for a client whose clock is known to be
+/// 250 ms ahead, both ways of estimating (printed for the report;
+/// asserted: the true offset lies within each estimate's uncertainty).
+#[test]
+fn offset_estimate_error_against_a_known_offset() {
+    const SKEW: i64 = 250_000_000;
+    let mut cfg = test_config("127.0.0.1:0");
+    cfg.watch = vec![rule("four", "127.0.0.4", 1), rule("oneway", "127.0.0.5", 1)];
+    let (h, addr) = start(cfg, synced_fields());
+    let four = UdpSocket::bind("127.0.0.4:0").expect("bind");
+    let one = UdpSocket::bind("127.0.0.5:0").expect("bind");
+    for s in [&four, &one] {
+        s.set_read_timeout(Some(Duration::from_secs(2)))
+            .expect("timeout");
+    }
+    let (mut origin, mut receive) = (NtpTimestamp::ZERO, NtpTimestamp::ZERO);
+    for _ in 0..16 {
+        // Echoing client (four timestamps), skewed clock on both its stamps.
+        four.send_to(&request(3, 4, SKEW, origin, receive), addr)
+            .expect("send");
+        let mut buf = [0u8; 128];
+        four.recv_from(&mut buf).expect("reply");
+        receive = NtpTimestamp::from_unix_nanos(system_realtime_ns() + SKEW);
+        let mut t3 = [0u8; 8];
+        t3.copy_from_slice(&buf[40..48]);
+        origin = NtpTimestamp::from_be_bytes(t3);
+        // One-way client: only its transmit time.
+        one.send_to(
+            &request(3, 4, SKEW, NtpTimestamp::ZERO, NtpTimestamp::ZERO),
+            addr,
+        )
+        .expect("send");
+        one.recv_from(&mut buf).expect("reply");
+        std::thread::sleep(Duration::from_millis(550));
+    }
+    h.watch_tick(system_realtime_ns());
+    for (name, ip, method) in [
+        ("four", "127.0.0.4", OffsetMethod::FourTimestamp),
+        ("oneway", "127.0.0.5", OffsetMethod::OneWay),
+    ] {
+        let hist = h.watch_history(ip.parse().expect("ip")).expect("history");
+        let errs: Vec<f64> = hist
+            .iter()
+            .filter_map(|p| Some((p.offset_ns? - SKEW) as f64))
+            .collect();
+        assert!(errs.len() >= 10, "{name}: {hist:?}");
+        for p in &hist {
+            if let (Some(o), Some(u)) = (p.offset_ns, p.offset_uncertainty_ns) {
+                assert!((o - SKEW).abs() <= u, "{name}: {o} ± {u} misses {SKEW}");
+            }
+        }
+        let n = errs.len() as f64;
+        let bias = errs.iter().sum::<f64>() / n;
+        let sd = (errs.iter().map(|e| (e - bias).powi(2)).sum::<f64>() / n).sqrt();
+        let r = row(&h.status().watch, name).clone();
+        assert_eq!(r.offset_method, method, "{r:?}");
+        println!(
+            "offset error {name}: n={} bias={:.1} us spread(sd)={:.1} us uncertainty={} ns",
+            errs.len(),
+            bias / 1e3,
+            sd / 1e3,
+            r.offset_uncertainty_ns.unwrap_or(-1)
+        );
+    }
+}
