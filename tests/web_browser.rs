@@ -246,11 +246,153 @@ fn api_sats_with_position(http: SocketAddr) -> usize {
         })
 }
 
+/// A real NTP client on 127.0.0.1: a mode-3 request each second (with the
+/// system time as its transmit timestamp) every 2 s until dropped.
+struct Poller {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<usize>>,
+}
+
+impl Poller {
+    fn start(server: SocketAddr) -> Self {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        sock.set_read_timeout(Some(Duration::from_millis(500)))
+            .unwrap();
+        const PERIOD: Duration = Duration::from_secs(2);
+        let thread = std::thread::spawn(move || {
+            let mut replies = 0;
+            let mut next = Instant::now();
+            while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+                let mut req = [0u8; 48];
+                req[0] = 0x23; // LI 0, version 4, mode 3 (client)
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap();
+                let secs = (now.as_secs() + 2_208_988_800) as u32;
+                let frac = ((u64::from(now.subsec_nanos()) << 32) / 1_000_000_000) as u32;
+                req[40..44].copy_from_slice(&secs.to_be_bytes());
+                req[44..48].copy_from_slice(&frac.to_be_bytes());
+                sock.send_to(&req, server).unwrap();
+                let mut buf = [0u8; 128];
+                if sock.recv_from(&mut buf).is_ok_and(|(n, _)| n >= 48) {
+                    replies += 1;
+                }
+                // On a fixed schedule, so a slow reply does not skew the gaps.
+                next += PERIOD;
+                std::thread::sleep(next.saturating_duration_since(Instant::now()));
+            }
+            replies
+        });
+        Poller {
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Poller {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// The state column, top to bottom, as the page shows it.
+fn watch_states(d: &Driver) -> Vec<String> {
+    d.script("return [...document.querySelectorAll('#watch tbody tr')].map((r) => r.dataset.state)")
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v.as_str().map(str::to_string))
+        .collect()
+}
+
+/// Issue 14 on the panel: the watch table's FAIL and EXE rows, sorting by a
+/// header, a row's chart from the history route, the CSV link.
+fn clients_page(d: &Driver, base: &str) {
+    d.go(&format!("{base}/#/clients"));
+    d.wait("FAIL and EXE watch rows", Duration::from_secs(30), |d| {
+        let row = |a: &str| {
+            d.script(&format!(
+                "const r = document.querySelector('#watch tr[data-address=\"{a}\"]'); return r ? r.dataset.state : null"
+            ))
+        };
+        row("192.0.2.77") == "FAIL" && row("127.0.0.1") == "EXE"
+    });
+    // Text, not only colour: the state cell says FAIL and the reason in words.
+    let fail_text = d.text("#watch tr[data-address='192.0.2.77']");
+    assert!(fail_text.contains("FAIL"), "{fail_text}");
+    assert!(fail_text.contains("never seen"), "{fail_text}");
+    assert!(fail_text.contains("plc-never"), "{fail_text}");
+    let exe_text = d.text("#watch tr[data-address='127.0.0.1']");
+    assert!(
+        exe_text.contains("EXE") && exe_text.contains("meter-poller"),
+        "{exe_text}"
+    );
+    // Default order: worst first; clicking the header reverses it.
+    assert_eq!(watch_states(d), ["FAIL", "EXE"]);
+    d.click("#watch th button[data-sort='state']");
+    d.wait("state sorted ascending", Duration::from_secs(5), |d| {
+        watch_states(d) == ["EXE", "FAIL"]
+    });
+    d.click("#watch th button[data-sort='name']");
+    d.wait("sorted by name", Duration::from_secs(5), |d| {
+        d.script("return [...document.querySelectorAll('#watch tbody tr')].map((r) => r.dataset.address)")
+            == json!(["127.0.0.1", "192.0.2.77"])
+    });
+    d.click("#watch th button[data-sort='name']");
+    d.wait("sorted by name, descending", Duration::from_secs(5), |d| {
+        watch_states(d) == ["FAIL", "EXE"]
+    });
+    assert_eq!(
+        d.script("return document.getElementById('watch-csv').getAttribute('href')"),
+        "/api/v1/ntp/clients.csv"
+    );
+    // A row's chart: points from /api/v1/ntp/clients/history.
+    d.click("#watch tr[data-address='127.0.0.1']");
+    d.wait("poll-gap chart with points", Duration::from_secs(15), |d| {
+        d.script("const s = document.getElementById('watch-poll'); return s ? Number(s.dataset.points) : 0")
+            .as_u64()
+            .is_some_and(|n| n >= 2)
+    });
+    let drawn = d.script(
+        "return document.querySelectorAll('#watch-poll path.line, #watch-offset path.line').length",
+    );
+    assert!(drawn.as_u64().is_some_and(|n| n >= 1), "{drawn}");
+    // No page wider than the phone: the table scrolls inside its card.
+    assert_eq!(
+        d.script("return document.documentElement.scrollWidth <= window.innerWidth"),
+        true
+    );
+    d.script("document.getElementById('watch-card').scrollIntoView()");
+    d.screenshot("ntp-clients");
+    let log = d.console();
+    assert!(
+        errors(&log).is_empty(),
+        "console errors: {:?}",
+        errors(&log)
+    );
+}
+
 #[test]
 fn panel_in_headless_chromium() {
     let dir = tempfile::tempdir().unwrap();
     set_password(dir.path(), "admin", "admin", ADMIN_PW);
+    // Issue 14's head-end watch: one client that never comes (FAIL 3 s
+    // after start), one this test polls every 2 s (EXE).
+    std::fs::write(
+        dir.path().join("config.toml"),
+        "[[ntp.watch]]\nname = \"plc-never\"\naddress = \"192.0.2.77\"\ninterval-s = 2\n\
+         [[ntp.watch]]\nname = \"meter-poller\"\naddress = \"127.0.0.1\"\ninterval-s = 2\n\
+         tolerance-ms = 86400000\n",
+    )
+    .unwrap();
     let demo = start_demo(dir.path());
+    let _poller = Poller::start(*demo.ntp.first().expect("demo NTP address in the banner"));
     let base = format!("http://{}", demo.http);
     let d = Driver::start();
 
@@ -353,6 +495,8 @@ fn panel_in_headless_chromium() {
         "console errors: {:?}",
         errors(&log)
     );
+
+    clients_page(&d, &base);
 
     // Login: a wrong password is refused, the right one lets the admin save a setting.
     d.go(&format!("{base}/#/settings"));

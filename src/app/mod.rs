@@ -265,7 +265,8 @@ pub async fn start(mut plan: Plan, web: Option<crate::web::WebParams>) -> anyhow
     }
     // The web part failing (port taken, bad certificate) is reported; time
     // serving goes on. A demo without its panel has no point and stops.
-    let web = match web.map(|p| web::start_web(&mut svc, p, Some(gnss.survey_hook()))) {
+    let web = match web.map(|p| web::start_web(&mut svc, p, Some(gnss.survey_hook()), ntp.clone()))
+    {
         None => None,
         Some(Ok(w)) => Some(w),
         Some(Err(e)) if demo => return Err(e),

@@ -6,12 +6,17 @@ use crate::web::{WebContext, WebParams, WebPart};
 
 /// Bind, then run the server, its redirect and the feed as supervised tasks
 /// (`http`, `http-redirect`, `web-feed`).
-/// `survey_restart`: the receiver part's hook (`GnssPart::survey_hook`).
+/// `survey_restart`: the receiver part's hook (`GnssPart::survey_hook`);
+/// `ntp`: the NTP part, for the clients page's per-client history.
 pub fn start_web(
     svc: &mut Services,
     params: WebParams,
     survey_restart: Option<crate::web::SurveyHook>,
+    ntp: Option<std::sync::Arc<crate::ntp::NtpServerHandle>>,
 ) -> anyhow::Result<WebPart> {
+    let watch_history = ntp.map(|h| -> crate::web::WatchHistoryHook {
+        std::sync::Arc::new(move |a| h.watch_history(a))
+    });
     let ctx = WebContext {
         snapshot: svc.snapshot_rx(),
         store: svc.store.clone(),
@@ -20,6 +25,7 @@ pub fn start_web(
         timing: Some(svc.timing_tx.clone()),
         survey_restart,
         sheds: svc.sheds.clone(),
+        watch_history,
     };
     let dir = crate::web::web_dir(&params.data_dir);
     crate::web::auth::users::create_private_dir(&dir)?;

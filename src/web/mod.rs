@@ -4,7 +4,8 @@
 //! Layout: `server` (listening, TLS handshake), `tls` (certificates),
 //! `headers` (security headers), `limit` (request and login throttles),
 //! `auth` (users, sessions, CSRF), `api` (reads), `history_api` (history
-//! and sky over time from the store), `admin` (writes),
+//! and sky over time from the store), `watch_history` (per-client history
+//! of the NTP head-end watch), `admin` (writes),
 //! `config_edit` (per-field config validation), `sse` + `feed` (live
 //! stream), `metrics` (Prometheus text), `assets` (embedded `web-ui/`),
 //! `openapi` (the API document), `error` (JSON refusals).
@@ -26,9 +27,11 @@ pub mod server;
 mod sse;
 pub mod state;
 pub mod tls;
+mod watch_history;
 
 pub use state::{SurveyHook, WebContext, WebState};
 pub use tls::TlsSource;
+pub use watch_history::WatchHistoryHook;
 
 use error::ApiError;
 use server::Peer;
@@ -95,6 +98,8 @@ pub fn routes(state: &Arc<WebState>) -> server::Routes {
             .into_response()
         });
     let all = api::routes(state)
+        .or(watch_history::route(state))
+        .unify()
         .or(history_api::routes(state))
         .unify()
         .or(sse::route(state))

@@ -32,6 +32,8 @@ pub struct WebContext {
     pub survey_restart: Option<SurveyHook>,
     /// Refused connections and rate-limited requests are counted here.
     pub sheds: crate::sheds::Sheds,
+    /// The NTP part's per-client watch history (None: NTP is not running).
+    pub watch_history: Option<super::WatchHistoryHook>,
 }
 
 pub struct WebState {

@@ -15,6 +15,8 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_gnss-timeserver");
 pub struct Demo {
     child: Child,
     pub http: SocketAddr,
+    /// The NTP addresses the banner lists (printed before `http:`).
+    pub ntp: Vec<SocketAddr>,
     pub socket: PathBuf,
     pub data: PathBuf,
     /// Lines of stderr (the setup code is logged there).
@@ -54,7 +56,7 @@ pub fn start_demo(data: &Path) -> Demo {
             let _ = ltx.send(line);
         }
     });
-    let (mut http, mut sock) = (None, None);
+    let (mut http, mut sock, mut ntp) = (None, None, Vec::new());
     while http.is_none() || sock.is_none() {
         let line = rx
             .recv_timeout(Duration::from_secs(90))
@@ -68,6 +70,13 @@ pub fn start_demo(data: &Path) -> Demo {
                 .to_string();
             http = Some(addr.parse::<SocketAddr>().expect("http address parses"));
         }
+        if let Some(a) = line
+            .strip_prefix("ntp:")
+            .and_then(|r| r.trim().strip_suffix("(udp)"))
+            .and_then(|a| a.trim().parse::<SocketAddr>().ok())
+        {
+            ntp.push(a);
+        }
         if let Some(p) = line.strip_prefix("control socket:") {
             sock = Some(PathBuf::from(p.trim()));
         }
@@ -75,6 +84,7 @@ pub fn start_demo(data: &Path) -> Demo {
     Demo {
         child,
         http: http.expect("http"),
+        ntp,
         socket: sock.expect("socket"),
         data: data.to_path_buf(),
         log: lrx,
