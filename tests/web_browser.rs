@@ -370,6 +370,13 @@ fn clients_page(d: &Driver, base: &str) {
     );
     d.script("window.scrollTo(0, 0)");
     d.screenshot("ntp-clients");
+    // Dark theme: the same badges must stay readable (looked at by eye).
+    d.click("#theme");
+    d.wait("dark theme", Duration::from_secs(5), |d| {
+        d.script("return document.documentElement.dataset.theme") == "dark"
+    });
+    d.screenshot("ntp-clients-dark");
+    d.click("#theme");
     let log = d.console();
     assert!(
         errors(&log).is_empty(),
