@@ -313,7 +313,7 @@ fn watch_states(d: &Driver) -> Vec<String> {
 
 /// Issue 14 on the panel: the watch table's FAIL and EXE rows, sorting by a
 /// header, a row's chart from the history route, the CSV link.
-fn clients_page(d: &Driver, base: &str) {
+fn clients_page(d: &Driver, base: &str, http: SocketAddr) {
     d.go(&format!("{base}/#/clients"));
     d.wait("FAIL and EXE watch rows", Duration::from_secs(30), |d| {
         let row = |a: &str| {
@@ -352,6 +352,36 @@ fn clients_page(d: &Driver, base: &str) {
         d.script("return document.getElementById('watch-csv').getAttribute('href')"),
         "/api/v1/ntp/clients.csv"
     );
+    // The history route over HTTP: points for the polling client, per-field
+    // refusals for bad input, 404 for a client the table does not have.
+    let h = get(http, "/api/v1/ntp/clients/history?address=127.0.0.1").json();
+    let pts = h["clients"][0]["points"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(pts.len() >= 2, "{h}");
+    assert!(
+        pts.iter()
+            .any(|p| p["poll_gap_s"].as_f64().is_some_and(|g| g > 1.0 && g < 3.0)),
+        "{h}"
+    );
+    let by_name = get(http, "/api/v1/ntp/clients/history?name=plc-never").json();
+    assert_eq!(by_name["clients"][0]["address"], "192.0.2.77", "{by_name}");
+    assert_eq!(by_name["clients"][0]["points"], json!([]), "{by_name}");
+    let bad = get(http, "/api/v1/ntp/clients/history?address=300.1.1.1");
+    assert_eq!(bad.status, 400);
+    assert!(
+        bad.json()["fields"]["address"].is_string(),
+        "{}",
+        bad.text()
+    );
+    let both = get(http, "/api/v1/ntp/clients/history?address=127.0.0.1&name=x");
+    assert!(both.json()["fields"]["name"].is_string(), "{}", both.text());
+    assert_eq!(
+        get(http, "/api/v1/ntp/clients/history?address=10.9.9.9").status,
+        404
+    );
+    assert_eq!(get(http, "/api/v1/ntp/clients/history?bogus=1").status, 400);
     // A row's chart: points from /api/v1/ntp/clients/history.
     d.click("#watch tr[data-address='127.0.0.1']");
     d.wait("poll-gap chart with points", Duration::from_secs(15), |d| {
@@ -503,7 +533,7 @@ fn panel_in_headless_chromium() {
         errors(&log)
     );
 
-    clients_page(&d, &base);
+    clients_page(&d, &base, demo.http);
 
     // Login: a wrong password is refused, the right one lets the admin save a setting.
     d.go(&format!("{base}/#/settings"));
