@@ -354,7 +354,13 @@ fn clients_page(d: &Driver, base: &str, http: SocketAddr) {
     );
     // The history route over HTTP: points for the polling client, per-field
     // refusals for bad input, 404 for a client the table does not have.
-    let h = get(http, "/api/v1/ntp/clients/history?address=127.0.0.1").json();
+    let mut h = Value::Null;
+    d.wait("two history points", Duration::from_secs(10), |_| {
+        h = get(http, "/api/v1/ntp/clients/history?address=127.0.0.1").json();
+        h["clients"][0]["points"]
+            .as_array()
+            .is_some_and(|p| p.len() >= 2)
+    });
     let pts = h["clients"][0]["points"]
         .as_array()
         .cloned()
