@@ -66,13 +66,19 @@ fn status_without_daemon_fails_clearly() {
 }
 
 #[test]
-fn status_over_http_is_not_available_yet() {
+fn status_over_http_without_server_fails_clearly() {
+    // A port nobody listens on: bind, learn the port, close.
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
     let out = Command::new(BIN)
-        .args(["status", "--http", "127.0.0.1:8080"])
+        .args(["status", "--http", &addr.to_string()])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("not available yet"));
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&format!("http://{addr}")), "{err}");
 }
 
 #[test]
