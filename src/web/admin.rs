@@ -1,6 +1,7 @@
 //! REST API v1, write side: configuration and operator actions. Every
 //! route here needs an admin session and its CSRF token.
 
+use super::api::with_state;
 use super::auth::{admin, Authed};
 use super::config_edit;
 use super::error::ApiError;
@@ -11,13 +12,6 @@ use serde_json::{json, Value};
 use std::sync::Arc;
 use warp::http::StatusCode;
 use warp::{Filter, Rejection, Reply};
-
-fn with_state(
-    state: &Arc<WebState>,
-) -> impl Filter<Extract = (Arc<WebState>,), Error = std::convert::Infallible> + Clone {
-    let state = state.clone();
-    warp::any().map(move || state.clone())
-}
 
 pub fn routes(state: &Arc<WebState>) -> warp::filters::BoxedFilter<(warp::reply::Response,)> {
     let config = warp::path!("api" / "v1" / "config")

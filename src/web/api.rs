@@ -26,14 +26,16 @@ pub fn query<T: DeserializeOwned + Send + 'static>(
         })
 }
 
-fn with_state(
+/// The shared web state, for every route module's filters.
+pub(super) fn with_state(
     state: &Arc<WebState>,
 ) -> impl Filter<Extract = (Arc<WebState>,), Error = std::convert::Infallible> + Clone {
     let state = state.clone();
     warp::any().map(move || state.clone())
 }
 
-fn json_reply(v: &Value) -> warp::reply::Response {
+/// A JSON reply that no cache keeps (every reply is live status).
+pub(super) fn json_reply(v: &Value) -> warp::reply::Response {
     warp::reply::with_header(warp::reply::json(v), "cache-control", "no-store").into_response()
 }
 

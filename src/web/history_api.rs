@@ -4,16 +4,16 @@
 //! routes read the store off the async threads (`StoreHandle` runs redb on
 //! the blocking pool).
 
-use super::api::query;
+use super::api::{json_reply, query, with_state};
 use super::auth::{reader, Authed};
 use super::error::ApiError;
 use super::state::WebState;
 use crate::store::history::{Series, CELL_AZ_DEG, CELL_EL_DEG, MINUTES_KEPT, NS_PER_MIN};
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::json;
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use warp::{Filter, Rejection, Reply};
+use warp::{Filter, Rejection};
 
 const NS_PER_S: i64 = 1_000_000_000;
 /// The history keeps minute aggregates this long.
@@ -193,17 +193,6 @@ pub fn thin_tracks(tracks: &mut [crate::store::SatTrack], step_ns: i64) {
             keep
         });
     }
-}
-
-fn with_state(
-    state: &Arc<WebState>,
-) -> impl Filter<Extract = (Arc<WebState>,), Error = std::convert::Infallible> + Clone {
-    let state = state.clone();
-    warp::any().map(move || state.clone())
-}
-
-fn json_reply(v: &Value) -> warp::reply::Response {
-    warp::reply::with_header(warp::reply::json(v), "cache-control", "no-store").into_response()
 }
 
 fn store_err(e: anyhow::Error) -> Rejection {
