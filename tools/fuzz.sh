@@ -7,8 +7,13 @@
 #   FUZZ_PARALLEL=2 tools/fuzz.sh 600   two targets at a time
 #   FUZZ_TARGETS="framer receiver" tools/fuzz.sh 30
 #
-# Installs what it needs when missing: the nightly toolchain (minimal
-# profile) and cargo-fuzz. Seeds the framer/receiver/nmea corpora from the
+#   FUZZ_STABLE=1 tools/fuzz.sh 30   stable toolchain, no cargo-fuzz: the
+#                                    same libFuzzer targets built with the
+#                                    sanitizer-coverage passes (no ASan; Rust
+#                                    code is memory-safe, panics are crashes)
+#
+# Otherwise installs what it needs when missing: the nightly toolchain
+# (minimal profile) and cargo-fuzz. Seeds the framer/receiver/nmea corpora from the
 # GNSS fixtures (../shared/fixtures/gnss or $GNSS_FIXTURES_DIR) once.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,14 +23,26 @@ parallel=${FUZZ_PARALLEL:-1}
 logs=${FUZZ_LOG_DIR:-fuzz/logs}
 fixtures=${GNSS_FIXTURES_DIR:-../shared/fixtures/gnss}
 
-if ! rustup toolchain list | grep -q '^nightly'; then
-    rustup toolchain install nightly --profile minimal
-fi
-if ! cargo +nightly fuzz --version >/dev/null 2>&1; then
-    cargo install cargo-fuzz --locked
+stable=${FUZZ_STABLE:-0}
+host=$(rustc -vV | sed -n 's/^host: //p')
+if [ "$stable" = 1 ]; then
+    # What cargo-fuzz passes, minus ASan; --target keeps the flags off build
+    # scripts and proc macros.
+    export RUSTFLAGS="--cfg fuzzing -Cdebug-assertions -Coverflow-checks -Cpasses=sancov-module \
+-Cllvm-args=-sanitizer-coverage-level=4 -Cllvm-args=-sanitizer-coverage-inline-8bit-counters \
+-Cllvm-args=-sanitizer-coverage-pc-table -Cllvm-args=-sanitizer-coverage-trace-compares"
+    default_targets=$(sed -n 's/^name = "\(.*\)"$/\1/p' fuzz/Cargo.toml | grep -v '^gnss')
+else
+    if ! rustup toolchain list | grep -q '^nightly'; then
+        rustup toolchain install nightly --profile minimal
+    fi
+    if ! cargo +nightly fuzz --version >/dev/null 2>&1; then
+        cargo install cargo-fuzz --locked
+    fi
+    default_targets=$(cd fuzz && cargo +nightly fuzz list)
 fi
 
-targets=${FUZZ_TARGETS:-$(cd fuzz && cargo +nightly fuzz list)}
+targets=${FUZZ_TARGETS:-$default_targets}
 mkdir -p "$logs"
 
 # Seed corpora (libFuzzer adds what it finds next to them).
@@ -43,15 +60,26 @@ if [ -d "$fixtures" ]; then
 fi
 
 build_start=$(date +%s)
-(cd fuzz && cargo +nightly fuzz build)
+if [ "$stable" = 1 ]; then
+    (cd fuzz && cargo build --release --target "$host" --bins)
+else
+    (cd fuzz && cargo +nightly fuzz build)
+fi
 echo "fuzz build: $(( $(date +%s) - build_start )) s"
 
 run_one() {
     local t=$1 log="$logs/$1.log"
     mkdir -p "fuzz/corpus/$t"
     # -rss_limit_mb: a leak or unbounded buffer is a finding too.
-    if (cd fuzz && cargo +nightly fuzz run "$t" -- \
-            -max_total_time="$secs" -print_final_stats=1 -rss_limit_mb=1024) \
+    local run
+    if [ "$stable" = 1 ]; then
+        mkdir -p "fuzz/artifacts/$t"
+        run=(env -C fuzz "${CARGO_TARGET_DIR:-target}/$host/release/$t" "corpus/$t"
+             -artifact_prefix="artifacts/$t/")
+    else
+        run=(env -C fuzz cargo +nightly fuzz run "$t" --)
+    fi
+    if "${run[@]}" -max_total_time="$secs" -print_final_stats=1 -rss_limit_mb=1024 \
             >"$log" 2>&1; then
         echo "ok" >"$log.result"
     else
