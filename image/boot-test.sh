@@ -122,11 +122,16 @@ PY
     wait "$qemu_pid" 2>/dev/null || true
     qemu_pid=""
 }
-# Value of a GTS-TEST line from boot N's console.
-report() { grep -a "^GTS-TEST $2 " "$t/console-$1.log" | tail -1 | cut -d' ' -f3- | tr -d '\r'; }
+# Value of a GTS-TEST line from boot N's console. Not anchored at the line
+# start: the kernel and systemd write to the same console, and their output
+# (spaces, escape sequences) can land in front of a report line.
+report() {
+    grep -a "GTS-TEST $2 " "$t/console-$1.log" | tail -1 | tr -d '\r' |
+        sed "s/.*GTS-TEST $2 //"
+}
 wait_report() { # $1 = boot, $2 = timeout s
     local end=$(( $(date +%s) + $2 ))
-    until grep -aq '^GTS-TEST report-done' "$t/console-$1.log" 2>/dev/null; do
+    until grep -aq 'GTS-TEST report-done' "$t/console-$1.log" 2>/dev/null; do
         kill -0 "$qemu_pid" 2>/dev/null || die "qemu exited during boot $1 (console: $t/console-$1.log)"
         [ "$(date +%s)" -lt "$end" ] || die "no report from boot $1 within $2 s (console: $t/console-$1.log)"
         sleep 2
