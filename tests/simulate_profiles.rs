@@ -38,6 +38,22 @@ fn profile_a_te_within_100ns_after_lock() {
     }
 }
 
+/// Issue 12: worst TDEV / G.8272 PRTC-A mask <= 1.45 on every seed (the
+/// minimum-variance loop measured 1.43-1.59 on these seeds; the design
+/// model flattens its peak at τ ≈ 30 s).
+#[test]
+fn profile_a_tdev_within_1_45_of_the_prtc_a_mask() {
+    for seed in 1..=5 {
+        let s = run("a", seed);
+        let r = num(s.tdev_prtc_a_worst_ratio);
+        assert!(
+            r <= 1.45,
+            "seed {seed}: worst TDEV/mask {r} {:?}",
+            s.tdev_ns
+        );
+    }
+}
+
 #[test]
 fn profile_a_prime_beats_chrony_best() {
     // chrony best: TE RMS 18.6 ns, max 89 ns, MTIE(1000 s) 149 ns.

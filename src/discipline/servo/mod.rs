@@ -7,6 +7,8 @@
 //! noise on the PPS timestamps (measured online from the innovations) plus
 //! random-walk frequency wander of the crystal — and for that model the
 //! Kalman filter gives the minimum-variance phase and frequency estimates.
+//! The gains are shaped for the G.8272 TDEV masks rather than for minimum
+//! variance (`DESIGN_WANDER_SCALE`); the reported covariance stays honest.
 //! The frequency estimate at the start of an outage decides holdover quality.
 //! Drift and temperature coefficient ride along as slowly varying states with
 //! honest priors, so they are only "learned" as far as the data support them
@@ -64,6 +66,12 @@ pub struct ServoConfig {
     /// temperature step outran the filter (issue 12, D3).
     pub tempco_model_error: f64,
     pub tempco_model_floor_ppm_per_c: f64,
+    /// Design model of the per-second tracking loop (see
+    /// `DESIGN_WANDER_SCALE`): the fraction of the estimated wander it
+    /// assumes ...
+    pub design_wander_scale: f64,
+    /// ... and the white frequency noise it adds, in units of √(q·r).
+    pub design_white_fm: f64,
 }
 
 impl Default for ServoConfig {
@@ -84,6 +92,8 @@ impl Default for ServoConfig {
             wander_sigma_max: 1e-8,
             tempco_model_error: 0.3,
             tempco_model_floor_ppm_per_c: 0.02,
+            design_wander_scale: DESIGN_WANDER_SCALE,
+            design_white_fm: DESIGN_WHITE_FM,
         }
     }
 }
@@ -115,7 +125,12 @@ pub struct Servo {
     cfg: ServoConfig,
     /// [x ns, y ns/s, d ns/s², c ns/s/°C]; None before the first sample.
     s: Option<V4>,
+    /// Covariance of the estimate's error under the estimated model and the
+    /// gains actually used: what σ, the gate, the bound and holdover read.
     p: M4,
+    /// Covariance under the design model (see `DESIGN_WANDER_SCALE`): only
+    /// the gains come from it.
+    pd: M4,
     /// Temperature at the state's time (None when unknown: c is then frozen).
     temp_c: Option<f64>,
     /// Ring of (innovation, predicted phase variance).
@@ -149,6 +164,25 @@ const WANDER_BLOCK: usize = 100;
 /// other profile moved by more than its seed spread.
 const WANDER_MIN_BLOCKS: u32 = 3;
 
+/// The tracking loop is deliberately not the minimum-variance one. The
+/// minimum-variance gains put the error's TDEV peak at the loop bandwidth
+/// (τ ≈ 30 s on profile A), where the G.8272 PRTC-A mask is still flat at
+/// 3 ns: with the samples the pairing hands over ~1.3 s after their edge,
+/// that filter's expected worst TDEV/mask is 1.52, and per run 1.41–1.63
+/// (47 of 50 seeds above 1.45). A design model with 0.4 × the estimated
+/// wander plus white FM (a phase random walk of 2.5·√(q·r) ns² per s) gives
+/// more phase gain and less frequency gain: the peak flattens to 1.30
+/// expected (1.22–1.41 over 50 seeds) for +4 % TE RMS.
+/// `tools/servo_design.py` computes both for any choice. Scaled by the
+/// estimated q and r, so the shape follows the oscillator and the PPS.
+/// The design model only chooses the gains: the covariance everything else
+/// reads (σ, the gate, the bound, the holdover model) is propagated with the
+/// estimated q and r and the gains actually used (Joseph form), so it stays
+/// the real error's. Per-second tracking only: a longer gap (holdover) is
+/// extrapolated with the estimated wander in both.
+const DESIGN_WANDER_SCALE: f64 = 0.4;
+const DESIGN_WHITE_FM: f64 = 2.5;
+
 impl Servo {
     pub fn new(cfg: ServoConfig, warm: Option<WarmStart>) -> Self {
         let r = cfg.initial_noise_ns.max(cfg.min_noise_ns).powi(2);
@@ -156,6 +190,7 @@ impl Servo {
             cfg,
             s: None,
             p: [[0.0; 4]; 4],
+            pd: [[0.0; 4]; 4],
             temp_c: None,
             window: Vec::new(),
             next: 0,
@@ -249,6 +284,7 @@ impl Servo {
         self.p[1][1] = sy * sy;
         self.p[2][2] = sd * sd;
         self.p[3][3] = sc * sc;
+        self.pd = self.p;
         self.temp_c = temp_c;
     }
 
@@ -282,9 +318,17 @@ impl Servo {
         let mut ns = mat_vec(&f, &s);
         ns[0] += u_ns;
         self.s = Some(ns);
-        let mut p = mat_mul(&mat_mul(&f, &self.p), &transpose(&f));
-        let q = self.wander_q();
-        p[0][0] += q * dt * dt * dt / 3.0;
+        let (qd, qx) = self.design_process_noise(dt);
+        self.p = self.propagate(&self.p, &f, self.wander_q(), 0.0, dt, dtemp);
+        self.pd = self.propagate(&self.pd, &f, qd, qx, dt, dtemp);
+    }
+
+    /// F·P·Fᵀ plus the process noise over `dt`: random-walk FM `q`, white
+    /// FM `qx`, the temperature model's error and the slow drift/tempco
+    /// adaptation.
+    fn propagate(&self, p: &M4, f: &M4, q: f64, qx: f64, dt: f64, dtemp: f64) -> M4 {
+        let mut p = mat_mul(&mat_mul(f, p), &transpose(f));
+        p[0][0] += q * dt * dt * dt / 3.0 + qx * dt;
         p[0][1] += q * dt * dt / 2.0;
         p[1][0] += q * dt * dt / 2.0;
         p[1][1] += q * dt;
@@ -300,7 +344,7 @@ impl Servo {
         p[2][2] += sd * sd * dt / (30.0 * SECONDS_PER_DAY);
         let sc = self.cfg.tempco_sigma_ppm_per_c * NS_PER_S_PER_PPM;
         p[3][3] += sc * sc * dt / (30.0 * SECONDS_PER_DAY);
-        self.p = symmetrize(p);
+        symmetrize(p)
     }
 
     /// Variance of the phase estimate predicted `dt_s` ahead of the state
@@ -340,7 +384,23 @@ impl Servo {
             + self.cfg.tempco_model_floor_ppm_per_c.max(0.0) * NS_PER_S_PER_PPM
     }
 
-    /// Per-second frequency variance the filter uses, (ns/s)² per s.
+    /// Process noise of the time update over `dt` s: (random-walk FM in
+    /// (ns/s)² per s, white FM in ns² per s). Per-second tracking (gaps up
+    /// to the bridged ones) uses the design model; longer gaps the estimate.
+    fn design_process_noise(&self, dt: f64) -> (f64, f64) {
+        let q = self.wander_q();
+        if dt > super::wander::MAX_BRIDGED_GAP_S {
+            return (q, 0.0);
+        }
+        let c = &self.cfg;
+        let qd = c.design_wander_scale.max(0.0) * q;
+        let qx = c.design_white_fm.max(0.0) * (q * self.r).max(0.0).sqrt();
+        (qd, qx)
+    }
+
+    /// Per-second frequency variance of the oscillator, as estimated (the
+    /// bound's extrapolation and the holdover model use this, not the
+    /// design model), (ns/s)² per s.
     pub fn wander_q(&self) -> f64 {
         let configured = (self.cfg.wander_sigma * 1e9).powi(2);
         if !self.cfg.adaptive_wander {
@@ -402,27 +462,34 @@ impl Servo {
             };
         }
         self.consecutive_outliers = 0;
-        let s_var = p00 + self.r;
+        let pd = &self.pd;
+        let s_var = pd[0][0] + self.r;
         let k: V4 = [
-            self.p[0][0] / s_var,
-            self.p[1][0] / s_var,
-            self.p[2][0] / s_var,
-            self.p[3][0] / s_var,
+            pd[0][0] / s_var,
+            pd[1][0] / s_var,
+            pd[2][0] / s_var,
+            pd[3][0] / s_var,
         ];
         let mut ns = s;
         for i in 0..4 {
             ns[i] += k[i] * nu;
         }
-        let row0 = self.p[0];
+        // The design covariance as its own filter sees it; the honest one in
+        // Joseph form, right for any gain: (I−KH)P(I−KH)ᵀ + K·r·Kᵀ.
+        let (row_d, p_old, s_true) = (self.pd[0], self.p, p00 + self.r);
+        let mut pd = self.pd;
         let mut p = self.p;
-        for (i, pi) in p.iter_mut().enumerate() {
-            for (j, pij) in pi.iter_mut().enumerate() {
-                *pij -= k[i] * row0[j];
+        for i in 0..4 {
+            for j in 0..4 {
+                pd[i][j] -= k[i] * row_d[j];
+                p[i][j] += -k[i] * p_old[0][j] - p_old[i][0] * k[j] + k[i] * k[j] * s_true;
             }
         }
-        for (i, pi) in p.iter_mut().enumerate() {
-            pi[i] = pi[i].max(0.0);
+        for i in 0..4 {
+            pd[i][i] = pd[i][i].max(0.0);
+            p[i][i] = p[i][i].max(0.0);
         }
+        self.pd = symmetrize(pd);
         self.p = symmetrize(p);
         self.s = Some(ns);
         self.accepted += 1;
@@ -525,15 +592,13 @@ impl Servo {
         } else {
             0.0
         };
-        let p11 = self.p[1][1] + slope_ns_per_s.powi(2);
-        for i in 0..4 {
-            for j in 0..2 {
-                self.p[i][j] = 0.0;
-                self.p[j][i] = 0.0;
-            }
+        let r = self.r;
+        for p in [&mut self.p, &mut self.pd] {
+            let p11 = p[1][1] + slope_ns_per_s.powi(2);
+            forget(p, 2);
+            p[0][0] = r;
+            p[1][1] = p11;
         }
-        self.p[0][0] = self.r;
-        self.p[1][1] = p11;
         self.consecutive_outliers = 0;
         self.gap_s = 0.0;
         self.wander.break_sequence();
@@ -544,11 +609,11 @@ impl Servo {
     pub fn reset_phase(&mut self, z: f64) {
         if let Some(s) = self.s.as_mut() {
             s[0] = z;
-            for i in 0..4 {
-                self.p[0][i] = 0.0;
-                self.p[i][0] = 0.0;
+            let r = self.r;
+            for p in [&mut self.p, &mut self.pd] {
+                forget(p, 1);
+                p[0][0] = r;
             }
-            self.p[0][0] = self.r;
         }
     }
 }
@@ -578,6 +643,18 @@ fn transpose(a: &M4) -> M4 {
     }
     o
 }
+/// Clear the rows and columns of the first `n` states (their knowledge is
+/// gone; the caller sets the new variances).
+#[allow(clippy::needless_range_loop)]
+fn forget(p: &mut M4, n: usize) {
+    for i in 0..4 {
+        for j in 0..n {
+            p[i][j] = 0.0;
+            p[j][i] = 0.0;
+        }
+    }
+}
+
 #[allow(clippy::needless_range_loop)]
 fn symmetrize(mut p: M4) -> M4 {
     for i in 0..4 {
