@@ -11,6 +11,7 @@
 #![deny(unsafe_code)]
 
 pub mod app;
+pub mod backoff;
 pub mod cidr;
 pub mod clock;
 pub mod config;

@@ -14,7 +14,7 @@ pub mod web;
 pub use crate::plan::engine_config;
 pub use gnss::{start_gnss, GnssParams, GnssPart, TimedEpoch};
 pub use services::Services;
-pub use supervisor::{Backoff, Shutdown, Supervisor};
+pub use supervisor::{RestartPolicy, Shutdown, Supervisor};
 pub use timing::{start_timing, PpsInput, ServedClock, TimingParams, TimingPart};
 
 use crate::clock::Clock;

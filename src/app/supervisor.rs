@@ -2,6 +2,7 @@
 //! one failing part never takes down the others. Shutdown is a `watch<bool>`
 //! every task receives; a task returning `Ok(())` is finished for good.
 
+use crate::backoff::{Backoff, Delays};
 use crate::events::{Event, EventKind, EventSink};
 use crate::liveness::{Heartbeat, PartState, Parts};
 use std::future::Future;
@@ -11,33 +12,31 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-/// Restart delays: `initial`, doubling up to `max`; back to `initial` after
-/// a run that lasted `reset_after` (the failure was not a tight loop).
+/// When a failed task starts again: after the next of `backoff`'s delays,
+/// which start over after a run that lasted `reset_after` (the failure was
+/// not a tight loop).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Backoff {
-    pub initial: Duration,
-    pub max: Duration,
+pub struct RestartPolicy {
+    pub backoff: Backoff,
     pub reset_after: Duration,
 }
 
-impl Default for Backoff {
+impl Default for RestartPolicy {
     fn default() -> Self {
         Self {
-            initial: Duration::from_secs(1),
-            max: Duration::from_secs(60),
+            backoff: Backoff::new(Duration::from_secs(1), Duration::from_secs(60)),
             reset_after: Duration::from_secs(60),
         }
     }
 }
 
-impl Backoff {
-    /// The delay before the next start, given the previous delay (None at
-    /// the first failure) and how long the failed run lasted.
-    pub fn next_delay(&self, previous: Option<Duration>, ran_for: Duration) -> Duration {
-        match previous {
-            Some(p) if ran_for < self.reset_after => (p * 2).min(self.max),
-            _ => self.initial.min(self.max),
+impl RestartPolicy {
+    /// The delay before the next start, given how long the failed run lasted.
+    pub fn next_delay(&self, delays: &mut Delays, ran_for: Duration) -> Duration {
+        if ran_for >= self.reset_after {
+            delays.reset();
         }
+        delays.next_delay()
     }
 }
 
@@ -47,22 +46,22 @@ pub struct Supervisor {
     shutdown_tx: watch::Sender<bool>,
     tasks: JoinSet<()>,
     events: EventSink,
-    backoff: Backoff,
+    restart: RestartPolicy,
     parts: Parts,
 }
 
 impl Supervisor {
     pub fn new(events: EventSink) -> Self {
-        Self::with_backoff(events, Backoff::default())
+        Self::with_restart(events, RestartPolicy::default())
     }
 
-    pub fn with_backoff(events: EventSink, backoff: Backoff) -> Self {
+    pub fn with_restart(events: EventSink, restart: RestartPolicy) -> Self {
         let (shutdown_tx, _) = watch::channel(false);
         Self {
             shutdown_tx,
             tasks: JoinSet::new(),
             events,
-            backoff,
+            restart,
             parts: Parts::default(),
         }
     }
@@ -104,9 +103,9 @@ impl Supervisor {
         let hb = self.parts.register(name, period);
         let mut shutdown = self.shutdown_tx.subscribe();
         let events = self.events.clone();
-        let backoff = self.backoff;
+        let restart = self.restart;
         self.tasks.spawn(async move {
-            let mut delay: Option<Duration> = None;
+            let mut delays = restart.backoff.delays();
             let mut restarts: u64 = 0;
             loop {
                 let started = tokio::time::Instant::now();
@@ -130,8 +129,7 @@ impl Supervisor {
                     hb.set_state(PartState::Stopped);
                     return;
                 }
-                let d = backoff.next_delay(delay, started.elapsed());
-                delay = Some(d);
+                let d = restart.next_delay(&mut delays, started.elapsed());
                 restarts += 1;
                 hb.restarting(failure.clone());
                 events.emit(Event::now(EventKind::PartRestart {
@@ -185,32 +183,29 @@ mod tests {
     use std::sync::Arc;
 
     #[test]
-    fn backoff_doubles_caps_and_resets() {
-        let b = Backoff {
-            initial: Duration::from_secs(1),
-            max: Duration::from_secs(8),
+    fn restart_delays_start_over_after_a_long_run() {
+        let p = RestartPolicy {
+            backoff: Backoff::new(Duration::from_secs(1), Duration::from_secs(8)),
             reset_after: Duration::from_secs(60),
         };
+        let mut d = p.backoff.delays();
         let short = Duration::from_secs(1);
-        let mut d = b.next_delay(None, short);
-        let mut seen = vec![d.as_secs()];
-        for _ in 0..5 {
-            d = b.next_delay(Some(d), short);
-            seen.push(d.as_secs());
-        }
+        let seen: Vec<u64> = (0..6)
+            .map(|_| p.next_delay(&mut d, short).as_secs())
+            .collect();
         assert_eq!(seen, vec![1, 2, 4, 8, 8, 8]);
-        assert_eq!(b.next_delay(Some(d), Duration::from_secs(120)).as_secs(), 1);
+        assert_eq!(p.next_delay(&mut d, Duration::from_secs(120)).as_secs(), 1);
+        assert_eq!(p.next_delay(&mut d, short).as_secs(), 2);
     }
 
     #[tokio::test]
     async fn failing_task_is_restarted_others_keep_running() {
         let (sink, mut rx) = EventSink::channel(64);
-        let backoff = Backoff {
-            initial: Duration::from_millis(1),
-            max: Duration::from_millis(4),
+        let restart = RestartPolicy {
+            backoff: Backoff::new(Duration::from_millis(1), Duration::from_millis(4)),
             reset_after: Duration::from_secs(60),
         };
-        let mut sup = Supervisor::with_backoff(sink, backoff);
+        let mut sup = Supervisor::with_restart(sink, restart);
         let runs = Arc::new(AtomicU32::new(0));
         let r = runs.clone();
         sup.spawn("flaky", move |_| {

@@ -136,12 +136,8 @@ pub fn start_timing(
             // with backoff and reports each failure (status `pps.last_error`,
             // `parts`), the engine keeps ticking without pulses and NTP
             // serves stratum 16 until they come.
-            let r = crate::pps::spawn_reopening(
-                spec.clone(),
-                tx,
-                pps_hb,
-                crate::pps::ReopenBackoff::default(),
-            )?;
+            let r =
+                crate::pps::spawn_reopening(spec.clone(), tx, pps_hb, crate::pps::REOPEN_BACKOFF)?;
             (spec.kind(), spec.device(), PpsHandle::Device(r))
         }
         PpsInput::Simulated { noise, seed } => {

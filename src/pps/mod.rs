@@ -14,7 +14,7 @@ pub mod monitor;
 pub mod reopen;
 pub mod sim;
 
-pub use reopen::{spawn_reopening, ReopenBackoff, ReopeningReader};
+pub use reopen::{spawn_reopening, ReopeningReader, REOPEN_BACKOFF};
 
 use serde::Serialize;
 

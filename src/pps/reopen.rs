@@ -5,28 +5,15 @@
 //! does. A missing `/dev/pps0` at start-up is an outage, not an end.
 
 use super::{start, PpsEvent, PpsReader, PpsSourceSpec};
+use crate::backoff::Backoff;
 use crate::liveness::Heartbeat;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-/// Reopen delays: `initial`, doubling up to `max`; back to `initial` after a
-/// successful open.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ReopenBackoff {
-    pub initial: Duration,
-    pub max: Duration,
-}
-
-impl Default for ReopenBackoff {
-    fn default() -> Self {
-        Self {
-            initial: Duration::from_secs(1),
-            max: Duration::from_secs(30),
-        }
-    }
-}
+/// Reopen delays for a PPS device; they start over after a successful open.
+pub const REOPEN_BACKOFF: Backoff = Backoff::new(Duration::from_secs(1), Duration::from_secs(30));
 
 /// The thread that owns the reader; stops when dropped.
 pub struct ReopeningReader {
@@ -57,7 +44,7 @@ pub fn spawn_reopening(
     spec: PpsSourceSpec,
     tx: tokio::sync::mpsc::Sender<PpsEvent>,
     hb: Heartbeat,
-    backoff: ReopenBackoff,
+    backoff: Backoff,
 ) -> std::io::Result<ReopeningReader> {
     let stop = Arc::new(AtomicBool::new(false));
     let s = stop.clone();
@@ -74,16 +61,16 @@ fn keep_reading(
     spec: &PpsSourceSpec,
     tx: &tokio::sync::mpsc::Sender<PpsEvent>,
     hb: &Heartbeat,
-    backoff: ReopenBackoff,
+    backoff: Backoff,
     stop: &AtomicBool,
 ) {
-    let mut delay = backoff.initial;
+    let mut delays = backoff.delays();
     while !stop.load(Ordering::Relaxed) {
         hb.beat();
         let why = match start(spec, tx.clone(), hb.clone()) {
             Ok(reader) => {
                 hb.restarted();
-                delay = backoff.initial;
+                delays.reset();
                 // The reader beats from its own loop while it runs.
                 while !stop.load(Ordering::Relaxed) && !reader.is_finished() {
                     std::thread::sleep(Duration::from_millis(100));
@@ -97,6 +84,7 @@ fn keep_reading(
             Err(e) => e.to_string(),
         };
         hb.restarting(why.clone());
+        let delay = delays.next_delay();
         let msg = PpsEvent::Error {
             message: format!("{why}; reopening in {} ms", delay.as_millis()),
             fatal: false,
@@ -106,7 +94,6 @@ fn keep_reading(
             return;
         }
         nap(delay, hb, stop);
-        delay = (delay * 2).min(backoff.max);
     }
 }
 
@@ -150,10 +137,7 @@ mod tests {
             },
             tx,
             hb.clone(),
-            ReopenBackoff {
-                initial: Duration::from_millis(50),
-                max: Duration::from_millis(100),
-            },
+            Backoff::new(Duration::from_millis(50), Duration::from_millis(100)),
         )
         .unwrap();
         let mut errors = 0;

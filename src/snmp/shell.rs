@@ -10,6 +10,7 @@ use super::notify::Notifier;
 use super::session::{Session, SessionConfig, SessionEvent};
 use super::table::MibTable;
 use super::{codec, AgentxAddr};
+use crate::backoff::Backoff;
 use crate::events::Event;
 use crate::status::control::SnmpRequest;
 use crate::status::{ServerFields, ServerFieldsCell, Snapshot, SnapshotRx};
@@ -20,8 +21,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::{broadcast, mpsc};
 
-const MIN_BACKOFF: Duration = Duration::from_millis(500);
-const MAX_BACKOFF: Duration = Duration::from_secs(30);
+const RECONNECT: Backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(30));
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// A master that does not take our bytes within this is treated as dead.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -331,7 +331,7 @@ pub async fn run_subagent(
         },
     };
     a.rebuild();
-    let mut backoff = MIN_BACKOFF;
+    let mut delays = RECONNECT.delays();
     let mut last_error = String::new();
     loop {
         if *shutdown.borrow() {
@@ -348,8 +348,9 @@ pub async fn run_subagent(
         // A master that accepted a session is alive: come back quickly. One
         // that refuses connections (snmpd down) is retried ever more slowly.
         if a.opened {
-            backoff = MIN_BACKOFF;
+            delays.reset();
         }
+        let backoff = delays.next_delay();
         if error != last_error {
             tracing::warn!(addr = %a.params.addr, retry_in_ms = backoff.as_millis() as u64, "agentx: {error}");
             last_error = error;
@@ -376,6 +377,5 @@ pub async fn run_subagent(
                 _ = stopped(&mut shutdown) => return Ok(()),
             }
         }
-        backoff = (backoff * 2).min(MAX_BACKOFF);
     }
 }

@@ -24,6 +24,7 @@ pub use ingest::{
 
 use super::configure::ConfigureReport;
 use super::SerialStatus;
+use crate::backoff::Backoff;
 use crate::events::{Event, EventKind, EventSink};
 use crate::time::{system_realtime_ns, NS_PER_SEC};
 use std::io::{Read, Write};
@@ -194,7 +195,8 @@ impl<H: LinkHandler> Link<H> {
     }
 
     fn run(mut self) {
-        let mut backoff = self.params.backoff_initial;
+        let mut delays =
+            Backoff::new(self.params.backoff_initial, self.params.backoff_max).delays();
         let mut first = true;
         while !self.stopped() {
             let baud = self.baud.unwrap_or(self.params.baud);
@@ -204,7 +206,7 @@ impl<H: LinkHandler> Link<H> {
             match opened {
                 Ok(port) => {
                     self.params.heartbeat.restarted();
-                    backoff = self.params.backoff_initial;
+                    delays.reset();
                     self.on_open(first);
                     first = false;
                     let err = self.read_until_error(port, baud);
@@ -217,10 +219,10 @@ impl<H: LinkHandler> Link<H> {
                     self.params.heartbeat.restarting(e.to_string());
                     self.on_open_failed(&e.to_string(), first);
                     first = false;
-                    let ms = u64::try_from(backoff.as_millis()).unwrap_or(u64::MAX);
+                    let delay = delays.next_delay();
+                    let ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
                     self.status.send_modify(|s| s.retry_in_ms = Some(ms));
-                    self.nap(backoff);
-                    backoff = (backoff * 2).min(self.params.backoff_max);
+                    self.nap(delay);
                 }
             }
         }
