@@ -89,3 +89,44 @@ fn missing_file_exits_2() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read"));
 }
+
+/// Three `[[ntp.watch]]` entries; `second` and `third` replace the body of
+/// the second and third. The error must name the entry's index and the line
+/// inside that entry, not the first entry's.
+fn three_watches(second: &str, third: &str) -> String {
+    format!(
+        "[ntp]\nworkers = 1\n\n\
+         [[ntp.watch]]\nname = \"a\"\naddress = \"10.0.0.5\"\ninterval-s = 64\n\n\
+         [[ntp.watch]]\n{second}\n\
+         [[ntp.watch]]\n{third}\n"
+    )
+}
+
+#[test]
+fn bad_interval_in_third_watch_names_its_index_and_line() {
+    let text = three_watches(
+        "name = \"b\"\naddress = \"10.0.0.6\"\ninterval-s = 64",
+        "name = \"c\"\naddress = \"10.0.0.7\"\ninterval-s = 0.5",
+    );
+    // Line 16: the third entry's `interval-s` (the first's is line 7).
+    assert_eq!(text.lines().nth(15), Some("interval-s = 0.5"));
+    let (code, err) = check_text(&text);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("ntp.watch[2].interval-s"), "{err}");
+    assert!(err.contains(":16:"), "line 16 expected: {err}");
+    assert!(err.contains("out of range"), "{err}");
+}
+
+#[test]
+fn bad_address_in_second_watch_names_its_index_and_line() {
+    let text = three_watches(
+        "name = \"b\"\naddress = \"10.0.0.300\"\ninterval-s = 64",
+        "name = \"c\"\naddress = \"10.0.0.7\"\ninterval-s = 64",
+    );
+    // Line 11: the second entry's `address` (the first's is line 6).
+    assert_eq!(text.lines().nth(10), Some("address = \"10.0.0.300\""));
+    let (code, err) = check_text(&text);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("ntp.watch[1].address"), "{err}");
+    assert!(err.contains(":11:"), "line 11 expected: {err}");
+}

@@ -35,7 +35,11 @@ pub fn find_key_line(text: &str, path: &str) -> Option<usize> {
         if let Some(e) = entries.iter().find(|e| e.path == p) {
             return Some(e.line);
         }
-        p = &p[..p.rfind('.')?];
+        // `a[5]` not found (an inline array of tables): `a`.
+        p = match p.strip_suffix(']').and_then(|q| q.rfind('[')) {
+            Some(i) => &p[..i],
+            None => &p[..p.rfind('.')?],
+        };
     }
 }
 
@@ -49,6 +53,7 @@ struct Entry {
 fn scan(text: &str) -> Vec<Entry> {
     let mut out = Vec::new();
     let mut table = String::new();
+    let mut arrays = ArrayTables::default();
     let mut depth: i32 = 0; // open brackets of a multi-line value
     let mut in_ml_string: Option<&str> = None;
     for (i, raw) in text.lines().enumerate() {
@@ -72,7 +77,7 @@ fn scan(text: &str) -> Vec<Entry> {
         if l.starts_with('[') {
             let inner = l.trim_start_matches('[');
             let end = inner.find(']').unwrap_or(inner.len());
-            table = normalize_key(&inner[..end]);
+            table = arrays.resolve(&normalize_key(&inner[..end]), l.starts_with("[["));
             out.push(Entry {
                 line,
                 end_line: line,
@@ -103,6 +108,40 @@ fn scan(text: &str) -> Vec<Entry> {
         depth = bracket_balance(value).max(0);
     }
     out
+}
+
+/// The `[[array]]` tables seen so far, by indexed path (`a[1].b`), with how
+/// many elements each has: a header's path names the element it opens or
+/// belongs to, as the config's errors do (`ntp.watch[2].interval-s`).
+#[derive(Default)]
+struct ArrayTables {
+    counts: std::collections::HashMap<String, usize>,
+}
+
+impl ArrayTables {
+    /// The indexed path of a `[header]` (or a new element's, for
+    /// `[[header]]`): each part that is an array so far means its last element.
+    fn resolve(&mut self, header: &str, is_array: bool) -> String {
+        let parts: Vec<&str> = header.split('.').collect();
+        let mut path = String::new();
+        for (j, part) in parts.iter().enumerate() {
+            if !path.is_empty() {
+                path.push('.');
+            }
+            path.push_str(part);
+            let n = if is_array && j + 1 == parts.len() {
+                let n = self.counts.entry(path.clone()).or_insert(0);
+                *n += 1;
+                Some(*n)
+            } else {
+                self.counts.get(&path).copied()
+            };
+            if let Some(n) = n {
+                path.push_str(&format!("[{}]", n - 1));
+            }
+        }
+        path
+    }
 }
 
 fn extend_last(out: &mut [Entry], line: usize) {
@@ -182,5 +221,28 @@ mod tests {
         assert_eq!(key_path_at_line(DOC, 4), None);
         assert_eq!(line_col(DOC, 0), (1, 1));
         assert_eq!(line_col(DOC, DOC.find("baud").unwrap()), (3, 1));
+    }
+
+    const ARRAYS: &str = "[ntp]\nworkers = 1\n[[ntp.watch]]\nname = \"a\"\n[[ntp.watch]] # b\nname = \"b\"\n[ntp.watch.extra]\nx = 1\n\n[[ntp.watch]]\nname = \"c\"\ninterval-s = 0\n[[w]]\n[[w.v]]\n[[w]]\n[[w.v]]\ny = 2\n";
+
+    #[test]
+    fn array_table_elements_are_indexed() {
+        assert_eq!(find_key_line(ARRAYS, "ntp.watch[0].name"), Some(4));
+        assert_eq!(find_key_line(ARRAYS, "ntp.watch[1].name"), Some(6));
+        assert_eq!(find_key_line(ARRAYS, "ntp.watch[2].name"), Some(11));
+        assert_eq!(find_key_line(ARRAYS, "ntp.watch[2].interval-s"), Some(12));
+        // A key the element lacks: the element's header.
+        assert_eq!(find_key_line(ARRAYS, "ntp.watch[1].address"), Some(5));
+        // A sub-table belongs to the last element so far.
+        assert_eq!(find_key_line(ARRAYS, "ntp.watch[1].extra.x"), Some(8));
+        // No such element: the array's table.
+        assert_eq!(find_key_line(ARRAYS, "ntp.watch[7].name"), Some(1));
+        // Nested arrays count within their parent element.
+        assert_eq!(find_key_line(ARRAYS, "w[1].v[0].y"), Some(17));
+        assert_eq!(
+            key_path_at_line(ARRAYS, 12).as_deref(),
+            Some("ntp.watch[2].interval-s")
+        );
+        assert_eq!(key_path_at_line(ARRAYS, 5).as_deref(), Some("ntp.watch[1]"));
     }
 }
