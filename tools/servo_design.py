@@ -21,19 +21,15 @@ Needs numpy. Usage:
   tools/servo_design.py --wander 1e-10 --pps-ns 20 --lag 1 --design 0.4 2.5
 """
 import argparse
+import os
+import sys
 
 import numpy as np
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from prtc_a_bound import tdev_kernel, tdev_mask_ns as prtc_a_mask_ns  # noqa: E402
+
 TAUS = [1, 2, 3, 5, 10, 20, 30, 50, 70, 100, 200, 300, 500, 1000]
-
-
-def prtc_a_mask_ns(tau):
-    """G.8272 PRTC-A TDEV mask."""
-    if tau <= 100:
-        return 3.0
-    if tau <= 1000:
-        return 0.03 * tau
-    return 30.0
 
 
 def steady_gains(qx, qy, r):
@@ -79,7 +75,7 @@ def loop_response(k, lag, impulse, length=5000, tau_s=1.0):
 
 
 def tdev_expected(gw, gv, sw, sv, n):
-    c = np.concatenate([np.ones(n), -2 * np.ones(n), np.ones(n)])
+    c = tdev_kernel(n)
     a, b = np.convolve(c, gw), np.convolve(c, gv)
     return np.sqrt((sw**2 * (a @ a) + sv**2 * (b @ b)) / (6 * n * n))
 
