@@ -139,6 +139,7 @@ async fn hostile_master_resets_sessions_without_panics() {
             served: Default::default(),
             events: events_tx.subscribe(),
             requests: Default::default(),
+            counters: Default::default(),
         },
         stop_rx,
     ));

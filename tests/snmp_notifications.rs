@@ -5,7 +5,8 @@
 //! and an NTP client whose clock is 2 s ahead (`ntp.client_offset`). Each
 //! arrives with its text and its values. Prints the test notification's
 //! latency from the request to snmptrapd (a number for the docs; nothing
-//! here asserts a duration).
+//! here asserts a duration). Notifications raised before snmpd is up wait
+//! and arrive, in order, once the subagent's first session is registered.
 //!
 //! Needs `snmpd`, `snmptrapd` (Debian snmpd, snmptrapd): a missing tool
 //! FAILS the test.
@@ -217,5 +218,99 @@ fn a_watched_client_that_never_comes_fails_in_the_walk_and_a_trap() {
     assert_eq!(
         w.get(&format!("{GTS}.1.8.6.0")).map(String::as_str),
         Some("0")
+    );
+}
+
+/// Boot with snmpd not up yet: an antenna that goes open and comes back, and
+/// a configuration change, all before any AgentX session. Once snmpd and
+/// snmptrapd start, the subagent connects and they all arrive, after the
+/// daemon-started notification and in the order raised, each with the values
+/// it had when raised (the antenna fault still says open(3)).
+#[test]
+fn notifications_raised_before_snmpd_is_up_arrive_once_it_is() {
+    let tmp = tempfile::tempdir().unwrap();
+    let net = Net::new(tmp.path());
+    let data = tmp.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    web_support::set_password(&data, "admin", "admin", ADMIN_PW);
+    let agentx = net.agentx.to_string_lossy().into_owned();
+    let (_demo, sock, http) = start_demo_http(&data, "127.0.0.1:0", &["--agentx", &agentx]);
+    assert!(!net.agentx.exists(), "snmpd must not be up yet");
+
+    let antenna = |v: &serde_json::Value| v["receiver"]["antenna"]["status"].clone();
+    wait_status(&sock, "antenna ok", Duration::from_secs(60), |v| {
+        antenna(v) == "ok"
+    });
+    scenario(&sock, "antenna-open");
+    wait_status(&sock, "antenna open", Duration::from_secs(60), |v| {
+        antenna(v) == "open"
+    });
+    scenario(&sock, "healthy");
+    wait_status(&sock, "antenna ok again", Duration::from_secs(60), |v| {
+        antenna(v) == "ok"
+    });
+    let (cookie, csrf) = web_support::login(http, "admin", ADMIN_PW);
+    let patch = serde_json::json!({"http": {"time-zone": "Europe/Madrid"}}).to_string();
+    let r = web_support::request(
+        http,
+        "PUT",
+        "/api/v1/config",
+        Some(&cookie),
+        Some(&csrf),
+        Some(&patch),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    // The test request is still refused: no session, nothing claims otherwise.
+    let (ok, out) = test_trap(&sock);
+    assert!(!ok, "test-trap without snmpd: {out}");
+    let snap = status(&sock);
+    assert_eq!(snap["snmp"]["notifications_queued"], 0, "{}", snap["snmp"]);
+    assert_eq!(snap["snmp"]["notifications_sent"], 0, "{}", snap["snmp"]);
+
+    let (_trapd, traps) = start_trapd(&net);
+    let _snmpd = start_snmpd(&net);
+    // The subagent retries with a backoff of at most 30 s.
+    let limit = Duration::from_secs(90);
+    wait_trap(&traps, &format!("{GTS}.0.17"), limit);
+    // wait_trap skips other notifications: a wrong order fails here.
+    let fault = wait_trap(&traps, &format!("{GTS}.0.9"), Duration::from_secs(30));
+    assert!(
+        fault
+            .line
+            .contains(&format!("{GTS}.1.4.4.0 = INTEGER: open(3)")),
+        "the fault as it was raised: {}",
+        fault.line
+    );
+    wait_trap(&traps, &format!("{GTS}.0.10"), Duration::from_secs(30));
+    let t = wait_trap(&traps, &format!("{GTS}.0.16"), Duration::from_secs(30));
+    assert!(
+        t.line.contains("time-zone") && t.line.contains("by admin"),
+        "the configuration change: {}",
+        t.line
+    );
+    // The status counts them as delivered late, none lost.
+    let snap = wait_status(&sock, "queued counted", Duration::from_secs(10), |v| {
+        v["snmp"]["notifications_queued"].as_u64() >= Some(3)
+    });
+    assert_eq!(snap["snmp"]["notifications_dropped"], 0, "{}", snap["snmp"]);
+    // Delivered once: nothing queued is sent again by the live session.
+    let (ok, out) = test_trap(&sock);
+    assert!(ok, "snmp test-trap failed: {out}");
+    let mut after = Vec::new();
+    let end = Instant::now() + Duration::from_secs(30);
+    loop {
+        let left = end.saturating_duration_since(Instant::now());
+        let t = traps.recv_timeout(left).expect("the test notification");
+        if t.line.contains(&format!("OID: {GTS}.0.19")) {
+            break;
+        }
+        after.push(t.line);
+    }
+    assert!(
+        !after
+            .iter()
+            .any(|l| l.contains(&format!("OID: {GTS}.0.16"))
+                || l.contains(&format!("OID: {GTS}.0.9"))),
+        "a queued notification was delivered twice: {after:#?}"
     );
 }

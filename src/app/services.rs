@@ -44,6 +44,8 @@ pub struct Services {
     /// Work refused at a bound (control slots, HTTP limits); the publisher
     /// shows it under `drops`.
     pub sheds: Sheds,
+    /// The SNMP subagent's notification counters (status `snmp`).
+    pub snmp_counters: crate::snmp::counters::SnmpCounters,
 }
 
 impl Services {
@@ -88,6 +90,7 @@ impl Services {
             events_rx: Arc::new(tokio::sync::Mutex::new(rx)),
             control_socket: control_socket.to_path_buf(),
             sheds: Sheds::default(),
+            snmp_counters: Default::default(),
         })
     }
 
@@ -113,13 +116,14 @@ impl Services {
         let tx = self.snapshot.clone();
         let sink = self.events.clone();
         let sheds = self.sheds.clone();
+        let snmp = self.snmp_counters.clone();
         self.supervisor
             .spawn_with_period("publish", Some(PUBLISH_INTERVAL), move |shutdown| {
                 publish_loop(
                     store.clone(),
                     tx.clone(),
                     sink.clone(),
-                    sheds.clone(),
+                    (sheds.clone(), snmp.clone()),
                     shutdown,
                 )
             });
@@ -161,7 +165,7 @@ async fn publish_loop(
     store: StoreHandle,
     tx: SnapshotTx,
     sink: EventSink,
-    sheds: Sheds,
+    (sheds, snmp): (Sheds, crate::snmp::counters::SnmpCounters),
     mut shutdown: Shutdown,
 ) -> anyhow::Result<()> {
     let mut tick = tokio::time::interval(PUBLISH_INTERVAL);
@@ -182,7 +186,9 @@ async fn publish_loop(
         let dropped = sink.dropped();
         st.dropped_events += dropped;
         let shed = sheds.counts();
+        let snmp = snmp.counts();
         tx.send_modify(|s| {
+            s.snmp = snmp;
             s.store = st;
             s.drops.events = dropped;
             s.drops.set_sheds(shed);

@@ -15,12 +15,15 @@ pub fn start_snmp(svc: &mut Services, addr: AgentxAddr, heartbeat_interval_s: u3
     let live = svc.events_live.clone();
     // Kept across restarts of the task: requests queue here meanwhile.
     let requests = Arc::new(tokio::sync::Mutex::new(svc.snmp_rx.take()));
+    let counters = svc.snmp_counters.clone();
+    counters.enable();
     svc.supervisor.spawn("snmp", move |shutdown| {
         let inputs = SubagentInputs {
             snapshot: snapshot.clone(),
             served: served.clone(),
             events: live.subscribe(),
             requests: requests.clone(),
+            counters: counters.clone(),
         };
         run_subagent(params.clone(), inputs, shutdown)
     });

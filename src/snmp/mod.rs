@@ -9,13 +9,17 @@
 //! - [`session`]: the subagent session state machine (sans-IO).
 //! - [`mib`]: snapshot → NTPv4-MIB and GNSS-TIMESERVER-MIB objects.
 //! - [`notify`]: snapshot transitions → notifications.
+//! - [`pending`]: notifications waiting for a session (bounded, aged).
+//! - [`counters`]: notification counters shown in the status.
 //! - [`shell`]: the connection task: connect, reconnect with backoff.
 
 pub mod codec;
+pub mod counters;
 pub mod mib;
 pub mod notify;
 pub mod oid;
 pub mod pdu;
+pub mod pending;
 pub mod session;
 pub mod shell;
 pub mod table;

@@ -141,6 +141,16 @@ impl Session {
         matches!(self.state, State::Open { .. })
     }
 
+    /// Open and every registration answered: queued notifications may go
+    /// (a manager that gets a trap can then also query what it is about).
+    pub fn is_ready(&self) -> bool {
+        self.is_open()
+            && !self
+                .waiting
+                .iter()
+                .any(|w| matches!(w.1, Waiting::Register(_)))
+    }
+
     pub fn session_id(&self) -> Option<u32> {
         match self.state {
             State::Open { session_id } => Some(session_id),

@@ -212,3 +212,20 @@ fn hostile_masters_end_the_session_with_a_typed_error() {
         Err(SessionError::OpenRefused(errors::OPEN_FAILED))
     );
 }
+
+#[test]
+fn ready_once_every_registration_is_answered_even_refused() {
+    let mut s = Session::new(cfg(), 0);
+    assert!(!s.is_ready());
+    let open = packets(&s.take_output());
+    s.on_bytes(&answer(&open[0], 7, 0), S, &mib()).unwrap();
+    // Open, but the registrations are still out: not ready yet.
+    assert!(s.is_open() && !s.is_ready());
+    let regs = packets(&s.take_output());
+    s.on_bytes(&answer(&regs[0], 7, 0), S, &mib()).unwrap();
+    assert!(!s.is_ready());
+    // A refused registration is an answer too (another agent owns it).
+    s.on_bytes(&answer(&regs[1], 7, 263), S, &mib()).unwrap();
+    assert!(s.is_ready());
+    assert!(open_session().is_ready());
+}

@@ -4,9 +4,15 @@
 //! live event feed, and the test notification on an operator's request. When snmpd goes away
 //! (restart, crash, bad PDU) it reconnects with exponential backoff. It runs
 //! as one supervised task and never holds anything another part waits for.
+//!
+//! Notifications raised while no session is ready (snmpd not up yet at
+//! boot, restarting) wait in [`Pending`] and go, in order, once the next
+//! session has its registrations answered.
 
+use super::counters::{NotificationCounts, SnmpCounters};
 use super::mib::{self, MibContext};
 use super::notify::Notifier;
+use super::pending::Pending;
 use super::session::{Session, SessionConfig, SessionEvent};
 use super::table::MibTable;
 use super::{codec, AgentxAddr};
@@ -41,6 +47,8 @@ pub struct SubagentInputs {
     pub events: broadcast::Receiver<Event>,
     /// Operator requests; shared so a restarted task takes them over.
     pub requests: Arc<tokio::sync::Mutex<Option<mpsc::Receiver<SnmpRequest>>>>,
+    /// Where the status composer reads the notification counters.
+    pub counters: SnmpCounters,
 }
 
 /// The next event, or never once the feed is gone.
@@ -117,6 +125,11 @@ struct Subagent {
     start: Instant,
     notifier: Notifier,
     notifications_sent: u64,
+    /// Raised while no session was ready; survives reconnects.
+    pending: Pending,
+    /// Lost at a live session (too many unanswered).
+    dropped_live: u64,
+    counters: SnmpCounters,
     started_sent: bool,
     /// The current connection got as far as an open session.
     opened: bool,
@@ -174,7 +187,7 @@ impl Subagent {
                     }
                     // Answers come from the table of the latest snapshot.
                     if self.snapshot.has_changed().unwrap_or(false) {
-                        self.refresh(&mut session);
+                        self.refresh(Some(&mut session));
                     }
                     let now = self.now_ns();
                     session.on_bytes(&buf[..n], now, &self.view.table)
@@ -184,18 +197,22 @@ impl Subagent {
                     if r.is_err() {
                         return Ok(());
                     }
-                    self.refresh(&mut session);
+                    self.refresh(Some(&mut session));
                     Ok(())
                 }
                 ev = next_event(&mut self.events) => {
-                    self.on_event(&mut session, ev);
+                    self.on_event(Some(&mut session), ev);
                     Ok(())
                 }
                 req = next_request(requests) => {
                     match req {
                         Some(SnmpRequest::TestNotification(reply)) => {
+                            // Never queued: the operator asks about the path now.
                             let n = self.notifier.test(&self.view.table);
-                            let sent = self.send_notification(&mut session, n);
+                            let sent = session.is_open() && session.notify(n, self.now_ns());
+                            if sent {
+                                self.notifications_sent += 1;
+                            }
                             let _ = reply.send(if sent {
                                 Ok(())
                             } else {
@@ -224,9 +241,12 @@ impl Subagent {
                         self.opened = true;
                         tracing::info!(addr = %self.params.addr, session_id, "agentx: session open");
                         if !self.started_sent {
+                            // First: the start came before anything queued.
                             self.started_sent = true;
                             let n = self.notifier.daemon_started(&self.view.table);
-                            self.send_notification(&mut session, n);
+                            if session.notify(n, self.now_ns()) {
+                                self.notifications_sent += 1;
+                            }
                         }
                     }
                     SessionEvent::Registered(oid) => tracing::info!(%oid, "agentx: registered"),
@@ -239,24 +259,26 @@ impl Subagent {
                     SessionEvent::NotifyAccepted => {}
                 }
             }
+            self.flush(&mut session);
+            self.publish_counts();
             write(&mut wr, &session.take_output()).await?;
         }
     }
 
-    /// A new snapshot: rebuild the table and send what changed.
-    fn refresh(&mut self, session: &mut Session) {
+    /// A new snapshot: rebuild the table and send (or queue) what changed.
+    fn refresh(&mut self, mut session: Option<&mut Session>) {
         self.rebuild();
         let now = self.now_ns();
         for n in self
             .notifier
             .observe(&self.view.json, &self.view.table, now)
         {
-            self.send_notification(session, n);
+            self.send_notification(session.as_deref_mut(), n);
         }
     }
 
     /// An event from the live feed: the notification it calls for, if any.
-    fn on_event(&mut self, session: &mut Session, ev: Result<Event, RecvError>) {
+    fn on_event(&mut self, session: Option<&mut Session>, ev: Result<Event, RecvError>) {
         match ev {
             Ok(ev) => {
                 let data = ev.data();
@@ -274,16 +296,64 @@ impl Subagent {
         }
     }
 
-    /// Hand a notification to the session; false when it was dropped.
-    fn send_notification(&mut self, session: &mut Session, varbinds: Vec<codec::VarBind>) -> bool {
+    /// Hand a notification to a ready session, else queue it (also behind
+    /// others still queued, so the order is kept).
+    fn send_notification(&mut self, session: Option<&mut Session>, varbinds: Vec<codec::VarBind>) {
         let now = self.now_ns();
-        if session.notify(varbinds, now) {
-            self.notifications_sent += 1;
-            true
-        } else {
-            tracing::warn!("agentx: notification dropped (session not open)");
-            false
+        match session {
+            Some(s) if s.is_ready() && self.pending.is_empty() => {
+                if s.notify(varbinds, now) {
+                    self.notifications_sent += 1;
+                } else {
+                    self.dropped_live += 1;
+                    tracing::warn!("agentx: notification dropped (too many unanswered)");
+                }
+            }
+            _ => {
+                let lost = self.pending.notifications_dropped;
+                self.pending.push(varbinds, now);
+                if self.pending.notifications_dropped > lost {
+                    tracing::warn!(
+                        lost = self.pending.notifications_dropped,
+                        "agentx: no session; oldest queued notification dropped"
+                    );
+                }
+            }
         }
+    }
+
+    fn publish_counts(&self) {
+        self.counters.set(NotificationCounts {
+            notifications_sent: self.notifications_sent,
+            notifications_dropped: self.pending.notifications_dropped + self.dropped_live,
+            notifications_queued: self.pending.notifications_queued,
+        });
+    }
+
+    /// A ready session: deliver what waited for it, in order.
+    fn flush(&mut self, session: &mut Session) {
+        if self.pending.is_empty() || !session.is_ready() {
+            return;
+        }
+        let now = self.now_ns();
+        let expired = self.pending.notifications_dropped;
+        let due = self.pending.take(now);
+        let mut refused = 0;
+        for q in &due {
+            if session.notify(q.varbinds.clone(), now) {
+                self.notifications_sent += 1;
+            } else {
+                refused += 1;
+            }
+        }
+        self.pending.lost(refused);
+        tracing::info!(
+            delivered = due.len() as u64 - refused,
+            expired = self.pending.notifications_dropped - expired - refused,
+            refused,
+            oldest_age_s = due.first().map(|q| (now - q.raised_ns) / 1_000_000_000),
+            "agentx: queued notifications sent"
+        );
     }
 }
 
@@ -323,6 +393,9 @@ pub async fn run_subagent(
         events: Some(inputs.events),
         start: Instant::now(),
         notifications_sent: 0,
+        pending: Pending::new(),
+        dropped_live: 0,
+        counters: inputs.counters,
         started_sent: false,
         opened: false,
         view: View {
@@ -355,8 +428,8 @@ pub async fn run_subagent(
             tracing::warn!(addr = %a.params.addr, retry_in_ms = backoff.as_millis() as u64, "agentx: {error}");
             last_error = error;
         }
-        // Until the next attempt: refuse test requests and let events pass
-        // (no session to notify; snmpd would not keep them either).
+        // Until the next attempt: refuse test requests; queue what events
+        // and snapshot changes call for (the next session delivers them).
         let retry = tokio::time::sleep(backoff);
         tokio::pin!(retry);
         loop {
@@ -370,9 +443,15 @@ pub async fn run_subagent(
                     None => *requests = None,
                 },
                 ev = next_event(&mut a.events) => {
-                    if let Err(RecvError::Closed) = ev {
-                        a.events = None;
+                    a.on_event(None, ev);
+                    a.publish_counts();
+                }
+                r = a.snapshot.changed() => {
+                    if r.is_err() {
+                        return Ok(());
                     }
+                    a.refresh(None);
+                    a.publish_counts();
                 },
                 _ = stopped(&mut shutdown) => return Ok(()),
             }

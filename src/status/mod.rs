@@ -45,6 +45,8 @@ pub struct Snapshot {
     pub discipline: crate::discipline::DisciplineStatus,
     pub ntp: crate::ntp::NtpStatus,
     pub store: crate::store::StoreStatus,
+    /// The SNMP subagent's notification counters; null when SNMP is off.
+    pub snmp: Option<crate::snmp::counters::NotificationCounts>,
 }
 
 /// The served NTP fields as a reply at `generated_at_ns` would carry them
