@@ -45,7 +45,7 @@ pub struct Services {
     /// shows it under `drops`.
     pub sheds: Sheds,
     /// The SNMP subagent's notification counters (status `snmp`).
-    pub snmp_counters: crate::snmp::counters::SnmpCounters,
+    pub snmp_counters: crate::status::snmp_counters::SnmpCounters,
 }
 
 impl Services {
@@ -165,7 +165,7 @@ async fn publish_loop(
     store: StoreHandle,
     tx: SnapshotTx,
     sink: EventSink,
-    (sheds, snmp): (Sheds, crate::snmp::counters::SnmpCounters),
+    (sheds, snmp): (Sheds, crate::status::snmp_counters::SnmpCounters),
     mut shutdown: Shutdown,
 ) -> anyhow::Result<()> {
     let mut tick = tokio::time::interval(PUBLISH_INTERVAL);

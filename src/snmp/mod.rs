@@ -10,11 +10,9 @@
 //! - [`mib`]: snapshot → NTPv4-MIB and GNSS-TIMESERVER-MIB objects.
 //! - [`notify`]: snapshot transitions → notifications.
 //! - [`pending`]: notifications waiting for a session (bounded, aged).
-//! - [`counters`]: notification counters shown in the status.
 //! - [`shell`]: the connection task: connect, reconnect with backoff.
 
 pub mod codec;
-pub mod counters;
 pub mod mib;
 pub mod notify;
 pub mod oid;

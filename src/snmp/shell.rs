@@ -9,7 +9,6 @@
 //! boot, restarting) wait in [`Pending`] and go, in order, once the next
 //! session has its registrations answered.
 
-use super::counters::{NotificationCounts, SnmpCounters};
 use super::mib::{self, MibContext};
 use super::notify::Notifier;
 use super::pending::Pending;
@@ -19,6 +18,7 @@ use super::{codec, AgentxAddr};
 use crate::backoff::Backoff;
 use crate::events::Event;
 use crate::status::control::SnmpRequest;
+use crate::status::snmp_counters::{NotificationCounts, SnmpCounters};
 use crate::status::{ServerFields, ServerFieldsCell, Snapshot, SnapshotRx};
 use serde_json::{json, Value as Json};
 use std::sync::Arc;

@@ -12,6 +12,7 @@ pub mod client;
 pub mod control;
 mod control_slots;
 mod publisher;
+pub mod snmp_counters;
 pub mod summary;
 
 pub use crate::server_fields::{LeapIndicator, ServerFields, ServerFieldsCell};
@@ -46,7 +47,7 @@ pub struct Snapshot {
     pub ntp: crate::ntp::NtpStatus,
     pub store: crate::store::StoreStatus,
     /// The SNMP subagent's notification counters; null when SNMP is off.
-    pub snmp: Option<crate::snmp::counters::NotificationCounts>,
+    pub snmp: Option<snmp_counters::NotificationCounts>,
 }
 
 /// The served NTP fields as a reply at `generated_at_ns` would carry them

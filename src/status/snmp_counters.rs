@@ -1,4 +1,4 @@
-//! The subagent's notification counters, shared with the status composer
+//! The SNMP subagent's notification counters, shared with the status composer
 //! (`snmp` in the status JSON; null when SNMP is off). Written by the
 //! subagent task after each change, read once a second; counters since
 //! start, across reconnects.
